@@ -1,0 +1,43 @@
+//! File I/O. HDF5 (UVH5 visibilities) behind the default-on `hdf5` feature.
+//!
+//! Writes go to a temporary name beside the target and are renamed into place only when
+//! complete, so a failed or interrupted write never leaves a partial file under the
+//! requested name.
+
+mod error;
+#[cfg(feature = "hdf5")]
+pub mod uvh5;
+
+pub use error::IoError;
+
+use std::path::{Path, PathBuf};
+
+/// The temporary name a file is written under before it is renamed to `path`.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.fxgrid-tmp-{}", std::process::id()))
+}
+
+/// Run `write` on a temporary path, then rename it to `path`; remove it on failure.
+pub fn write_atomically<F>(path: &Path, write: F) -> Result<(), IoError>
+where
+    F: FnOnce(&Path) -> Result<(), IoError>,
+{
+    let tmp = temporary_path(path);
+    match write(&tmp) {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            IoError::Os {
+                path: path.display().to_string(),
+                source,
+            }
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,735 @@
+//! UVH5 (pyuvdata's HDF5 layout, memo v1.x) for [`Visibilities`].
+//!
+//! What is written (see `../shared/anchors/UVH5_NOTES.md` for the requirements):
+//! - `/Header`: the required datasets, `version = "1.2"`, a sidereal ICRS entry in
+//!   `phase_center_catalog`, the per-blt apparent RA/Dec and frame position angle of the
+//!   phase centre, antenna positions as ECEF offsets from the array centre, feeds X (east)
+//!   and Y (north), `vis_units`, `pol_convention = "avg"` for data in Jy, and in `history`
+//!   the fxgrid version and the configuration that made the data. `lst_array` is not
+//!   written: readers recompute it from `time_array` and the site.
+//! - `/Data`: `visdata` as compound `{r, i}` of float32, `flags` as the h5py boolean enum,
+//!   `nsamples` float32, all `(Nblts, Nfreqs, Npols)` and chunked along the first axis.
+//! - blt order is time-major: `blt = t · Nbls + b`.
+//!
+//! [`read_uvh5`] reads files written by [`write_uvh5`] (rectangular, time-major, one
+//! spectral window, linear polarisations); files from other writers come with the full
+//! reader of a later version and are refused here with an error that says why.
+
+use std::path::Path;
+
+use hdf5::types::{FixedAscii, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Dataset, File, Group, H5Type};
+use ndarray::{Array1, Array2, Array4, ArrayD, Ix1, Ix2};
+use num_complex::Complex32;
+
+use super::{write_atomically, IoError};
+use crate::telescope::{ArrayLayout, Enu, LatLonHeight, RaDec};
+use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
+
+/// Rows (baseline-times) per chunk of the `/Data` datasets, at most.
+const CHUNK_BLTS: usize = 4096;
+
+fn check_ascii(s: &str, name: &str, path: &str) -> Result<(), IoError> {
+    if s.is_ascii() && !s.contains('\0') {
+        Ok(())
+    } else {
+        Err(IoError::Format {
+            path: path.to_string(),
+            reason: format!("{name} must be ASCII without NUL to be written to UVH5, found {s:?}"),
+        })
+    }
+}
+
+/// Run `$body` with `$n` bound to a const string capacity of at least `$len` bytes.
+macro_rules! with_fixed_len {
+    ($len:expr, $path:expr, $name:expr, $n:ident => $body:expr) => {{
+        let len: usize = $len;
+        if len <= 16 {
+            const $n: usize = 16;
+            $body
+        } else if len <= 64 {
+            const $n: usize = 64;
+            $body
+        } else if len <= 256 {
+            const $n: usize = 256;
+            $body
+        } else if len <= 1024 {
+            const $n: usize = 1024;
+            $body
+        } else if len <= 4096 {
+            const $n: usize = 4096;
+            $body
+        } else if len <= 65536 {
+            const $n: usize = 65536;
+            $body
+        } else {
+            Err(IoError::Format {
+                path: $path.to_string(),
+                reason: format!("{}: string of {len} bytes is longer than 65536", $name),
+            })
+        }
+    }};
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+}
+
+impl Ctx<'_> {
+    fn h5<T>(&self, action: &str, r: hdf5::Result<T>) -> Result<T, IoError> {
+        r.map_err(|source| IoError::Hdf5 {
+            path: self.path.to_string(),
+            action: action.to_string(),
+            source,
+        })
+    }
+    fn scalar<T: H5Type>(&self, g: &Group, name: &str, v: T) -> Result<(), IoError> {
+        let r = g
+            .new_dataset::<T>()
+            .create(name)
+            .and_then(|d| d.write_scalar(&v));
+        self.h5(&format!("writing {name}"), r)
+    }
+    /// A fixed-length, null-padded ASCII string (numpy `S` type, what pyuvdata writes and
+    /// what its catalog reader requires).
+    fn string(&self, g: &Group, name: &str, s: &str) -> Result<(), IoError> {
+        check_ascii(s, name, self.path)?;
+        with_fixed_len!(s.len(), self.path, name, N => {
+            let v = FixedAscii::<N>::from_ascii(s).expect("checked ASCII and length");
+            self.scalar(g, name, v)
+        })
+    }
+    /// A 1-D array of fixed-length ASCII strings.
+    fn strings(&self, g: &Group, name: &str, items: &[&str]) -> Result<(), IoError> {
+        for s in items {
+            check_ascii(s, name, self.path)?;
+        }
+        let longest = items.iter().map(|s| s.len()).max().unwrap_or(0);
+        with_fixed_len!(longest, self.path, name, N => {
+            let a = Array1::from_iter(items.iter().map(|s| FixedAscii::<N>::from_ascii(s).expect("checked")));
+            self.array(g, name, &a)
+        })
+    }
+    fn array<T: H5Type, D: ndarray::Dimension>(
+        &self,
+        g: &Group,
+        name: &str,
+        a: &ndarray::Array<T, D>,
+    ) -> Result<(), IoError> {
+        let r = g
+            .new_dataset_builder()
+            .with_data(a)
+            .create(name)
+            .map(|_| ());
+        self.h5(&format!("writing {name}"), r)
+    }
+}
+
+/// Write `vis` to `path` as UVH5 (module docs), atomically.
+pub fn write_uvh5(path: &Path, vis: &Visibilities) -> Result<(), IoError> {
+    write_atomically(path, |tmp| {
+        let p = path.display().to_string();
+        let cx = Ctx { path: &p };
+        let file = cx.h5("creating the file", File::create(tmp))?;
+        write_header(&cx, &file, vis)?;
+        write_data(&cx, &file, vis)?;
+        cx.h5("closing the file", file.close())
+    })
+}
+
+fn write_header(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoError> {
+    let m = vis.meta();
+    let h = cx.h5("creating /Header", file.create_group("Header"))?;
+    let l = &m.layout;
+    let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
+    let nblts = nt * nb;
+    cx.string(&h, "version", "1.2")?;
+    cx.string(&h, "telescope_name", &l.telescope_name)?;
+    cx.string(&h, "instrument", &l.telescope_name)?;
+    cx.string(&h, "telescope_frame", "itrs")?;
+    cx.string(&h, "ellipsoid", "SPHERE")?;
+    cx.scalar(&h, "latitude", l.site.lat_rad.to_degrees())?;
+    cx.scalar(&h, "longitude", l.site.lon_rad.to_degrees())?;
+    cx.scalar(&h, "altitude", l.site.height_m)?;
+    let n_ant = l.n_ant();
+    cx.scalar(&h, "Nants_telescope", n_ant as i64)?;
+    cx.array(&h, "antenna_numbers", &Array1::from_iter(0..n_ant as i64))?;
+    let names: Vec<&str> = l.names.iter().map(String::as_str).collect();
+    cx.strings(&h, "antenna_names", &names)?;
+    let pos = l.ecef_offsets();
+    cx.array(
+        &h,
+        "antenna_positions",
+        &Array2::from_shape_fn((n_ant, 3), |(a, i)| pos[a].to_array()[i]),
+    )?;
+    if let Some(d) = l.diameter_m {
+        cx.array(&h, "antenna_diameters", &Array1::from_elem(n_ant, d))?;
+    }
+    let mount = l.mount_type.as_deref().unwrap_or("other");
+    cx.strings(&h, "mount_type", &vec![mount; n_ant])?;
+    // Feeds: X along east (feed angle π/2), Y along north (0), as pyuvdata's "east" x_orientation.
+    cx.scalar(&h, "Nfeeds", 2i64)?;
+    let feed =
+        |i: usize| FixedAscii::<16>::from_ascii(if i == 0 { "x" } else { "y" }).expect("ASCII");
+    cx.array(
+        &h,
+        "feed_array",
+        &Array2::from_shape_fn((n_ant, 2), |(_, i)| feed(i)),
+    )?;
+    cx.array(
+        &h,
+        "feed_angle",
+        &Array2::from_shape_fn((n_ant, 2), |(_, i)| {
+            if i == 0 {
+                std::f64::consts::FRAC_PI_2
+            } else {
+                0.0
+            }
+        }),
+    )?;
+
+    let ants_used: std::collections::BTreeSet<usize> =
+        m.baselines.iter().flat_map(|&(p, q)| [p, q]).collect();
+    cx.scalar(&h, "Nants_data", ants_used.len() as i64)?;
+    cx.scalar(&h, "Nbls", nb as i64)?;
+    cx.scalar(&h, "Nblts", nblts as i64)?;
+    cx.scalar(&h, "Ntimes", nt as i64)?;
+    cx.scalar(&h, "Nfreqs", nf as i64)?;
+    cx.scalar(&h, "Npols", np as i64)?;
+    cx.scalar(&h, "Nspws", 1i64)?;
+    cx.scalar(&h, "Nphase", 1i64)?;
+    let per_blt =
+        |f: &dyn Fn(usize, usize) -> f64| Array1::from_iter((0..nblts).map(|i| f(i / nb, i % nb)));
+    cx.array(
+        &h,
+        "ant_1_array",
+        &Array1::from_iter((0..nblts).map(|i| m.baselines[i % nb].0 as i64)),
+    )?;
+    cx.array(
+        &h,
+        "ant_2_array",
+        &Array1::from_iter((0..nblts).map(|i| m.baselines[i % nb].1 as i64)),
+    )?;
+    cx.array(&h, "time_array", &per_blt(&|t, _| m.times_jd_utc[t]))?;
+    cx.array(&h, "integration_time", &per_blt(&|_, _| m.int_time_s))?;
+    let uvw = vis.uvw_m();
+    cx.array(
+        &h,
+        "uvw_array",
+        &Array2::from_shape_fn((nblts, 3), |(i, k)| uvw[[i / nb, i % nb, k]]),
+    )?;
+    cx.array(&h, "freq_array", &Array1::from(m.freqs_hz.clone()))?;
+    cx.array(&h, "channel_width", &Array1::from_elem(nf, m.chan_width_hz))?;
+    cx.array(&h, "spw_array", &Array1::from(vec![0i64]))?;
+    cx.array(&h, "flex_spw_id_array", &Array1::from_elem(nf, 0i64))?;
+    cx.array(
+        &h,
+        "polarization_array",
+        &Array1::from_iter(m.pols.iter().map(|p| p.aips_code())),
+    )?;
+    cx.string(&h, "vis_units", m.units.as_str())?;
+    if m.units != VisUnits::Uncalib {
+        cx.string(&h, "pol_convention", "avg")?;
+    }
+    cx.string(&h, "history", &m.history)?;
+    cx.string(&h, "blt_order", "time, baseline")?;
+    cx.array(&h, "phase_center_id_array", &Array1::from_elem(nblts, 0i64))?;
+    cx.array(&h, "phase_center_app_ra", &per_blt(&|t, _| m.app_ra_rad[t]))?;
+    cx.array(
+        &h,
+        "phase_center_app_dec",
+        &per_blt(&|t, _| m.app_dec_rad[t]),
+    )?;
+    cx.array(
+        &h,
+        "phase_center_frame_pa",
+        &per_blt(&|t, _| m.frame_pa_rad[t]),
+    )?;
+    let cat = cx.h5(
+        "creating phase_center_catalog",
+        h.create_group("phase_center_catalog"),
+    )?;
+    let c0 = cx.h5("creating phase_center_catalog/0", cat.create_group("0"))?;
+    cx.string(&c0, "cat_name", &m.phase_centre_name)?;
+    cx.string(&c0, "cat_type", "sidereal")?;
+    cx.scalar(&c0, "cat_lon", m.phase_centre.ra_rad)?;
+    cx.scalar(&c0, "cat_lat", m.phase_centre.dec_rad)?;
+    cx.string(&c0, "cat_frame", "icrs")?;
+    cx.scalar(&c0, "cat_epoch", 2000.0f64)?;
+    cx.string(&c0, "info_source", "user")?;
+    let ek = cx.h5("creating extra_keywords", h.create_group("extra_keywords"))?;
+    cx.string(&ek, "fxgrid_version", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
+
+fn write_data(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoError> {
+    let d = cx.h5("creating /Data", file.create_group("Data"))?;
+    let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
+    let shape = [nt * nb, nf, np];
+    let chunk = [(nt * nb).min(CHUNK_BLTS).max(1), nf, np];
+    fn put<T: H5Type + Clone>(
+        cx: &Ctx<'_>,
+        g: &Group,
+        name: &str,
+        shape: [usize; 3],
+        chunk: [usize; 3],
+        a: ndarray::ArrayView4<'_, T>,
+    ) -> Result<(), IoError> {
+        let owned;
+        let view = if a.is_standard_layout() {
+            a
+        } else {
+            owned = a.as_standard_layout().into_owned();
+            owned.view()
+        };
+        let flat = view
+            .into_shape_with_order(shape)
+            .map_err(|e| IoError::Format {
+                path: cx.path.to_string(),
+                reason: format!("reshaping {name}: {e}"),
+            })?;
+        let r = g
+            .new_dataset::<T>()
+            .chunk(chunk)
+            .shape(shape)
+            .create(name)
+            .and_then(|ds| ds.write(&flat));
+        cx.h5(&format!("writing Data/{name}"), r)
+    }
+    put(cx, &d, "visdata", shape, chunk, vis.data())?;
+    put(cx, &d, "flags", shape, chunk, vis.flags())?;
+    put(cx, &d, "nsamples", shape, chunk, vis.weights())?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+struct Reader<'a> {
+    path: &'a str,
+    file: File,
+}
+
+impl Reader<'_> {
+    fn ds(&self, name: &str) -> Result<Dataset, IoError> {
+        self.file.dataset(name).map_err(|_| IoError::Dataset {
+            path: self.path.to_string(),
+            dataset: name.to_string(),
+            expected: "a dataset".into(),
+            found: "nothing (missing)".into(),
+        })
+    }
+    fn h5<T>(&self, action: &str, r: hdf5::Result<T>) -> Result<T, IoError> {
+        Ctx { path: self.path }.h5(action, r)
+    }
+    fn scalar<T: H5Type>(&self, name: &str) -> Result<T, IoError> {
+        let ds = self.ds(name)?;
+        if ds.ndim() != 0 {
+            return Err(self.shape_err(name, "a scalar", &ds.shape()));
+        }
+        self.h5(&format!("reading {name}"), ds.read_scalar::<T>())
+    }
+    fn int(&self, name: &str) -> Result<usize, IoError> {
+        let v: i64 = self.scalar(name)?;
+        usize::try_from(v).map_err(|_| IoError::Dataset {
+            path: self.path.to_string(),
+            dataset: name.into(),
+            expected: "a non-negative count".into(),
+            found: v.to_string(),
+        })
+    }
+    fn string(&self, name: &str) -> Result<String, IoError> {
+        let ds = self.ds(name)?;
+        let td = self.h5(
+            &format!("reading the type of {name}"),
+            ds.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        match td {
+            TypeDescriptor::VarLenAscii => Ok(self
+                .h5(name, ds.read_scalar::<VarLenAscii>())?
+                .as_str()
+                .to_string()),
+            TypeDescriptor::VarLenUnicode => Ok(self
+                .h5(name, ds.read_scalar::<VarLenUnicode>())?
+                .as_str()
+                .to_string()),
+            TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
+                with_fixed_len!(n, self.path, name, N => {
+                    Ok(self.h5(name, ds.read_scalar::<FixedAscii<N>>())?.as_str().to_string())
+                })
+            }
+            other => Err(IoError::Dataset {
+                path: self.path.to_string(),
+                dataset: name.into(),
+                expected: "a variable-length string (files written by fxgrid)".into(),
+                found: format!("{other:?}"),
+            }),
+        }
+    }
+    fn strings(&self, name: &str) -> Result<Vec<String>, IoError> {
+        let ds = self.ds(name)?;
+        let td = self.h5(
+            &format!("reading the type of {name}"),
+            ds.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        match td {
+            TypeDescriptor::VarLenAscii => Ok(self
+                .h5(name, ds.read_1d::<VarLenAscii>())?
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect()),
+            TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
+                with_fixed_len!(n, self.path, name, N => {
+                    Ok(self.h5(name, ds.read_1d::<FixedAscii<N>>())?.iter().map(|s| s.as_str().to_string()).collect())
+                })
+            }
+            other => Err(IoError::Dataset {
+                path: self.path.to_string(),
+                dataset: name.into(),
+                expected: "an array of strings".into(),
+                found: format!("{other:?}"),
+            }),
+        }
+    }
+    fn vec<T: H5Type + Clone>(&self, name: &str, len: usize) -> Result<Vec<T>, IoError> {
+        let ds = self.ds(name)?;
+        if ds.shape() != [len] {
+            return Err(self.shape_err(name, &format!("shape [{len}]"), &ds.shape()));
+        }
+        Ok(self
+            .h5(&format!("reading {name}"), ds.read_1d::<T>())?
+            .to_vec())
+    }
+    fn mat<T: H5Type>(&self, name: &str, rows: usize, cols: usize) -> Result<Array2<T>, IoError> {
+        let ds = self.ds(name)?;
+        if ds.shape() != [rows, cols] {
+            return Err(self.shape_err(name, &format!("shape [{rows}, {cols}]"), &ds.shape()));
+        }
+        self.h5(&format!("reading {name}"), ds.read::<T, Ix2>())
+    }
+    fn shape_err(&self, name: &str, expected: &str, found: &[usize]) -> IoError {
+        IoError::Dataset {
+            path: self.path.to_string(),
+            dataset: name.into(),
+            expected: expected.into(),
+            found: format!("shape {found:?}"),
+        }
+    }
+    fn unsupported(&self, reason: String) -> IoError {
+        IoError::Format {
+            path: self.path.to_string(),
+            reason,
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File, IoError> {
+    let p = path.display().to_string();
+    if !path.exists() {
+        return Err(IoError::Os {
+            path: p,
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    File::open(path).map_err(|e| IoError::Format {
+        path: p,
+        reason: format!("not a readable HDF5 file ({e})"),
+    })
+}
+
+/// Read a UVH5 file written by [`write_uvh5`] (module docs).
+pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
+    let p = path.display().to_string();
+    let r = Reader {
+        path: &p,
+        file: open(path)?,
+    };
+    if r.file.group("Header").is_err() || r.file.group("Data").is_err() {
+        return Err(r.unsupported("not a UVH5 file: /Header and /Data groups expected".into()));
+    }
+    let nt = r.int("Header/Ntimes")?;
+    let nb = r.int("Header/Nbls")?;
+    let nblts = r.int("Header/Nblts")?;
+    let nf = r.int("Header/Nfreqs")?;
+    let np = r.int("Header/Npols")?;
+    let n_ant = r.int("Header/Nants_telescope")?;
+    if r.int("Header/Nspws")? != 1 {
+        return Err(r.unsupported("only one spectral window is supported by this reader".into()));
+    }
+    if nblts != nt * nb {
+        return Err(r.unsupported(format!(
+            "Nblts = {nblts} but Ntimes × Nbls = {}: only rectangular time-major files are supported by this reader",
+            nt * nb
+        )));
+    }
+    let site = LatLonHeight::from_degrees(
+        r.scalar("Header/latitude")?,
+        r.scalar("Header/longitude")?,
+        r.scalar("Header/altitude")?,
+    );
+    let numbers: Vec<i64> = r.vec("Header/antenna_numbers", n_ant)?;
+    let names = r.strings("Header/antenna_names")?;
+    let pos = r.mat::<f64>("Header/antenna_positions", n_ant, 3)?;
+    let enu = enu_from_ecef_offsets(&pos, site);
+    let name = r.string("Header/telescope_name")?;
+    let mut layout = ArrayLayout::new(name, site, names, enu)
+        .map_err(|e| r.unsupported(format!("antenna table: {e}")))?;
+    if let Ok(d) = r.vec::<f64>("Header/antenna_diameters", n_ant) {
+        layout.diameter_m = d.first().copied();
+    }
+    let index_of = |num: i64| numbers.iter().position(|&n| n == num);
+    let a1: Vec<i64> = r.vec("Header/ant_1_array", nblts)?;
+    let a2: Vec<i64> = r.vec("Header/ant_2_array", nblts)?;
+    let times: Vec<f64> = r.vec("Header/time_array", nblts)?;
+    let mut baselines = Vec::with_capacity(nb);
+    for i in 0..nb {
+        match (index_of(a1[i]), index_of(a2[i])) {
+            (Some(p), Some(q)) => baselines.push((p, q)),
+            _ => {
+                return Err(r.unsupported(format!(
+                    "blt {i}: antenna numbers ({}, {}) not in antenna_numbers",
+                    a1[i], a2[i]
+                )))
+            }
+        }
+    }
+    for i in 0..nblts {
+        let (t, b) = (i / nb, i % nb);
+        let want = baselines[b];
+        if index_of(a1[i]) != Some(want.0)
+            || index_of(a2[i]) != Some(want.1)
+            || times[i] != times[t * nb]
+        {
+            return Err(r.unsupported(format!("blt {i} breaks the time-major rectangular order")));
+        }
+    }
+    let per_time = |name: &str| -> Result<Vec<f64>, IoError> {
+        let v: Vec<f64> = r.vec(name, nblts)?;
+        Ok((0..nt).map(|t| v[t * nb]).collect())
+    };
+    let times_jd_utc: Vec<f64> = (0..nt).map(|t| times[t * nb]).collect();
+    let int_time: Vec<f64> = r.vec("Header/integration_time", nblts)?;
+    let freqs_hz: Vec<f64> = r.vec("Header/freq_array", nf)?;
+    let widths: Vec<f64> = r.vec("Header/channel_width", nf)?;
+    let codes: Vec<i64> = r.vec("Header/polarization_array", np)?;
+    let pols = codes
+        .iter()
+        .map(|&c| {
+            Pol::from_aips_code(c).ok_or_else(|| {
+                r.unsupported(format!("polarisation code {c} is not a linear product"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let units = match r.string("Header/vis_units").as_deref() {
+        Ok("Jy") => VisUnits::Jy,
+        _ => VisUnits::Uncalib,
+    };
+    let ra = r.scalar::<f64>("Header/phase_center_catalog/0/cat_lon")?;
+    let dec = r.scalar::<f64>("Header/phase_center_catalog/0/cat_lat")?;
+    let uvw2 = r.mat::<f64>("Header/uvw_array", nblts, 3)?;
+    let lst_rad = match r.vec::<f64>("Header/lst_array", nblts) {
+        Ok(v) => (0..nt).map(|t| v[t * nb]).collect(),
+        Err(_) => times_jd_utc
+            .iter()
+            .map(|&jd| {
+                crate::telescope::EarthOrientation::new(jd)
+                    .map(|e| e.last_rad(site.lon_rad))
+                    .map_err(|e| r.unsupported(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let meta = VisMeta {
+        layout,
+        phase_centre: RaDec {
+            ra_rad: ra,
+            dec_rad: dec,
+        },
+        phase_centre_name: r
+            .string("Header/phase_center_catalog/0/cat_name")
+            .unwrap_or_default(),
+        times_jd_utc,
+        lst_rad,
+        app_ra_rad: per_time("Header/phase_center_app_ra")?,
+        app_dec_rad: per_time("Header/phase_center_app_dec")?,
+        frame_pa_rad: per_time("Header/phase_center_frame_pa")?,
+        int_time_s: int_time[0],
+        freqs_hz,
+        chan_width_hz: widths[0],
+        baselines,
+        pols,
+        units,
+        history: r.string("Header/history").unwrap_or_default(),
+    };
+    let shape = [nt, nb, nf, np];
+    let data = read_data::<Complex32>(&r, "Data/visdata", shape)?;
+    let flags = read_data::<bool>(&r, "Data/flags", shape)?;
+    let weights = read_data::<f32>(&r, "Data/nsamples", shape)?;
+    let uvw = uvw2
+        .into_shape_with_order((nt, nb, 3))
+        .map_err(|e| r.unsupported(e.to_string()))?;
+    Visibilities::new(meta, data, weights, flags, uvw).map_err(|e| r.unsupported(e.to_string()))
+}
+
+fn read_data<T: H5Type>(
+    r: &Reader<'_>,
+    name: &str,
+    shape: [usize; 4],
+) -> Result<Array4<T>, IoError> {
+    let ds = r.ds(name)?;
+    let want = [shape[0] * shape[1], shape[2], shape[3]];
+    if ds.shape() != want {
+        return Err(r.shape_err(name, &format!("shape {want:?}"), &ds.shape()));
+    }
+    let a: ArrayD<T> = r.h5(&format!("reading {name}"), ds.read_dyn::<T>())?;
+    a.into_shape_with_order(shape.to_vec())
+        .and_then(|a| a.into_dimensionality())
+        .map_err(|e| r.unsupported(format!("{name}: {e}")))
+}
+
+/// ENU positions from ECEF offsets relative to `site` (inverse of `Enu::to_ecef_offset`).
+fn enu_from_ecef_offsets(pos: &Array2<f64>, site: LatLonHeight) -> Vec<Enu> {
+    let (sp, cp) = site.lat_rad.sin_cos();
+    let (sl, cl) = site.lon_rad.sin_cos();
+    pos.outer_iter()
+        .map(|r| {
+            let (x, y, z) = (r[0], r[1], r[2]);
+            Enu {
+                e_m: -sl * x + cl * y,
+                n_m: -sp * cl * x - sp * sl * y + cp * z,
+                u_m: cp * cl * x + cp * sl * y + sp * z,
+            }
+        })
+        .collect()
+}
+
+/// A human-readable summary of an HDF5 file (UVH5 or any other layout).
+pub fn summarise(path: &Path) -> Result<String, IoError> {
+    let p = path.display().to_string();
+    let r = Reader {
+        path: &p,
+        file: open(path)?,
+    };
+    let mut out = format!("{p}\n");
+    let is_uvh5 = r.file.group("Header").is_ok() && r.ds("Data/visdata").is_ok();
+    if is_uvh5 {
+        let g = |n: &str| {
+            r.int(&format!("Header/{n}"))
+                .map(|v| v.to_string())
+                .unwrap_or_else(|e| format!("? ({e})"))
+        };
+        let s = |n: &str| {
+            r.string(&format!("Header/{n}"))
+                .unwrap_or_else(|_| "?".into())
+        };
+        out += &format!(
+            "  format: UVH5 version {}\n  telescope: {} (instrument {})\n",
+            s("version"),
+            s("telescope_name"),
+            s("instrument")
+        );
+        if let (Ok(lat), Ok(lon), Ok(alt)) = (
+            r.scalar::<f64>("Header/latitude"),
+            r.scalar::<f64>("Header/longitude"),
+            r.scalar::<f64>("Header/altitude"),
+        ) {
+            out += &format!("  site: lat {lat:.5}°, lon {lon:.5}°, alt {alt:.1} m\n");
+        }
+        out += &format!(
+            "  Nants_telescope {}  Nants_data {}  Nbls {}  Nblts {}  Ntimes {}  Nfreqs {}  Npols {}  Nspws {}\n",
+            g("Nants_telescope"),
+            g("Nants_data"),
+            g("Nbls"),
+            g("Nblts"),
+            g("Ntimes"),
+            g("Nfreqs"),
+            g("Npols"),
+            g("Nspws")
+        );
+        if let Ok(f) = r
+            .ds("Header/freq_array")
+            .and_then(|d| r.h5("freq_array", d.read_raw::<f64>()))
+        {
+            let (lo, hi) = f
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            out += &format!("  frequencies: {:.6} – {:.6} MHz\n", lo / 1e6, hi / 1e6);
+        }
+        if let Ok(t) = r
+            .ds("Header/time_array")
+            .and_then(|d| r.h5("time_array", d.read_raw::<f64>()))
+        {
+            let (lo, hi) = t
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            out += &format!("  times: JD {lo:.6} – {hi:.6} (UTC, integration centres)\n");
+        }
+        if let Ok(c) = r
+            .ds("Header/polarization_array")
+            .and_then(|d| r.h5("pols", d.read_raw::<i64>()))
+        {
+            let names: Vec<String> = c
+                .iter()
+                .map(|&c| {
+                    Pol::from_aips_code(c)
+                        .map(|p| p.name().to_string())
+                        .unwrap_or(c.to_string())
+                })
+                .collect();
+            out += &format!("  polarisations: {}\n", names.join(" "));
+        }
+        if let (Ok(ra), Ok(dec)) = (
+            r.scalar::<f64>("Header/phase_center_catalog/0/cat_lon"),
+            r.scalar::<f64>("Header/phase_center_catalog/0/cat_lat"),
+        ) {
+            out += &format!(
+                "  phase centre 0: RA {:.6}°, Dec {:.6}° ({})\n",
+                ra.to_degrees(),
+                dec.to_degrees(),
+                s("phase_center_catalog/0/cat_frame")
+            );
+        }
+        out += &format!("  vis_units: {}\n", s("vis_units"));
+        if let Ok(h) = r.string("Header/history") {
+            out += &format!("  history: {}\n", h.lines().next().unwrap_or(""));
+        }
+    } else {
+        out += "  format: HDF5 (not UVH5)\n";
+    }
+    out += &describe_tree(&r, &r.file, "/")?;
+    Ok(out)
+}
+
+fn describe_tree(r: &Reader<'_>, g: &Group, prefix: &str) -> Result<String, IoError> {
+    let mut out = String::new();
+    for ds in r.h5("listing datasets", g.datasets())? {
+        let name = ds.name();
+        if name.starts_with("/Header") {
+            continue;
+        }
+        let ty = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map(|d| format!("{d}"))
+            .unwrap_or_else(|_| "?".into());
+        out += &format!("  dataset {name}: shape {:?}, type {ty}\n", ds.shape());
+    }
+    for sub in r.h5("listing groups", g.groups())? {
+        let name = sub.name();
+        if name == "/Header" {
+            continue;
+        }
+        out += &describe_tree(r, &sub, &format!("{prefix}{name}/"))?;
+    }
+    Ok(out)
+}
+
+/// Read a 1-D dataset of `f64` (convenience for tests and tools).
+pub fn read_f64_1d(path: &Path, dataset: &str) -> Result<Vec<f64>, IoError> {
+    let p = path.display().to_string();
+    let r = Reader {
+        path: &p,
+        file: open(path)?,
+    };
+    let ds = r.ds(dataset)?;
+    Ok(r.h5(dataset, ds.read::<f64, Ix1>())?.to_vec())
+}

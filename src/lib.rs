@@ -1,0 +1,51 @@
+//! # fxgrid
+//!
+//! SKA-style radio-interferometry signal processing: antenna voltages → channelised spectra
+//! (F: polyphase filterbank) → visibilities (X: correlator) → images (gridding + FFT), and
+//! back. This release provides the foundation every stage builds on:
+//!
+//! - [`telescope`]: coordinate frames, array layouts (synthetic SKA-Low-like and
+//!   SKA-Mid-like), the baseline order, time scales, sidereal time, apparent places and uvw;
+//! - [`sky`]: sky models and the direct-DFT visibility predictor (the oracle of later
+//!   stages), with its f64 [`sky::reference`] twin;
+//! - [`Visibilities`]: data on a `[time, baseline, channel, pol]` grid with metadata;
+//! - [`io`]: UVH5 output readable by pyuvdata (feature `hdf5`, on by default).
+//!
+//! Every sign and ordering convention is stated in [`conventions`] and backed by a test.
+//!
+//! ```
+//! use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
+//! use fxgrid::telescope::{ska_low_like, Observation, RaDec};
+//!
+//! let layout = ska_low_like(8, 1).unwrap();
+//! let centre = RaDec::from_degrees(60.0, -30.0);
+//! let obs = Observation {
+//!     phase_centre: centre,
+//!     start_jd_utc: 2_460_827.5,
+//!     n_times: 2,
+//!     int_time_s: 10.0,
+//!     freq_start_hz: 150e6,
+//!     chan_width_hz: 1e5,
+//!     n_chan: 4,
+//! };
+//! let sky = SkyModel::new(vec![Component::point(centre, 1.0)]).unwrap();
+//! let vis = predict(&layout, &obs, &sky, &PredictConfig::default()).unwrap();
+//! // A source at the phase centre gives V = S on every baseline.
+//! assert!(vis.data().iter().step_by(4).all(|v| (v.re - 1.0).abs() < 1e-6 && v.im.abs() < 1e-6));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod conventions;
+pub mod io;
+pub mod sky;
+pub mod telescope;
+mod vis;
+
+pub use vis::{Pol, VisMeta, VisShapeError, VisUnits, Visibilities};
+
+pub use ndarray;
+pub use num_complex;
+
+/// The crate version, recorded in every file fxgrid writes.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,180 @@
+//! An observation: where the array points, when, and at which frequencies; and the
+//! per-time geometry (sidereal time, apparent phase centre, uvw frame) derived from it.
+
+use super::astrometry::{ObserverFrame, UvwFrame};
+use super::coords::{wrap_pi, RaDec, Uvw};
+use super::error::TelescopeError;
+use super::layout::ArrayLayout;
+use super::time::{jd_from_calendar, EarthOrientation, SECONDS_PER_DAY};
+
+/// Sidereal rate: radians of sidereal time per second of UT1.
+const SIDEREAL_RAD_PER_S: f64 = 7.292_115_146_706_979e-5;
+
+/// What is observed: phase centre, time sampling and frequency channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Phase centre (ICRS); data are delay-tracked to it.
+    pub phase_centre: RaDec,
+    /// Julian Date (UTC) of the start of the first integration.
+    pub start_jd_utc: f64,
+    /// Number of integrations.
+    pub n_times: usize,
+    /// Integration time (s).
+    pub int_time_s: f64,
+    /// Centre frequency of channel 0 (Hz).
+    pub freq_start_hz: f64,
+    /// Channel width and spacing (Hz).
+    pub chan_width_hz: f64,
+    /// Number of channels.
+    pub n_chan: usize,
+}
+
+impl Observation {
+    /// Check every field; returns the first problem found.
+    pub fn validate(&self) -> Result<(), TelescopeError> {
+        let bad = |field, value: String, expected| {
+            Err(TelescopeError::InvalidObservation {
+                field,
+                value,
+                expected,
+            })
+        };
+        if !self.phase_centre.is_valid() {
+            return Err(TelescopeError::InvalidDirection {
+                ra_deg: self.phase_centre.ra_rad.to_degrees(),
+                dec_deg: self.phase_centre.dec_rad.to_degrees(),
+                reason: "declination must be within ±90° and both finite".into(),
+            });
+        }
+        if self.n_times == 0 {
+            return bad("n_times", "0".into(), "at least 1 integration");
+        }
+        if !(self.int_time_s > 0.0 && self.int_time_s.is_finite()) {
+            return bad(
+                "int_time_s",
+                self.int_time_s.to_string(),
+                "a positive number of seconds",
+            );
+        }
+        if self.n_chan == 0 {
+            return bad("n_chan", "0".into(), "at least 1 channel");
+        }
+        if !(self.freq_start_hz > 0.0 && self.freq_start_hz.is_finite()) {
+            return bad(
+                "freq_start_hz",
+                self.freq_start_hz.to_string(),
+                "a positive frequency",
+            );
+        }
+        if !(self.chan_width_hz > 0.0 && self.chan_width_hz.is_finite()) {
+            return bad(
+                "chan_width_hz",
+                self.chan_width_hz.to_string(),
+                "a positive width",
+            );
+        }
+        if self.freqs_hz().last().is_some_and(|&f| !f.is_finite()) {
+            return bad(
+                "n_chan",
+                self.n_chan.to_string(),
+                "a band of finite frequencies",
+            );
+        }
+        // Leap-second coverage of the whole span.
+        for jd in [self.start_jd_utc, self.end_jd_utc()] {
+            super::time::tai_minus_utc_s(jd - super::time::MJD_OFFSET)?;
+        }
+        Ok(())
+    }
+
+    /// Julian Date (UTC) of the end of the last integration.
+    pub fn end_jd_utc(&self) -> f64 {
+        self.start_jd_utc + self.n_times as f64 * self.int_time_s / SECONDS_PER_DAY
+    }
+
+    /// Integration centres, Julian Date UTC.
+    pub fn times_jd_utc(&self) -> Vec<f64> {
+        (0..self.n_times)
+            .map(|i| self.start_jd_utc + (i as f64 + 0.5) * self.int_time_s / SECONDS_PER_DAY)
+            .collect()
+    }
+
+    /// Channel centre frequencies (Hz).
+    pub fn freqs_hz(&self) -> Vec<f64> {
+        (0..self.n_chan)
+            .map(|k| self.freq_start_hz + k as f64 * self.chan_width_hz)
+            .collect()
+    }
+}
+
+/// The geometry of one integration.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeGeometry {
+    /// Integration centre, Julian Date UTC.
+    pub jd_utc: f64,
+    /// Sky-independent astrometric state at that instant.
+    pub observer: ObserverFrame,
+    /// uvw axes of the phase centre.
+    pub frame: UvwFrame,
+}
+
+impl TimeGeometry {
+    /// Local apparent sidereal time (rad).
+    pub fn lst_rad(&self) -> f64 {
+        self.observer.last_rad
+    }
+}
+
+/// Geometry of every integration of `obs` for an array at `layout.site`.
+pub fn time_geometry(
+    layout: &ArrayLayout,
+    obs: &Observation,
+) -> Result<Vec<TimeGeometry>, TelescopeError> {
+    obs.validate()?;
+    obs.times_jd_utc()
+        .into_iter()
+        .map(|jd| {
+            let earth = EarthOrientation::new(jd)?;
+            let observer = ObserverFrame::new(earth, layout.site);
+            let frame = UvwFrame::new(&observer, obs.phase_centre);
+            Ok(TimeGeometry {
+                jd_utc: jd,
+                observer,
+                frame,
+            })
+        })
+        .collect()
+}
+
+/// uvw (m) of every antenna position relative to the array centre, in `frame`.
+/// A baseline's uvw is `antenna_uvw[q] − antenna_uvw[p]` (DESIGN.md: `r_q − r_p`).
+pub fn antenna_uvw(layout: &ArrayLayout, frame: &UvwFrame) -> Vec<Uvw> {
+    layout
+        .ecef_offsets()
+        .into_iter()
+        .map(|r| frame.project(r))
+        .collect()
+}
+
+/// The start time that centres an observation of `duration_s` on the transit of `centre`
+/// at `layout.site`, on the UTC day starting at `day_jd_utc` (0h UTC).
+pub fn transit_centred_start(
+    layout: &ArrayLayout,
+    centre: RaDec,
+    day_jd_utc: f64,
+    duration_s: f64,
+) -> Result<f64, TelescopeError> {
+    let mut jd = day_jd_utc + 0.5;
+    for _ in 0..4 {
+        let earth = EarthOrientation::new(jd)?;
+        let ha = wrap_pi(earth.last_rad(layout.site.lon_rad) - centre.ra_rad);
+        jd -= ha / SIDEREAL_RAD_PER_S / SECONDS_PER_DAY;
+    }
+    Ok(jd - duration_s / 2.0 / SECONDS_PER_DAY)
+}
+
+/// The default observing day: 2025-06-01 (0h UTC), inside the compiled
+/// Earth-orientation table so that sidereal times agree with astropy.
+pub fn default_day_jd_utc() -> f64 {
+    jd_from_calendar(2025, 6, 1, 0.0)
+}
