@@ -1,0 +1,5 @@
+//! fxgrid's integration tests (one crate, one module per topic).
+
+mod astrometry;
+mod common;
+mod predict;
