@@ -39,7 +39,7 @@ struct Cli {
 enum Command {
     /// Simulate data.
     #[command(subcommand)]
-    Simulate(Simulate),
+    Simulate(Box<Simulate>),
     /// Print a human-readable summary of an fxgrid or UVH5 file.
     Info {
         /// The file.
@@ -231,7 +231,7 @@ fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
     let t1 = Instant::now();
     let vis = predict(&layout, &obs, &sky, &cfg).map_err(|e| e.to_string())?;
     let t2 = Instant::now();
-    fxgrid::io::uvh5::write_uvh5(&a.out, &vis).map_err(|e| e.to_string())?;
+    write_vis(&a.out, &vis)?;
     let t3 = Instant::now();
     if !cli.quiet {
         println!(
@@ -256,6 +256,30 @@ fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
+fn write_vis(path: &std::path::Path, vis: &fxgrid::Visibilities) -> CliResult<()> {
+    fxgrid::io::uvh5::write_uvh5(path, vis).map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "hdf5")]
+fn summarise(path: &std::path::Path) -> CliResult<String> {
+    fxgrid::io::uvh5::summarise(path).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "hdf5"))]
+const NO_HDF5: &str =
+    "this fxgrid was built without the `hdf5` feature: HDF5 files cannot be read or written";
+
+#[cfg(not(feature = "hdf5"))]
+fn write_vis(_: &std::path::Path, _: &fxgrid::Visibilities) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn summarise(_: &std::path::Path) -> CliResult<String> {
+    Err(NO_HDF5.into())
+}
+
 fn run(cli: &Cli) -> CliResult<()> {
     if let Some(n) = cli.threads {
         if n == 0 {
@@ -268,9 +292,11 @@ fn run(cli: &Cli) -> CliResult<()> {
     }
     let command_line: Vec<String> = std::env::args().collect();
     match &cli.command {
-        Command::Simulate(Simulate::Vis(a)) => simulate_vis(a, cli, &command_line.join(" ")),
+        Command::Simulate(sim) => match sim.as_ref() {
+            Simulate::Vis(a) => simulate_vis(a, cli, &command_line.join(" ")),
+        },
         Command::Info { file } => {
-            let s = fxgrid::io::uvh5::summarise(file).map_err(|e| e.to_string())?;
+            let s = summarise(file)?;
             if !cli.quiet {
                 print!("{s}");
             }

@@ -266,7 +266,7 @@ fn write_data(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoErr
     let d = cx.h5("creating /Data", file.create_group("Data"))?;
     let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
     let shape = [nt * nb, nf, np];
-    let chunk = [(nt * nb).min(CHUNK_BLTS).max(1), nf, np];
+    let chunk = [(nt * nb).clamp(1, CHUNK_BLTS), nf, np];
     fn put<T: H5Type + Clone>(
         cx: &Ctx<'_>,
         g: &Group,

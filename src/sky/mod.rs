@@ -103,9 +103,8 @@ impl Component {
             pa_rad,
         } = self.shape
         {
-            if !(major_rad >= 0.0 && minor_rad >= 0.0 && pa_rad.is_finite())
-                || !(major_rad.is_finite() && minor_rad.is_finite())
-            {
+            let finite = major_rad.is_finite() && minor_rad.is_finite() && pa_rad.is_finite();
+            if !(finite && major_rad >= 0.0 && minor_rad >= 0.0) {
                 return bad("Gaussian sizes must be finite and non-negative".into());
             }
         }

@@ -145,7 +145,7 @@ pub fn predict(
     for (t, g) in geom.iter().enumerate() {
         let ant = antenna_uvw(layout, &g.frame);
         for (b, &(p, q)) in baselines.iter().enumerate() {
-            let d = ant[q].sub(ant[p]);
+            let d = ant[q] - ant[p];
             uvw.slice_mut(s![t, b, ..])
                 .assign(&ndarray::arr1(&d.to_array()));
         }

@@ -1,4 +1,4 @@
-//! The slow, obviously correct predictor: the test oracle for [`super::predict`].
+//! The slow, obviously correct predictor: the test oracle for [`super::predict()`].
 //!
 //! For each integration, baseline, channel and component it evaluates the geometric delay
 //! `τ = b · (ŝ − ŝ0) / c` directly from the ECEF baseline `b = r_q − r_p` and the observed
@@ -35,7 +35,7 @@ pub fn predict_reference(
             .map(|c| g.observer.observed(c.radec).to_ecef_unit(layout.site))
             .collect();
         for (b, &(p, q)) in bls.iter().enumerate() {
-            let bv = pos[q].sub(pos[p]);
+            let bv = pos[q] - pos[p];
             let uvw = g.frame.project(bv);
             let bv = bv.to_array();
             for (k, &f) in freqs.iter().enumerate() {

@@ -54,6 +54,18 @@ pub fn baseline_pair(k: usize, n_ant: usize) -> (usize, usize) {
     (p as usize, q as usize)
 }
 
+/// The correlator input of antenna `ant`, polarisation `pol` (0 = X, 1 = Y):
+/// `2·ant + pol` (DESIGN.md "Antennas and inputs").
+pub fn correlator_input(ant: usize, pol: usize) -> usize {
+    debug_assert!(pol < 2, "polarisation index {pol} is not 0 (X) or 1 (Y)");
+    2 * ant + pol
+}
+
+/// The `(antenna, pol)` of a correlator input.
+pub fn input_antenna_pol(input: usize) -> (usize, usize) {
+    (input / 2, input % 2)
+}
+
 /// All baselines of `n_ant` antennas in the DESIGN order.
 pub fn all_baselines(n_ant: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::with_capacity(n_baselines(n_ant));
@@ -68,6 +80,17 @@ pub fn all_baselines(n_ant: usize) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_interleave_the_polarisations_of_each_antenna() {
+        assert_eq!(correlator_input(0, 0), 0);
+        assert_eq!(correlator_input(0, 1), 1);
+        assert_eq!(correlator_input(3, 0), 6);
+        for i in 0..1000 {
+            let (a, p) = input_antenna_pol(i);
+            assert_eq!(correlator_input(a, p), i);
+        }
+    }
 
     #[test]
     fn small_orders_match_the_row_by_row_enumeration() {

@@ -62,14 +62,6 @@ pub struct Ecef {
 }
 
 impl Ecef {
-    /// `self - other`.
-    pub fn sub(self, o: Ecef) -> Ecef {
-        Ecef {
-            x_m: self.x_m - o.x_m,
-            y_m: self.y_m - o.y_m,
-            z_m: self.z_m - o.z_m,
-        }
-    }
     /// As an array `[x, y, z]` (m).
     pub fn to_array(self) -> [f64; 3] {
         [self.x_m, self.y_m, self.z_m]
@@ -77,6 +69,18 @@ impl Ecef {
     /// Euclidean length (m).
     pub fn norm_m(self) -> f64 {
         (self.x_m * self.x_m + self.y_m * self.y_m + self.z_m * self.z_m).sqrt()
+    }
+}
+
+impl std::ops::Sub for Ecef {
+    type Output = Ecef;
+    /// The offset from `o` to `self` (m).
+    fn sub(self, o: Ecef) -> Ecef {
+        Ecef {
+            x_m: self.x_m - o.x_m,
+            y_m: self.y_m - o.y_m,
+            z_m: self.z_m - o.z_m,
+        }
     }
 }
 
@@ -215,14 +219,6 @@ pub struct Uvw {
 }
 
 impl Uvw {
-    /// `self - other`.
-    pub fn sub(self, o: Uvw) -> Uvw {
-        Uvw {
-            u_m: self.u_m - o.u_m,
-            v_m: self.v_m - o.v_m,
-            w_m: self.w_m - o.w_m,
-        }
-    }
     /// Euclidean length (m).
     pub fn norm_m(self) -> f64 {
         (self.u_m * self.u_m + self.v_m * self.v_m + self.w_m * self.w_m).sqrt()
@@ -230,6 +226,18 @@ impl Uvw {
     /// As `[u, v, w]` (m).
     pub fn to_array(self) -> [f64; 3] {
         [self.u_m, self.v_m, self.w_m]
+    }
+}
+
+impl std::ops::Sub for Uvw {
+    type Output = Uvw;
+    /// The baseline from `o` to `self` (m): `uvw_pq = uvw_q − uvw_p`.
+    fn sub(self, o: Uvw) -> Uvw {
+        Uvw {
+            u_m: self.u_m - o.u_m,
+            v_m: self.v_m - o.v_m,
+            w_m: self.w_m - o.w_m,
+        }
     }
 }
 
@@ -241,4 +249,49 @@ pub fn wrap_tau(a: f64) -> f64 {
 /// Wrap an angle into `[-π, π)`.
 pub fn wrap_pi(a: f64) -> f64 {
     (a + PI).rem_euclid(TAU) - PI
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sin_projection_puts_east_at_positive_l() {
+        let c = RaDec::from_degrees(60.0, -30.0);
+        let east = RaDec::from_degrees(61.0, -30.0).to_lmn(c);
+        let north = RaDec::from_degrees(60.0, -29.0).to_lmn(c);
+        assert!(east.l > 0.0 && east.m.abs() < 0.01);
+        assert!(north.m > 0.0 && north.l.abs() < 1e-12);
+        let at = c.to_lmn(c);
+        assert!(at.l.abs() < 1e-15 && at.m.abs() < 1e-15 && (at.n - 1.0).abs() < 1e-15);
+        // Inverse.
+        let p = RaDec::from_degrees(62.5, -27.0);
+        let back = p.to_lmn(c).to_radec(c);
+        assert!(back.separation_rad(p) < 1e-12);
+    }
+
+    #[test]
+    fn wgs84_and_enu_rotations_are_consistent() {
+        let site = LatLonHeight::from_degrees(-26.82, 116.76, 377.0);
+        let up = Enu {
+            e_m: 0.0,
+            n_m: 0.0,
+            u_m: 1000.0,
+        }
+        .to_ecef_offset(site);
+        let higher = LatLonHeight {
+            height_m: 1377.0,
+            ..site
+        }
+        .to_ecef()
+            - site.to_ecef();
+        assert!((up - higher).norm_m() < 1e-6);
+        let e = Enu {
+            e_m: 3.0,
+            n_m: 4.0,
+            u_m: 12.0,
+        }
+        .to_ecef_offset(site);
+        assert!((e.norm_m() - 13.0).abs() < 1e-12);
+    }
 }

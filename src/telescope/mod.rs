@@ -15,7 +15,9 @@ pub mod observation;
 pub mod time;
 
 pub use astrometry::{Observed, ObserverFrame, UvwFrame};
-pub use baselines::{all_baselines, baseline_index, baseline_pair, n_baselines};
+pub use baselines::{
+    all_baselines, baseline_index, baseline_pair, correlator_input, input_antenna_pol, n_baselines,
+};
 pub use coords::{Ecef, Enu, LatLonHeight, Lmn, RaDec, Uvw, SPEED_OF_LIGHT_M_S};
 pub use error::TelescopeError;
 pub use layout::{ska_low_like, ska_mid_like, ArrayLayout, SKA_LOW_SITE, SKA_MID_SITE};

@@ -178,3 +178,38 @@ pub fn transit_centred_start(
 pub fn default_day_jd_utc() -> f64 {
     jd_from_calendar(2025, 6, 1, 0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integration_times_are_centres() {
+        let obs = Observation {
+            phase_centre: RaDec::from_degrees(0.0, 0.0),
+            start_jd_utc: 2_460_000.5,
+            n_times: 3,
+            int_time_s: 8.64,
+            freq_start_hz: 1e8,
+            chan_width_hz: 1.0,
+            n_chan: 1,
+        };
+        let t = obs.times_jd_utc();
+        assert!((t[0] - (2_460_000.5 + 0.5e-4)).abs() < 1e-12);
+        assert!((t[2] - (2_460_000.5 + 2.5e-4)).abs() < 1e-12);
+        assert!((obs.end_jd_utc() - (2_460_000.5 + 3e-4)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn transit_centred_start_puts_the_centre_on_the_meridian_mid_observation() {
+        let layout = crate::telescope::ska_low_like(4, 1).unwrap();
+        let c = RaDec::from_degrees(123.0, -40.0);
+        let start = transit_centred_start(&layout, c, default_day_jd_utc(), 600.0).unwrap();
+        let mid = start + 300.0 / SECONDS_PER_DAY;
+        let e = EarthOrientation::new(mid).unwrap();
+        // ICRS RA against apparent sidereal time: they differ by precession since J2000
+        // (about 0.35° in 2025), well inside 0.01 rad.
+        assert!(wrap_pi(e.last_rad(layout.site.lon_rad) - c.ra_rad).abs() < 0.01);
+        assert!(mid >= default_day_jd_utc() && mid < default_day_jd_utc() + 1.0);
+    }
+}

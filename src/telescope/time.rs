@@ -6,7 +6,7 @@
 //!   table compiled into the crate (`data/eop.csv`: the IERS values that astropy bundles,
 //!   daily from 2000, Bulletin-A predictions at the end; regenerate it with
 //!   `tools/make_eop_table.py`). Outside the table DUT1 = 0 and no polar motion are assumed
-//!   (UT1 ≈ UTC, good to 0.9 s of time), and [`EarthOrientation::source`] says so;
+//!   (UT1 ≈ UTC, good to 0.9 s of time), and `EarthOrientation::eop.source` says so;
 //! - Greenwich apparent sidereal time by IAU 2006/2000A (`erfa::time::gst06a`), and local
 //!   apparent sidereal time including the TIO locator s′, as pyuvdata computes it.
 

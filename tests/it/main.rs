@@ -1,5 +1,8 @@
 //! fxgrid's integration tests (one crate, one module per topic).
 
 mod astrometry;
+mod cli;
 mod common;
 mod predict;
+#[cfg(feature = "hdf5")]
+mod uvh5;

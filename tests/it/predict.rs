@@ -120,7 +120,7 @@ fn visibilities_follow_the_measurement_equation_evaluated_independently() {
         let (sp, cp) = pa.sin_cos();
         let (l, mm) = (cp * l0 - sp * m0, sp * l0 + cp * m0);
         for (b, &(p, q)) in m.baselines.iter().enumerate() {
-            let d = pos[q].sub(pos[p]);
+            let d = pos[q] - pos[p];
             let (x, y, z) = (d.x_m, d.y_m, d.z_m);
             let u0 = h_g.sin() * x + h_g.cos() * y;
             let v0 = -sd0 * h_g.cos() * x + sd0 * h_g.sin() * y + cd0 * z;
@@ -159,11 +159,11 @@ fn uvw_is_antisymmetric_and_as_long_as_the_baseline() {
         let ant = antenna_uvw(&layout, &g.frame);
         for p in 0..layout.n_ant() {
             for q in 0..layout.n_ant() {
-                let pq = ant[q].sub(ant[p]);
-                let qp = ant[p].sub(ant[q]);
+                let pq = ant[q] - ant[p];
+                let qp = ant[p] - ant[q];
                 assert_eq!(pq.u_m, -qp.u_m);
                 assert_eq!(pq.w_m, -qp.w_m);
-                let len = pos[q].sub(pos[p]).norm_m();
+                let len = (pos[q] - pos[p]).norm_m();
                 assert!(
                     (pq.norm_m() - len).abs() <= 1e-9 * len.max(1.0),
                     "|uvw| != |b|"

@@ -1,0 +1,163 @@
+//! The `fxgrid` binary: it works, and bad arguments or files give one clear line and a
+//! non-zero exit, never a panic.
+
+use std::process::Command;
+
+fn fxgrid(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn assert_clean_failure(args: &[&str], needle: &str) {
+    let (ok, _, err) = fxgrid(args);
+    assert!(!ok, "{args:?} should fail");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{args:?} panicked: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in {err:?}"
+    );
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn simulate_then_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.uvh5");
+    let csv = dir.path().join("arr.csv");
+    std::fs::write(
+        &csv,
+        "name,east_m,north_m,up_m\nA,0,0,0\nB,100,0,0\nC,0,150,1\n",
+    )
+    .unwrap();
+    let (ok, stdout, err) = fxgrid(&[
+        "simulate",
+        "vis",
+        "--layout",
+        csv.to_str().unwrap(),
+        "--source",
+        "60.1,-30.1,2.0",
+        "--random-sources",
+        "3",
+        "--ra-deg",
+        "60",
+        "--dec-deg",
+        "-30",
+        "--ntimes",
+        "2",
+        "--nchan",
+        "3",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("3 antennas, 6 baselines, 2 times, 3 channels"),
+        "{stdout}"
+    );
+    let (ok, stdout, err) = fxgrid(&["info", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("Nbls 6") && stdout.contains("UVH5"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_arguments_and_files_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.uvh5");
+    let o = out.to_str().unwrap();
+    let base = ["simulate", "vis", "--ra-deg", "60", "--out", o];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        base.iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let run = |extra: &[&'static str], needle: &str| {
+        let a = with(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_clean_failure(&a, needle);
+    };
+    run(&["--dec-deg", "100"], "not a sky direction");
+    run(&["--dec-deg", "-30", "--layout", "ska-low:0"], "1..=4096");
+    run(
+        &["--dec-deg", "-30", "--layout", "nowhere.csv"],
+        "nowhere.csv",
+    );
+    run(
+        &[
+            "--dec-deg",
+            "-30",
+            "--layout",
+            "ska-low:8",
+            "--source",
+            "1,2",
+        ],
+        "expected 3",
+    );
+    run(
+        &["--dec-deg", "-30", "--layout", "ska-low:8", "--ntimes", "0"],
+        "n_times",
+    );
+    run(
+        &[
+            "--dec-deg",
+            "-30",
+            "--layout",
+            "ska-low:8",
+            "--precision",
+            "f16",
+        ],
+        "f16",
+    );
+    run(
+        &[
+            "--dec-deg",
+            "-30",
+            "--layout",
+            "ska-low:8",
+            "--start-jd",
+            "2400000",
+        ],
+        "outside the supported range",
+    );
+    run(
+        &[
+            "--dec-deg",
+            "-30",
+            "--layout",
+            "ska-low:8",
+            "--sky",
+            "none.txt",
+        ],
+        "none.txt",
+    );
+    assert!(!out.exists());
+    if !cfg!(feature = "hdf5") {
+        return;
+    }
+    assert_clean_failure(
+        &["info", dir.path().join("nope.uvh5").to_str().unwrap()],
+        "nope.uvh5",
+    );
+    let txt = dir.path().join("t.txt");
+    std::fs::write(&txt, "hello").unwrap();
+    assert_clean_failure(&["info", txt.to_str().unwrap()], "HDF5");
+    assert_clean_failure(
+        &["--threads", "0", "info", txt.to_str().unwrap()],
+        "--threads",
+    );
+}

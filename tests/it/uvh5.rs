@@ -1,0 +1,143 @@
+//! UVH5 writing and reading: round trip, atomic writes, and clear errors on bad files.
+
+use std::path::Path;
+
+use fxgrid::io::uvh5::{read_uvh5, summarise, write_uvh5};
+use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
+use fxgrid::telescope::RaDec;
+use fxgrid::Visibilities;
+
+use crate::common::small_setup;
+
+fn sample() -> Visibilities {
+    let (layout, obs) = small_setup(9, 3, 4);
+    let sky = SkyModel::new(vec![
+        Component::point(RaDec::from_degrees(60.5, -30.2), 1.0),
+        Component::point(RaDec::from_degrees(59.1, -29.0), 0.4),
+    ])
+    .unwrap();
+    predict(
+        &layout,
+        &obs,
+        &sky,
+        &PredictConfig {
+            noise_jy: 0.1,
+            seed: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn no_temporary_files(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("fxgrid-tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+#[test]
+fn write_then_read_gives_the_same_visibilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.uvh5");
+    let vis = sample();
+    write_uvh5(&path, &vis).unwrap();
+    no_temporary_files(dir.path());
+    let back = read_uvh5(&path).unwrap();
+    assert_eq!(back.data(), vis.data());
+    assert_eq!(back.flags(), vis.flags());
+    assert_eq!(back.weights(), vis.weights());
+    assert_eq!(back.uvw_m(), vis.uvw_m());
+    let (a, b) = (back.meta(), vis.meta());
+    assert_eq!(a.baselines, b.baselines);
+    assert_eq!(a.times_jd_utc, b.times_jd_utc);
+    assert_eq!(a.freqs_hz, b.freqs_hz);
+    assert_eq!(a.pols, b.pols);
+    assert_eq!(a.app_ra_rad, b.app_ra_rad);
+    assert_eq!(a.frame_pa_rad, b.frame_pa_rad);
+    assert_eq!(a.history, b.history);
+    assert_eq!(a.layout.names, b.layout.names);
+    for (p, q) in a.layout.enu.iter().zip(&b.layout.enu) {
+        assert!(
+            (p.e_m - q.e_m).abs() < 1e-6
+                && (p.n_m - q.n_m).abs() < 1e-6
+                && (p.u_m - q.u_m).abs() < 1e-6
+        );
+    }
+    for (x, y) in a.lst_rad.iter().zip(&b.lst_rad) {
+        assert!((x - y).abs() < 1e-12);
+    }
+    let s = summarise(&path).unwrap();
+    assert!(
+        s.contains("Nbls 45") && s.contains("Ntimes 3") && s.contains("XX XY YX YY"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vis = sample();
+    vis.meta_mut().history = "non-ASCII history: λ".into();
+    let path = dir.path().join("bad.uvh5");
+    let e = write_uvh5(&path, &vis).unwrap_err().to_string();
+    assert!(e.contains("history") && e.contains("ASCII"), "{e}");
+    assert!(!path.exists());
+    no_temporary_files(dir.path());
+    let e = write_uvh5(&dir.path().join("no/such/dir/v.uvh5"), &sample()).unwrap_err();
+    assert!(e.to_string().contains("no/such/dir"), "{e}");
+}
+
+#[test]
+fn an_existing_file_is_replaced_only_when_the_new_one_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.uvh5");
+    write_uvh5(&path, &sample()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let mut bad = sample();
+    bad.meta_mut().history = "é".into();
+    assert!(write_uvh5(&path, &bad).is_err());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the old file must survive a failed write"
+    );
+}
+
+#[test]
+fn bad_files_give_errors_that_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.uvh5");
+    let e = read_uvh5(&missing).unwrap_err().to_string();
+    assert!(e.contains("missing.uvh5"), "{e}");
+
+    let text = dir.path().join("text.uvh5");
+    std::fs::write(&text, "not hdf5 at all").unwrap();
+    let e = read_uvh5(&text).unwrap_err().to_string();
+    assert!(e.contains("not a readable HDF5 file"), "{e}");
+    assert!(summarise(&text).is_err());
+
+    let good = dir.path().join("good.uvh5");
+    write_uvh5(&good, &sample()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let truncated = dir.path().join("truncated.uvh5");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(read_uvh5(&truncated).is_err());
+
+    let holed = dir.path().join("holed.uvh5");
+    std::fs::copy(&good, &holed).unwrap();
+    {
+        let f = hdf5::File::open_rw(&holed).unwrap();
+        f.group("Header").unwrap().unlink("Nbls").unwrap();
+    }
+    let e = read_uvh5(&holed).unwrap_err().to_string();
+    assert!(e.contains("Header/Nbls") && e.contains("missing"), "{e}");
+
+    let empty = dir.path().join("empty.h5");
+    hdf5::File::create(&empty).unwrap();
+    let e = read_uvh5(&empty).unwrap_err().to_string();
+    assert!(e.contains("not a UVH5 file"), "{e}");
+    assert!(summarise(&empty).unwrap().contains("not UVH5"));
+}
