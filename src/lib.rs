@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod channelise;
 pub mod conventions;
 pub mod io;
 pub mod sky;

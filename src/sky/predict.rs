@@ -84,9 +84,10 @@ pub fn component_lmn1(g: &TimeGeometry, sky: &SkyModel, layout: &ArrayLayout) ->
         .collect()
 }
 
-/// Coefficient `k` of the Gaussian taper `exp(−k · ((u/λ)² …))`: returns a closure-free
-/// pair `(a², b², sin pa, cos pa)` scaled by π²/(4 ln 2)/c².
-fn gauss_coeffs(c: &Component) -> Option<[f64; 4]> {
+/// Coefficients of a Gaussian's visibility taper: `[k a², k b², sin pa, cos pa]` with
+/// FWHMs `a`, `b` and `k = π² / (4 ln 2) / c²`, so that the taper at baseline `(u, v)` (m)
+/// and frequency `f` is `exp(−gauss_exponent · f²)`. `None` for a point source.
+pub(crate) fn gauss_coeffs(c: &Component) -> Option<[f64; 4]> {
     match c.shape {
         Shape::Point => None,
         Shape::Gaussian {

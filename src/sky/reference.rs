@@ -9,8 +9,8 @@
 use ndarray::Array4;
 use num_complex::Complex64;
 
-use super::predict::gauss_exponent;
-use super::{Shape, SkyError, SkyModel};
+use super::predict::{gauss_coeffs, gauss_exponent};
+use super::{SkyError, SkyModel};
 use crate::telescope::{
     all_baselines, time_geometry, ArrayLayout, Observation, SPEED_OF_LIGHT_M_S,
 };
@@ -43,24 +43,9 @@ pub fn predict_reference(
                 for (c, s) in sky.components.iter().zip(&dirs) {
                     let delay_m: f64 = (0..3).map(|i| bv[i] * (s[i] - s0[i])).sum();
                     let phase = std::f64::consts::TAU * f * delay_m / SPEED_OF_LIGHT_M_S;
-                    let taper = match c.shape {
-                        Shape::Point => 1.0,
-                        Shape::Gaussian {
-                            major_rad,
-                            minor_rad,
-                            pa_rad,
-                        } => {
-                            let k2 = std::f64::consts::PI.powi(2)
-                                / (4.0 * std::f64::consts::LN_2)
-                                / SPEED_OF_LIGHT_M_S.powi(2);
-                            let g = [
-                                k2 * major_rad * major_rad,
-                                k2 * minor_rad * minor_rad,
-                                pa_rad.sin(),
-                                pa_rad.cos(),
-                            ];
-                            (-gauss_exponent(&g, uvw.u_m, uvw.v_m) * f * f).exp()
-                        }
+                    let taper = match gauss_coeffs(c) {
+                        None => 1.0,
+                        Some(g) => (-gauss_exponent(&g, uvw.u_m, uvw.v_m) * f * f).exp(),
                     };
                     v += Complex64::from_polar(c.flux_at(f) * taper, phase);
                 }

@@ -1,6 +1,7 @@
 //! fxgrid's integration tests (one crate, one module per topic).
 
 mod astrometry;
+mod channelise;
 mod cli;
 mod common;
 mod predict;
