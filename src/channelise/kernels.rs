@@ -44,7 +44,11 @@ fn fold_generic<const FMA: bool>(
         let mut acc = 0.0f32;
         for t in 0..n_taps {
             let k = t * width + i;
-            acc = if FMA { taps[k].mul_add(x[k], acc) } else { acc + taps[k] * x[k] };
+            acc = if FMA {
+                taps[k].mul_add(x[k], acc)
+            } else {
+                acc + taps[k] * x[k]
+            };
         }
         *o = acc;
     }

@@ -49,11 +49,11 @@ fn reference(pfb: &Pfb, x: &[Complex64]) -> Vec<Complex64> {
         .collect()
 }
 
-/// Complex test inputs of three sample types and their exact f64 values.
-fn complex_inputs(
-    rng: &mut ChaCha8Rng,
-    len: usize,
-) -> (Vec<Complex<f32>>, Vec<Complex<i8>>, Vec<Complex<i16>>) {
+/// Complex inputs as float32, int8 and int16.
+type ComplexInputs = (Vec<Complex<f32>>, Vec<Complex<i8>>, Vec<Complex<i16>>);
+
+/// Complex test inputs of three sample types.
+fn complex_inputs(rng: &mut ChaCha8Rng, len: usize) -> ComplexInputs {
     (
         (0..len)
             .map(|_| Complex::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
