@@ -1,0 +1,70 @@
+//! Polyphase filterbank throughput in input samples per second (one complex sample = one
+//! sample), summed over two streams, with 1 or 2 threads; and rustfft alone at the same
+//! FFT lengths, for the PFB/FFT ratio.
+//!
+//! Sizes: 4096 channels × 12 taps (SKA-Low-like), 4096 × 8 and 1024 × 8 (the workloads of
+//! `../shared/anchors/pfb_numpy.py`); complex float32 and complex int8 input; critically
+//! sampled and oversampled by 32/27.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use fxgrid::channelise::{Pfb, PfbConfig, PfbState, Sample};
+use num_complex::{Complex, Complex32};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rustfft::FftPlanner;
+
+const SAMPLES_PER_STREAM: usize = 1 << 22;
+const STREAMS: usize = 2;
+
+fn run<S: Sample>(pfb: &Pfb, states: &mut [PfbState], inputs: &[&[S]], outs: &mut [Vec<Complex32>]) {
+    outs.iter_mut().for_each(Vec::clear);
+    pfb.process_many(states, inputs, outs).unwrap();
+}
+
+fn bench_pfb(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let xf: Vec<Vec<Complex<f32>>> = (0..STREAMS)
+        .map(|_| (0..SAMPLES_PER_STREAM).map(|_| Complex::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5)).collect())
+        .collect();
+    let xb: Vec<Vec<Complex<i8>>> = (0..STREAMS)
+        .map(|_| (0..SAMPLES_PER_STREAM).map(|_| Complex::new(rng.random::<i8>(), rng.random::<i8>())).collect())
+        .collect();
+    let mut group = c.benchmark_group("pfb");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(3));
+    group.throughput(Throughput::Elements((SAMPLES_PER_STREAM * STREAMS) as u64));
+    for (n, t) in [(4096usize, 12usize), (4096, 8), (1024, 8)] {
+        for (os_name, os) in [("critical", (1usize, 1usize)), ("os32_27", (32, 27))] {
+            let pfb = Pfb::new(&PfbConfig { n_chan: n, n_taps: t, oversampling: os, ..Default::default() }).unwrap();
+            for threads in [1usize, 2] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut states: Vec<PfbState> = (0..STREAMS).map(|_| pfb.new_state()).collect();
+                let mut outs: Vec<Vec<Complex32>> = vec![Vec::new(); STREAMS];
+                let id = |ty: &str| BenchmarkId::new(format!("{n}ch_{t}tap_{os_name}_{ty}"), format!("{threads}thr"));
+                let inputs: Vec<&[Complex<f32>]> = xf.iter().map(|v| v.as_slice()).collect();
+                group.bench_function(id("cf32"), |b| b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs))));
+                let inputs: Vec<&[Complex<i8>]> = xb.iter().map(|v| v.as_slice()).collect();
+                group.bench_function(id("ci8"), |b| b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs))));
+            }
+        }
+    }
+    group.finish();
+
+    // rustfft alone: the same number of samples as a critically sampled PFB transforms.
+    let mut group = c.benchmark_group("rustfft_alone");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(3));
+    group.throughput(Throughput::Elements(SAMPLES_PER_STREAM as u64));
+    for n in [4096usize, 1024] {
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
+        let mut buf: Vec<Complex32> = xf[0].clone();
+        let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+        group.bench_function(BenchmarkId::new(format!("{n}pt"), "1thr"), |b| {
+            b.iter(|| fft.process_with_scratch(&mut buf, &mut scratch))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_pfb);
+criterion_main!(benches);
