@@ -11,40 +11,93 @@ use fxgrid::channelise::{Pfb, PfbConfig, PfbState, Sample};
 use num_complex::{Complex, Complex32};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use rustfft::FftPlanner;
 
-const SAMPLES_PER_STREAM: usize = 1 << 22;
+/// Samples per stream (2^22 = 32 MiB of complex float32 per stream, far beyond the caches);
+/// `FXGRID_BENCH_LOG2_SAMPLES` overrides it for experiments.
+fn samples_per_stream() -> usize {
+    let log2 = std::env::var("FXGRID_BENCH_LOG2_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(22u32);
+    1 << log2
+}
 const STREAMS: usize = 2;
 
-fn run<S: Sample>(pfb: &Pfb, states: &mut [PfbState], inputs: &[&[S]], outs: &mut [Vec<Complex32>]) {
-    outs.iter_mut().for_each(Vec::clear);
-    pfb.process_many(states, inputs, outs).unwrap();
+/// Stream each input through its filterbank into a preallocated output buffer, as a
+/// streaming reader does (no allocation or page faults inside the timed loop).
+fn run<S: Sample>(
+    pfb: &Pfb,
+    states: &mut [PfbState],
+    inputs: &[&[S]],
+    outs: &mut [Vec<Complex32>],
+) {
+    states
+        .par_iter_mut()
+        .zip(inputs.par_iter())
+        .zip(outs.par_iter_mut())
+        .for_each(|((st, x), out)| {
+            let need = pfb.spectra_ready(st, x.len()) * pfb.n_out();
+            if out.len() < need {
+                out.resize(need, Complex32::default());
+            }
+            pfb.process_into(st, x, out);
+        });
 }
 
 fn bench_pfb(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let xf: Vec<Vec<Complex<f32>>> = (0..STREAMS)
-        .map(|_| (0..SAMPLES_PER_STREAM).map(|_| Complex::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5)).collect())
+        .map(|_| {
+            (0..samples_per_stream())
+                .map(|_| Complex::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
+                .collect()
+        })
         .collect();
     let xb: Vec<Vec<Complex<i8>>> = (0..STREAMS)
-        .map(|_| (0..SAMPLES_PER_STREAM).map(|_| Complex::new(rng.random::<i8>(), rng.random::<i8>())).collect())
+        .map(|_| {
+            (0..samples_per_stream())
+                .map(|_| Complex::new(rng.random::<i8>(), rng.random::<i8>()))
+                .collect()
+        })
         .collect();
     let mut group = c.benchmark_group("pfb");
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(3));
-    group.throughput(Throughput::Elements((SAMPLES_PER_STREAM * STREAMS) as u64));
+    group.throughput(Throughput::Elements(
+        (samples_per_stream() * STREAMS) as u64,
+    ));
     for (n, t) in [(4096usize, 12usize), (4096, 8), (1024, 8)] {
         for (os_name, os) in [("critical", (1usize, 1usize)), ("os32_27", (32, 27))] {
-            let pfb = Pfb::new(&PfbConfig { n_chan: n, n_taps: t, oversampling: os, ..Default::default() }).unwrap();
+            let pfb = Pfb::new(&PfbConfig {
+                n_chan: n,
+                n_taps: t,
+                oversampling: os,
+                ..Default::default()
+            })
+            .unwrap();
             for threads in [1usize, 2] {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 let mut states: Vec<PfbState> = (0..STREAMS).map(|_| pfb.new_state()).collect();
                 let mut outs: Vec<Vec<Complex32>> = vec![Vec::new(); STREAMS];
-                let id = |ty: &str| BenchmarkId::new(format!("{n}ch_{t}tap_{os_name}_{ty}"), format!("{threads}thr"));
+                let id = |ty: &str| {
+                    BenchmarkId::new(
+                        format!("{n}ch_{t}tap_{os_name}_{ty}"),
+                        format!("{threads}thr"),
+                    )
+                };
                 let inputs: Vec<&[Complex<f32>]> = xf.iter().map(|v| v.as_slice()).collect();
-                group.bench_function(id("cf32"), |b| b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs))));
+                group.bench_function(id("cf32"), |b| {
+                    b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs)))
+                });
                 let inputs: Vec<&[Complex<i8>]> = xb.iter().map(|v| v.as_slice()).collect();
-                group.bench_function(id("ci8"), |b| b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs))));
+                group.bench_function(id("ci8"), |b| {
+                    b.iter(|| pool.install(|| run(&pfb, &mut states, &inputs, &mut outs)))
+                });
             }
         }
     }
@@ -54,7 +107,7 @@ fn bench_pfb(c: &mut Criterion) {
     let mut group = c.benchmark_group("rustfft_alone");
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(3));
-    group.throughput(Throughput::Elements(SAMPLES_PER_STREAM as u64));
+    group.throughput(Throughput::Elements(samples_per_stream() as u64));
     for n in [4096usize, 1024] {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
         let mut buf: Vec<Complex32> = xf[0].clone();

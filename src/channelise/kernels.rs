@@ -1,85 +1,166 @@
 //! Hot loops of the filterbank: the polyphase FIR (fold) step. No allocation, no checks
 //! beyond debug assertions; the caller guarantees lengths.
 //!
-//! The fold is `z[i] = Σ_t taps[t·W + i] · x[t·W + i]` for `i < W` (W = 2N interleaved
-//! re/im values for complex input, N for real). It is compiled three times — for AVX-512,
-//! for AVX2+FMA, and for the baseline target — and the best one the CPU supports is chosen
-//! once, when the plan is built.
+//! The fold is `z[i] = Σ_t taps[t·W + i] · x[t·W + i]` (W = 2N interleaved re/im values
+//! for complex input, N for real), computed for a range of columns `i` at a time so the
+//! filterbank can write each block straight to its rotated place. It reads int8, int16 or
+//! float32 samples and converts in registers. It is compiled three times — for AVX-512, for
+//! AVX2+FMA, and for the baseline target — and the best one the CPU supports is chosen once,
+//! when the plan is built.
 
-/// Signature of a fold kernel: `(taps, x, out, width, n_taps)`.
-pub type FoldFn = fn(&[f32], &[f32], &mut [f32], usize, usize);
+/// A scalar the fold reads directly from the caller's samples (converted to f32 in
+/// registers, so int8 and int16 input needs no intermediate copy).
+pub trait FoldScalar: Copy + Send + Sync + 'static {
+    /// The value as f32 (exact for int8 and int16).
+    fn to_f32(self) -> f32;
+}
 
-/// Accumulate in blocks of this many lanes, in registers, over all taps.
-const BLOCK: usize = 32;
-
-#[inline(always)]
-fn fold_generic<const FMA: bool>(
-    taps: &[f32],
-    x: &[f32],
-    out: &mut [f32],
-    width: usize,
-    n_taps: usize,
-) {
-    debug_assert!(taps.len() >= width * n_taps && x.len() >= width * n_taps && out.len() >= width);
-    let full = width / BLOCK * BLOCK;
-    let mut i = 0;
-    while i < full {
-        let mut acc = [0.0f32; BLOCK];
-        for t in 0..n_taps {
-            let base = t * width + i;
-            let h = &taps[base..base + BLOCK];
-            let v = &x[base..base + BLOCK];
-            for j in 0..BLOCK {
-                acc[j] = if FMA {
-                    h[j].mul_add(v[j], acc[j])
-                } else {
-                    acc[j] + h[j] * v[j]
-                };
-            }
-        }
-        out[i..i + BLOCK].copy_from_slice(&acc);
-        i += BLOCK;
+impl FoldScalar for i8 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
     }
-    for (i, o) in out.iter_mut().enumerate().take(width).skip(full) {
-        let mut acc = 0.0f32;
-        for t in 0..n_taps {
-            let k = t * width + i;
-            acc = if FMA {
-                taps[k].mul_add(x[k], acc)
-            } else {
-                acc + taps[k] * x[k]
-            };
-        }
-        *o = acc;
+}
+impl FoldScalar for i16 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+impl FoldScalar for f32 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
     }
 }
 
-fn fold_portable(taps: &[f32], x: &[f32], out: &mut [f32], width: usize, n_taps: usize) {
-    fold_generic::<false>(taps, x, out, width, n_taps)
+/// Row strides of the fold: `taps` rows are `S_taps` apart, `x` rows `S_x` apart.
+#[derive(Debug, Clone, Copy)]
+pub struct Strides {
+    /// Distance between the taps of consecutive rows (f32 values).
+    pub taps: usize,
+    /// Distance between consecutive rows of the input (scalars).
+    pub x: usize,
+}
+
+/// `out[i] = sign · Σ_{t<n_taps} taps[t·S_taps + i] · x[t·S_x + i]` for `i < out.len()`.
+///
+/// Columns go in blocks of `B` accumulators kept in registers over all taps: `B` must
+/// cover the FMA latency times the FMA ports (8 vector registers: 128 lanes for AVX-512,
+/// 64 for AVX2), or the loop waits on its own dependency chain. Leftovers go 16 at a
+/// time, then one by one.
+#[inline(always)]
+fn fold_generic<T: FoldScalar, const FMA: bool, const B: usize>(
+    taps: &[f32],
+    x: &[T],
+    out: &mut [f32],
+    st: Strides,
+    n_taps: usize,
+    sign: f32,
+) {
+    let width = out.len();
+    debug_assert!(n_taps >= 1);
+    debug_assert!(taps.len() >= (n_taps - 1) * st.taps + width);
+    debug_assert!(x.len() >= (n_taps - 1) * st.x + width);
+    let i = fold_blocks::<T, FMA, B>(taps, x, out, st, n_taps, sign, 0);
+    let i = fold_blocks::<T, FMA, 16>(taps, x, out, st, n_taps, sign, i);
+    for (i, o) in out.iter_mut().enumerate().skip(i) {
+        let mut acc = 0.0f32;
+        for t in 0..n_taps {
+            let (h, v) = (taps[t * st.taps + i], x[t * st.x + i].to_f32());
+            acc = if FMA { h.mul_add(v, acc) } else { acc + h * v };
+        }
+        *o = acc * sign;
+    }
+}
+
+/// The columns from `i` on in whole blocks of `B`; returns the first column not done.
+#[inline(always)]
+fn fold_blocks<T: FoldScalar, const FMA: bool, const B: usize>(
+    taps: &[f32],
+    x: &[T],
+    out: &mut [f32],
+    st: Strides,
+    n_taps: usize,
+    sign: f32,
+    mut i: usize,
+) -> usize {
+    while i + B <= out.len() {
+        let mut acc = [0.0f32; B];
+        for t in 0..n_taps {
+            let h = &taps[t * st.taps + i..t * st.taps + i + B];
+            let v = &x[t * st.x + i..t * st.x + i + B];
+            for j in 0..B {
+                let xv = v[j].to_f32();
+                acc[j] = if FMA {
+                    h[j].mul_add(xv, acc[j])
+                } else {
+                    acc[j] + h[j] * xv
+                };
+            }
+        }
+        for (o, a) in out[i..i + B].iter_mut().zip(acc) {
+            *o = a * sign;
+        }
+        i += B;
+    }
+    i
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fold_avx2_inner(taps: &[f32], x: &[f32], out: &mut [f32], width: usize, n_taps: usize) {
-    fold_generic::<true>(taps, x, out, width, n_taps)
+unsafe fn fold_avx2<T: FoldScalar>(
+    taps: &[f32],
+    x: &[T],
+    out: &mut [f32],
+    st: Strides,
+    n_taps: usize,
+    sign: f32,
+) {
+    fold_generic::<T, true, 64>(taps, x, out, st, n_taps, sign)
 }
 
 #[cfg(target_arch = "x86_64")]
-fn fold_avx2(taps: &[f32], x: &[f32], out: &mut [f32], width: usize, n_taps: usize) {
-    // SAFETY: only selected by `select_fold` after runtime detection of AVX2 and FMA.
-    unsafe { fold_avx2_inner(taps, x, out, width, n_taps) }
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+unsafe fn fold_avx512<T: FoldScalar>(
+    taps: &[f32],
+    x: &[T],
+    out: &mut [f32],
+    st: Strides,
+    n_taps: usize,
+    sign: f32,
+) {
+    fold_generic::<T, true, 128>(taps, x, out, st, n_taps, sign)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn fold_avx512_inner(taps: &[f32], x: &[f32], out: &mut [f32], width: usize, n_taps: usize) {
-    fold_generic::<true>(taps, x, out, width, n_taps)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn fold_avx512(taps: &[f32], x: &[f32], out: &mut [f32], width: usize, n_taps: usize) {
-    // SAFETY: only selected by `select_fold` after runtime detection of AVX-512F.
-    unsafe { fold_avx512_inner(taps, x, out, width, n_taps) }
+/// The fold `out[i] = sign · Σ_t taps[t·S_taps + i] · x[t·S_x + i]` (`i < out.len()`)
+/// with the kernel of `backend`. A backend the CPU lacks is never passed here: plans store
+/// the result of [`checked_backend`].
+#[inline]
+pub fn fold<T: FoldScalar>(
+    backend: FoldBackend,
+    taps: &[f32],
+    x: &[T],
+    out: &mut [f32],
+    st: Strides,
+    n_taps: usize,
+    sign: f32,
+) {
+    let width = out.len();
+    if width == 0 {
+        return;
+    }
+    assert!(n_taps >= 1 && taps.len() >= (n_taps - 1) * st.taps + width);
+    assert!(x.len() >= (n_taps - 1) * st.x + width);
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `checked_backend` only returns Avx512 after runtime detection.
+        FoldBackend::Avx512 => unsafe { fold_avx512(taps, x, out, st, n_taps, sign) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `checked_backend` only returns Avx2 after runtime detection of AVX2 and FMA.
+        FoldBackend::Avx2 => unsafe { fold_avx2(taps, x, out, st, n_taps, sign) },
+        _ => fold_generic::<T, false, 32>(taps, x, out, st, n_taps, sign),
+    }
 }
 
 /// Which fold implementation a plan uses.
@@ -98,7 +179,11 @@ pub fn best_backend() -> FoldBackend {
     let limit = std::env::var("FXGRID_SIMD").unwrap_or_default();
     #[cfg(target_arch = "x86_64")]
     {
-        if limit != "portable" && limit != "avx2" && std::is_x86_feature_detected!("avx512f") {
+        if limit != "portable"
+            && limit != "avx2"
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+        {
             return FoldBackend::Avx512;
         }
         if limit != "portable"
@@ -112,21 +197,23 @@ pub fn best_backend() -> FoldBackend {
     FoldBackend::Portable
 }
 
-/// The kernel of a backend. A backend the CPU lacks falls back to the portable one.
-pub fn fold_fn(backend: FoldBackend) -> FoldFn {
+/// `backend` if the CPU supports it, otherwise the portable one.
+pub fn checked_backend(backend: FoldBackend) -> FoldBackend {
     #[cfg(target_arch = "x86_64")]
     {
-        match backend {
-            FoldBackend::Avx512 if std::is_x86_feature_detected!("avx512f") => return fold_avx512,
-            FoldBackend::Avx2
-                if std::is_x86_feature_detected!("avx2")
-                    && std::is_x86_feature_detected!("fma") =>
-            {
-                return fold_avx2
+        let ok = match backend {
+            FoldBackend::Avx512 => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
             }
-            _ => {}
+            FoldBackend::Avx2 => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            }
+            FoldBackend::Portable => true,
+        };
+        if ok {
+            return backend;
         }
     }
-    let _ = backend;
-    fold_portable
+    FoldBackend::Portable
 }

@@ -22,6 +22,16 @@
 //! - spectrum `m` is computed from samples `m·D .. m·D + L`; its time stamp is the window
 //!   centre, sample `m·D + (L − 1)/2`.
 //!
+//! # Implementation
+//! Spectra are made in groups whose folded blocks fit in L2. The fold (`kernels.rs`) reads
+//! the caller's samples directly — int8, int16 or float32, converted in registers — and
+//! writes each block of columns straight to its rotated place, so there is no
+//! intermediate copy of the input; only the samples of windows that straddle two calls
+//! are kept (converted to f32) in the [`PfbState`]. For complex input with even `N` the
+//! taps carry a factor `(−1)^r` (and the fold a sign `(−1)^s` for rotation `s`), which
+//! shifts the FFT output by `N/2`: the FFT then writes channels in DESIGN.md order
+//! directly into the output. Fold and FFT scratch is per thread.
+//!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input
 //! (filter history, spectrum counter, scratch) is a [`PfbState`]. Feeding an input in
@@ -42,7 +52,7 @@ use rustfft::{Fft, FftPlanner};
 
 pub use error::ChannelError;
 pub use filter::{prototype, Window};
-pub use kernels::FoldBackend;
+pub use kernels::{FoldBackend, FoldScalar};
 pub use response::ResponseMetrics;
 pub use sample::Sample;
 
@@ -126,8 +136,12 @@ pub struct Pfb {
     /// Taps in fold order: for complex input each coefficient twice (re, im lanes).
     taps: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
-    fold: kernels::FoldFn,
     backend: FoldBackend,
+    /// Complex input with even N: taps carry `(−1)^r` so the FFT output is already in
+    /// channel order (module docs, "Implementation").
+    signed: bool,
+    /// Spectra folded per group (the fold buffer of a group stays in L2).
+    group: usize,
 }
 
 impl std::fmt::Debug for Pfb {
@@ -206,11 +220,28 @@ impl Pfb {
             }
             None => prototype(n, t, cfg.window)?,
         };
-        let taps: Vec<f32> = match cfg.sampling {
-            Sampling::Complex => coeffs.iter().flat_map(|&h| [h as f32, h as f32]).collect(),
-            Sampling::Real => coeffs.iter().map(|&h| h as f32).collect(),
+        let signed = cfg.sampling == Sampling::Complex && n % 2 == 0;
+        // Taps in fold order, one block of FOLD_COLS columns after another, each block
+        // holding its T rows contiguously (block-major: the taps a pass reads are one
+        // contiguous run, not T runs a power of two apart that would share cache sets).
+        let lanes = if cfg.sampling == Sampling::Complex {
+            2
+        } else {
+            1
         };
-        let backend = cfg.backend.unwrap_or_else(kernels::best_backend);
+        let width = n * lanes;
+        let n_blocks = width.div_ceil(FOLD_COLS);
+        let mut taps = vec![0.0f32; n_blocks * t * FOLD_COLS];
+        for row in 0..t {
+            for c in 0..width {
+                let r = c / lanes;
+                let h = coeffs[row * n + r];
+                let v = if signed && r % 2 == 1 { -h } else { h };
+                taps[(c / FOLD_COLS) * t * FOLD_COLS + row * FOLD_COLS + c % FOLD_COLS] = v as f32;
+            }
+        }
+        let backend = kernels::checked_backend(cfg.backend.unwrap_or_else(kernels::best_backend));
+        let group = (GROUP_BYTES / (n * std::mem::size_of::<Complex32>())).clamp(1, 64);
         Ok(Self {
             n_chan: n,
             n_taps: t,
@@ -225,8 +256,9 @@ impl Pfb {
             coeffs,
             taps,
             fft: FftPlanner::new().plan_fft_forward(n),
-            fold: kernels::fold_fn(backend),
             backend,
+            signed,
+            group,
         })
     }
 
@@ -288,25 +320,18 @@ impl Pfb {
         }
     }
 
-    /// A fresh streaming state for one input.
+    /// A fresh streaming state for one input (it holds fewer than `2·N·T` samples).
     pub fn new_state(&self) -> PfbState {
-        let l = self.window_len();
-        // Room for the window plus a block of new samples (at least 64 spectra' worth).
-        let cap = l + (64 * self.hop).max(1 << 16);
         PfbState {
-            buf: vec![0.0; cap * self.lanes()],
-            cap,
-            filled: 0,
+            hist: Vec::new(),
+            hist_len: 0,
             next_spectrum: 0,
-            fold: vec![0.0; self.n_chan * self.lanes()],
-            work: vec![Complex32::default(); self.n_chan],
-            scratch: vec![Complex32::default(); self.fft.get_inplace_scratch_len()],
         }
     }
 
     /// Number of spectra that `n_new` more samples complete for `state`.
     pub fn spectra_ready(&self, state: &PfbState, n_new: usize) -> usize {
-        let have = state.filled + n_new;
+        let have = state.hist_len + n_new;
         let l = self.window_len();
         if have < l {
             0
@@ -363,88 +388,178 @@ impl Pfb {
             self.sampling == Sampling::Complex,
             "sample type does not match the plan"
         );
-        let need = self.spectra_ready(state, input.len()) * self.n_out();
+        let n_spec = self.spectra_ready(state, input.len());
+        let n_out = self.n_out();
         assert!(
-            out.len() >= need,
-            "output slice too short: {} < {need}",
-            out.len()
+            out.len() >= n_spec * n_out,
+            "output slice too short: {} < {}",
+            out.len(),
+            n_spec * n_out
         );
-        let lanes = self.lanes();
-        let l = self.window_len();
-        let mut consumed = 0;
-        let mut written = 0;
-        while consumed < input.len() {
-            let take = (state.cap - state.filled).min(input.len() - consumed);
-            let base = state.filled * lanes;
-            let dst = &mut state.buf[base..base + take * lanes];
-            for (d, &s) in dst
-                .chunks_exact_mut(lanes)
-                .zip(&input[consumed..consumed + take])
-            {
-                s.put(d, 0);
-            }
-            state.filled += take;
-            consumed += take;
-            let mut pos = 0;
-            while pos + l <= state.filled {
-                let o = &mut out[written * self.n_out()..(written + 1) * self.n_out()];
-                self.one_spectrum(state, pos, o);
-                written += 1;
-                pos += self.hop;
-            }
-            if pos > 0 {
-                let keep = state.filled - pos.min(state.filled);
-                state.buf.copy_within(pos * lanes..(pos + keep) * lanes, 0);
-                state.filled = keep;
-            }
+        let (lanes, l, hop) = (self.lanes(), self.window_len(), self.hop);
+        let x = S::scalars(input);
+        let h = state.hist_len;
+        let total = h + input.len();
+        // Windows that start in the history: fold them from the history extended by the
+        // input samples they need (at most one window length).
+        let n_straddle = if h == 0 {
+            0
+        } else {
+            n_spec.min((h - 1) / hop + 1)
+        };
+        if n_straddle > 0 {
+            let need = ((n_straddle - 1) * hop + l - h).min(input.len());
+            state
+                .hist
+                .resize(state.hist.len().max((h + need) * lanes), 0.0);
+            convert(
+                &x[..need * lanes],
+                &mut state.hist[h * lanes..(h + need) * lanes],
+            );
+            self.spectra(
+                &state.hist[..(h + need) * lanes],
+                0,
+                n_straddle,
+                state.next_spectrum,
+                &mut out[..n_straddle * n_out],
+            );
+            state.next_spectrum += n_straddle as u64;
         }
-        written
+        // Windows entirely inside the input: folded straight from the caller's samples.
+        if n_spec > n_straddle {
+            self.spectra(
+                x,
+                n_straddle * hop - h,
+                n_spec - n_straddle,
+                state.next_spectrum,
+                &mut out[n_straddle * n_out..n_spec * n_out],
+            );
+            state.next_spectrum += (n_spec - n_straddle) as u64;
+        }
+        // Keep the samples from the next window start on.
+        let next = n_spec * hop;
+        let keep = total - next;
+        state.hist.resize(state.hist.len().max(keep * lanes), 0.0);
+        if next >= h {
+            convert(&x[(next - h) * lanes..], &mut state.hist[..keep * lanes]);
+        } else {
+            state.hist.copy_within(next * lanes..h * lanes, 0);
+            convert(x, &mut state.hist[(h - next) * lanes..keep * lanes]);
+        }
+        state.hist_len = keep;
+        n_spec
     }
 
-    /// Fold, rotate, FFT and reorder the spectrum whose window starts at `pos` in the
-    /// state's buffer.
-    fn one_spectrum(&self, state: &mut PfbState, pos: usize, out: &mut [Complex32]) {
-        let n = self.n_chan;
-        let lanes = self.lanes();
+    /// Spectra `m0 .. m0 + count` whose windows start at samples `first + j·D` of `x`
+    /// (scalars, `lanes()` per sample): fold each group into its rotated place, transform,
+    /// and write `n_out()` channels per spectrum to `out`.
+    fn spectra<T: FoldScalar>(
+        &self,
+        x: &[T],
+        first: usize,
+        count: usize,
+        m0: u64,
+        out: &mut [Complex32],
+    ) {
+        let (n, lanes, hop) = (self.n_chan, self.lanes(), self.hop);
         let width = n * lanes;
-        let x = &state.buf[pos * lanes..(pos + self.window_len()) * lanes];
-        (self.fold)(&self.taps, x, &mut state.fold, width, self.n_taps);
-        // Rotate by s = m·D mod N so the phase is referred to the start of the stream.
-        let s = ((state.next_spectrum % n as u64) * (self.hop % n) as u64 % n as u64) as usize;
-        let work = &mut state.work;
-        // work[(r + s) mod N] = z[r], as two contiguous runs.
-        let (head, tail) = work.split_at_mut(s);
-        match self.sampling {
-            Sampling::Complex => {
-                let z = &state.fold;
-                for (w, c) in tail.iter_mut().zip(z.chunks_exact(2)) {
-                    *w = Complex32::new(c[0], c[1]);
+        let n_out = self.n_out();
+        WORK.with(|w| {
+            let mut w = w.borrow_mut();
+            let scratch_len = self
+                .fft
+                .get_inplace_scratch_len()
+                .max(self.fft.get_outofplace_scratch_len());
+            // Fold rows are padded by one cache line so they do not share cache sets.
+            let rs = n + ROW_PAD;
+            let (fold, scratch) = w.buffers(self.group * rs, scratch_len);
+            let strides = kernels::Strides {
+                taps: FOLD_COLS,
+                x: width,
+            };
+            let mut j0 = 0;
+            while j0 < count {
+                let g = self.group.min(count - j0);
+                let rows = &mut fold[..g * rs];
+                {
+                    // SAFETY: `Complex32` is `#[repr(C)]` (re, im: f32); a slice of g·rs of them
+                    // is a valid, aligned slice of 2·g·rs f32.
+                    let flat: &mut [f32] = unsafe {
+                        std::slice::from_raw_parts_mut(rows.as_mut_ptr().cast::<f32>(), 2 * g * rs)
+                    };
+                    let mut c0 = 0;
+                    while c0 < width {
+                        let len = FOLD_COLS.min(width - c0);
+                        for j in 0..g {
+                            let m = m0 + (j0 + j) as u64;
+                            let s = self.rotation(m);
+                            let sign = if self.signed && s % 2 == 1 { -1.0 } else { 1.0 };
+                            let row = &mut flat[j * 2 * rs..j * 2 * rs + width];
+                            let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
+                            let dst = (c0 + s * lanes) % width;
+                            let first_len = len.min(width - dst);
+                            let taps = &self.taps[c0 * self.n_taps..];
+                            kernels::fold(
+                                self.backend,
+                                taps,
+                                xs,
+                                &mut row[dst..dst + first_len],
+                                strides,
+                                self.n_taps,
+                                sign,
+                            );
+                            if first_len < len {
+                                kernels::fold(
+                                    self.backend,
+                                    &taps[first_len..],
+                                    &xs[first_len..],
+                                    &mut row[..len - first_len],
+                                    strides,
+                                    self.n_taps,
+                                    sign,
+                                );
+                            }
+                        }
+                        c0 += len;
+                    }
+                    if self.sampling == Sampling::Real {
+                        // Widen each row of N reals to N complex values, in place, backwards.
+                        for j in 0..g {
+                            let row = &mut flat[j * 2 * rs..j * 2 * rs + 2 * n];
+                            for i in (0..n).rev() {
+                                row[2 * i] = row[i];
+                                row[2 * i + 1] = 0.0;
+                            }
+                        }
+                    }
                 }
-                for (w, c) in head.iter_mut().zip(z[2 * (n - s)..].chunks_exact(2)) {
-                    *w = Complex32::new(c[0], c[1]);
+                for j in 0..g {
+                    let row = &mut rows[j * rs..j * rs + n];
+                    let o = &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out];
+                    if self.signed {
+                        self.fft.process_outofplace_with_scratch(row, o, scratch);
+                    } else {
+                        self.fft.process_with_scratch(row, scratch);
+                        match self.sampling {
+                            Sampling::Complex => {
+                                // Channel k holds bin (k − ⌊N/2⌋) mod N.
+                                let h = n / 2;
+                                o[..h].copy_from_slice(&row[n - h..]);
+                                o[h..].copy_from_slice(&row[..n - h]);
+                            }
+                            Sampling::Real => o.copy_from_slice(&row[..n_out]),
+                        }
+                    }
                 }
+                j0 += g;
             }
-            Sampling::Real => {
-                let z = &state.fold;
-                for (w, &v) in tail.iter_mut().zip(z) {
-                    *w = Complex32::new(v, 0.0);
-                }
-                for (w, &v) in head.iter_mut().zip(&z[n - s..]) {
-                    *w = Complex32::new(v, 0.0);
-                }
-            }
-        }
-        self.fft.process_with_scratch(work, &mut state.scratch);
-        match self.sampling {
-            Sampling::Complex => {
-                // Channel k holds bin (k − ⌊N/2⌋) mod N.
-                let h = n / 2;
-                out[..h].copy_from_slice(&work[n - h..]);
-                out[h..].copy_from_slice(&work[..n - h]);
-            }
-            Sampling::Real => out.copy_from_slice(&work[..n / 2 + 1]),
-        }
-        state.next_spectrum += 1;
+        });
+    }
+
+    /// The rotation `m·D mod N` of spectrum `m` (module docs).
+    fn rotation(&self, m: u64) -> usize {
+        let n = self.n_chan as u64;
+        ((m % n) * (self.hop as u64 % n) % n) as usize
     }
 
     /// Run many inputs in parallel (rayon): `inputs[i]` feeds `states[i]` and its spectra
@@ -470,17 +585,13 @@ impl Pfb {
     }
 }
 
-/// Streaming state of one input: the samples not yet consumed, the spectrum counter and
-/// scratch space. Created by [`Pfb::new_state`].
+/// Streaming state of one input: the samples not yet consumed (fewer than one window) and
+/// the spectrum counter. Created by [`Pfb::new_state`]. Scratch space is per thread.
 #[derive(Debug, Clone)]
 pub struct PfbState {
-    buf: Vec<f32>,
-    cap: usize,
-    filled: usize,
+    hist: Vec<f32>,
+    hist_len: usize,
     next_spectrum: u64,
-    fold: Vec<f32>,
-    work: Vec<Complex32>,
-    scratch: Vec<Complex32>,
 }
 
 impl PfbState {
@@ -490,6 +601,44 @@ impl PfbState {
     }
     /// Samples held back for the next call.
     pub fn pending_samples(&self) -> usize {
-        self.filled
+        self.hist_len
+    }
+}
+
+/// Bytes of folded spectra per group.
+const GROUP_BYTES: usize = 256 << 10;
+/// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
+/// input rows the group shares in L1.
+const FOLD_COLS: usize = 1024;
+/// Padding of fold rows (complex values: one 64-byte cache line).
+const ROW_PAD: usize = 8;
+
+/// Per-thread scratch: the fold buffer of a group and the FFT scratch.
+#[derive(Default)]
+struct Work {
+    fold: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+impl Work {
+    fn buffers(&mut self, fold: usize, scratch: usize) -> (&mut [Complex32], &mut [Complex32]) {
+        if self.fold.len() < fold {
+            self.fold.resize(fold, Complex32::default());
+        }
+        if self.scratch.len() < scratch {
+            self.scratch.resize(scratch, Complex32::default());
+        }
+        (&mut self.fold[..fold], &mut self.scratch[..scratch])
+    }
+}
+
+thread_local! {
+    static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
+}
+
+/// Convert scalars to f32.
+fn convert<T: FoldScalar>(src: &[T], dst: &mut [f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v.to_f32();
     }
 }

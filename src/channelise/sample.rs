@@ -1,15 +1,19 @@
-//! Input sample types, converted to f32 on the fly.
+//! Input sample types, read by the fold in their own width and converted in registers.
 
 use num_complex::Complex;
 
+use super::kernels::FoldScalar;
+
 /// A voltage sample the filterbank accepts: complex or real, 8-bit, 16-bit or float.
 pub trait Sample: Copy + Send + Sync + 'static {
-    /// Whether the sample is complex (two f32 values) or real (one).
+    /// Whether the sample is complex (two scalars, re then im) or real (one).
     const COMPLEX: bool;
-    /// Name of the type, for errors and files (`"int8"`, `"int16"`, `"float32"`).
+    /// Name of the scalar type, for errors and files (`"int8"`, `"int16"`, `"float32"`).
     const NAME: &'static str;
-    /// Append the sample's f32 value(s) to `dst` at `i` (`dst[i]`, and `dst[i+1]` if complex).
-    fn put(self, dst: &mut [f32], i: usize);
+    /// The scalar type of the components.
+    type Scalar: FoldScalar;
+    /// The samples as a flat slice of scalars (re, im interleaved for complex samples).
+    fn scalars(x: &[Self]) -> &[Self::Scalar];
 }
 
 macro_rules! impl_sample {
@@ -17,18 +21,21 @@ macro_rules! impl_sample {
         impl Sample for Complex<$t> {
             const COMPLEX: bool = true;
             const NAME: &'static str = $name;
-            #[inline(always)]
-            fn put(self, dst: &mut [f32], i: usize) {
-                dst[i] = self.re as f32;
-                dst[i + 1] = self.im as f32;
+            type Scalar = $t;
+            #[inline]
+            fn scalars(x: &[Self]) -> &[$t] {
+                // SAFETY: `Complex<T>` is `#[repr(C)]` with fields `re`, `im` of type T, so a
+                // slice of n of them is a valid slice of 2n T with the same alignment.
+                unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<$t>(), 2 * x.len()) }
             }
         }
         impl Sample for $t {
             const COMPLEX: bool = false;
             const NAME: &'static str = $name;
-            #[inline(always)]
-            fn put(self, dst: &mut [f32], i: usize) {
-                dst[i] = self as f32;
+            type Scalar = $t;
+            #[inline]
+            fn scalars(x: &[Self]) -> &[$t] {
+                x
             }
         }
     };

@@ -6,6 +6,8 @@
 
 mod error;
 #[cfg(feature = "hdf5")]
+mod h5;
+#[cfg(feature = "hdf5")]
 pub mod uvh5;
 
 pub use error::IoError;

@@ -16,6 +16,7 @@
 mod error;
 pub mod predict;
 pub mod reference;
+pub mod voltages;
 
 use std::path::Path;
 
@@ -25,6 +26,7 @@ use rand_distr::{Distribution, Normal};
 
 pub use error::SkyError;
 pub use predict::{predict, PredictConfig, PredictPrecision};
+pub use voltages::{VoltageConfig, VoltageSimulator};
 
 use crate::telescope::{Lmn, RaDec};
 

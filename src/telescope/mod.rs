@@ -25,4 +25,4 @@ pub use observation::{
     antenna_uvw, default_day_jd_utc, time_geometry, transit_centred_start, Observation,
     TimeGeometry,
 };
-pub use time::{eop_at, EarthOrientation, Eop, EopSource};
+pub use time::{eop_at, EarthOrientation, Eop, EopSource, SECONDS_PER_DAY};

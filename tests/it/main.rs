@@ -7,3 +7,4 @@ mod common;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
+mod voltages;
