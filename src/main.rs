@@ -45,16 +45,21 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Channelise an fxgrid voltage file with a polyphase filterbank, streaming.
+    Channelise(ChanneliseArgs),
 }
 
 #[derive(Subcommand, Debug)]
 enum Simulate {
     /// Predict visibilities of a sky model by direct Fourier transform and write UVH5.
     Vis(SimVisArgs),
+    /// Simulate antenna voltages of point sources plus receiver noise and write an fxgrid
+    /// voltage file (HDF5), streaming.
+    Voltages(SimVoltArgs),
 }
 
 #[derive(Args, Debug)]
-struct SimVisArgs {
+struct LayoutArgs {
     /// Array: `ska-low[:N]` (N stations, default 512), `ska-mid`, or a CSV file
     /// `name,east_m,north_m,up_m`.
     #[arg(long, default_value = "ska-low")]
@@ -65,6 +70,80 @@ struct SimVisArgs {
     /// Seed of the synthetic layouts.
     #[arg(long, default_value_t = 1)]
     layout_seed: u64,
+}
+
+#[derive(Args, Debug)]
+struct SimVoltArgs {
+    #[command(flatten)]
+    layout: LayoutArgs,
+    /// Sky-model file (fxgrid text format; point components only).
+    #[arg(long)]
+    sky: Option<PathBuf>,
+    /// A point source `RA_DEG,DEC_DEG,FLUX_JY` (flat spectrum); may be repeated.
+    #[arg(long, value_name = "RA,DEC,FLUX", allow_hyphen_values = true)]
+    source: Vec<String>,
+    /// Phase-centre RA (deg, ICRS).
+    #[arg(long, allow_hyphen_values = true)]
+    ra_deg: f64,
+    /// Phase-centre Dec (deg, ICRS).
+    #[arg(long, allow_hyphen_values = true)]
+    dec_deg: f64,
+    /// JD (UTC) of the first sample (default: centred on the transit of the phase centre on
+    /// 2025-06-01).
+    #[arg(long)]
+    start_jd: Option<f64>,
+    /// Sky frequency of baseband 0 Hz (Hz).
+    #[arg(long)]
+    centre_freq_hz: f64,
+    /// Complex sample rate (Hz).
+    #[arg(long)]
+    sample_rate_hz: f64,
+    /// Number of samples per input.
+    #[arg(long)]
+    nsamples: usize,
+    /// Sample type: 8- or 16-bit integers (scaled, see --scale) or 32 (float).
+    #[arg(long, default_value_t = 8)]
+    bits: u32,
+    /// √Jy per integer level (default: the expected r.m.s. of one real part at 24 levels for
+    /// 8 bits, 2048 for 16 bits).
+    #[arg(long)]
+    scale: Option<f64>,
+    /// Receiver noise power per sample per input (Jy).
+    #[arg(long, default_value_t = 0.0)]
+    system_noise_jy: f64,
+    /// Seed of all random numbers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output voltage file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ChanneliseArgs {
+    /// Input voltage file.
+    input: PathBuf,
+    /// Number of channels N.
+    #[arg(long, default_value_t = 4096)]
+    nchan: usize,
+    /// Taps per channel T.
+    #[arg(long, default_value_t = 12)]
+    taps: usize,
+    /// Window of the prototype: kaiser:BETA, hann, hamming or blackman-harris.
+    #[arg(long, default_value = "kaiser:9")]
+    window: String,
+    /// Oversampling P/Q (1 = critically sampled; SKA-Low uses 32/27).
+    #[arg(long, default_value = "1")]
+    oversample: String,
+    /// Output spectra file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct SimVisArgs {
+    #[command(flatten)]
+    layout: LayoutArgs,
     /// Sky-model file (fxgrid text format).
     #[arg(long)]
     sky: Option<PathBuf>,
@@ -135,7 +214,7 @@ fn parse_triplet(s: &str, what: &str) -> CliResult<[f64; 3]> {
     })
 }
 
-fn layout_from_arg(a: &SimVisArgs) -> CliResult<ArrayLayout> {
+fn layout_from_arg(a: &LayoutArgs) -> CliResult<ArrayLayout> {
     let spec = a.layout.as_str();
     if let Some(rest) = spec.strip_prefix("ska-low") {
         let n = match rest.strip_prefix(':') {
@@ -172,22 +251,9 @@ fn layout_from_arg(a: &SimVisArgs) -> CliResult<ArrayLayout> {
 
 fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
     let t0 = Instant::now();
-    let layout = layout_from_arg(a)?;
-    let centre = RaDec::from_degrees(a.ra_deg, a.dec_deg);
-    if !centre.is_valid() {
-        return Err(format!(
-            "--ra-deg {} --dec-deg {}: not a sky direction (|Dec| <= 90)",
-            a.ra_deg, a.dec_deg
-        ));
-    }
-    let mut comps = Vec::new();
-    if let Some(p) = &a.sky {
-        comps.extend(SkyModel::read(p).map_err(|e| e.to_string())?.components);
-    }
-    for s in &a.source {
-        let [ra, dec, flux] = parse_triplet(s, "--source")?;
-        comps.push(Component::point(RaDec::from_degrees(ra, dec), flux));
-    }
+    let layout = layout_from_arg(&a.layout)?;
+    let centre = phase_centre(a.ra_deg, a.dec_deg)?;
+    let mut comps = sky_from_args(&a.sky, &a.source)?;
     if a.random_sources > 0 {
         let rf = random_field(&RandomFieldConfig {
             n_sources: a.random_sources,
@@ -256,6 +322,144 @@ fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
     Ok(())
 }
 
+fn sky_from_args(sky: &Option<PathBuf>, sources: &[String]) -> CliResult<Vec<Component>> {
+    let mut comps = Vec::new();
+    if let Some(p) = sky {
+        comps.extend(SkyModel::read(p).map_err(|e| e.to_string())?.components);
+    }
+    for s in sources {
+        let [ra, dec, flux] = parse_triplet(s, "--source")?;
+        comps.push(Component::point(RaDec::from_degrees(ra, dec), flux));
+    }
+    Ok(comps)
+}
+
+fn phase_centre(ra_deg: f64, dec_deg: f64) -> CliResult<RaDec> {
+    let centre = RaDec::from_degrees(ra_deg, dec_deg);
+    if centre.is_valid() {
+        Ok(centre)
+    } else {
+        Err(format!(
+            "--ra-deg {ra_deg} --dec-deg {dec_deg}: not a sky direction (|Dec| <= 90)"
+        ))
+    }
+}
+
+#[cfg(feature = "hdf5")]
+fn simulate_voltages(a: &SimVoltArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
+    use fxgrid::io::voltages::{simulate_voltages_file, VoltageFileOptions};
+    use fxgrid::sky::{VoltageConfig, VoltageSimulator};
+    let layout = layout_from_arg(&a.layout)?;
+    let centre = phase_centre(a.ra_deg, a.dec_deg)?;
+    let sky = SkyModel::new(sky_from_args(&a.sky, &a.source)?).map_err(|e| e.to_string())?;
+    if a.nsamples == 0 {
+        return Err("--nsamples 0: expected at least one sample".into());
+    }
+    if !(a.sample_rate_hz > 0.0 && a.sample_rate_hz.is_finite()) {
+        return Err(format!(
+            "--sample-rate-hz {}: expected a positive rate",
+            a.sample_rate_hz
+        ));
+    }
+    let duration_s = a.nsamples as f64 / a.sample_rate_hz;
+    let start_jd_utc = match a.start_jd {
+        Some(j) => j,
+        None => transit_centred_start(&layout, centre, default_day_jd_utc(), duration_s)
+            .map_err(|e| e.to_string())?,
+    };
+    let cfg = VoltageConfig {
+        phase_centre: centre,
+        start_jd_utc,
+        centre_freq_hz: a.centre_freq_hz,
+        sample_rate_hz: a.sample_rate_hz,
+        system_noise_jy: a.system_noise_jy,
+        seed: a.seed,
+        block_len: None,
+    };
+    let sim = VoltageSimulator::new(&layout, &sky, &cfg).map_err(|e| e.to_string())?;
+    let opts = VoltageFileOptions {
+        bits: a.bits,
+        scale: a.scale,
+    };
+    let t0 = Instant::now();
+    let sum = simulate_voltages_file(
+        &a.out,
+        &sim,
+        &layout,
+        a.nsamples,
+        opts,
+        &format!("Command: {command_line}"),
+    )
+    .map_err(|e| e.to_string())?;
+    if !cli.quiet {
+        println!(
+            "wrote {}: {} samples × {} antennas × 2 pols, {}-bit, scale {:.4e} sqrt(Jy)/unit, {} clipped parts, {:.2} s",
+            a.out.display(),
+            a.nsamples,
+            layout.n_ant(),
+            a.bits,
+            sum.voltage_scale,
+            sum.clipped,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn parse_oversampling(s: &str) -> CliResult<(usize, usize)> {
+    let bad = || format!("--oversample {s:?}: expected P/Q with integers P >= Q >= 1, or 1");
+    let (p, q) = match s.split_once('/') {
+        Some((p, q)) => (
+            p.trim().parse().map_err(|_| bad())?,
+            q.trim().parse().map_err(|_| bad())?,
+        ),
+        None => (s.trim().parse().map_err(|_| bad())?, 1),
+    };
+    if q == 0 || p < q {
+        return Err(bad());
+    }
+    Ok((p, q))
+}
+
+#[cfg(feature = "hdf5")]
+fn channelise(a: &ChanneliseArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
+    use fxgrid::channelise::{PfbConfig, Window};
+    let cfg = PfbConfig {
+        n_chan: a.nchan,
+        n_taps: a.taps,
+        window: Window::parse(&a.window).map_err(|e| e.to_string())?,
+        oversampling: parse_oversampling(&a.oversample)?,
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let sum = fxgrid::io::voltages::channelise_file(
+        &a.input,
+        &a.out,
+        &cfg,
+        &format!("Command: {command_line}"),
+    )
+    .map_err(|e| e.to_string())?;
+    if !cli.quiet {
+        println!(
+            "wrote {}: {} spectra, {:.2} s",
+            a.out.display(),
+            sum.n_written,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn simulate_voltages(_: &SimVoltArgs, _: &Cli, _: &str) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn channelise(_: &ChanneliseArgs, _: &Cli, _: &str) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
 #[cfg(feature = "hdf5")]
 fn write_vis(path: &std::path::Path, vis: &fxgrid::Visibilities) -> CliResult<()> {
     fxgrid::io::uvh5::write_uvh5(path, vis).map_err(|e| e.to_string())
@@ -294,7 +498,9 @@ fn run(cli: &Cli) -> CliResult<()> {
     match &cli.command {
         Command::Simulate(sim) => match sim.as_ref() {
             Simulate::Vis(a) => simulate_vis(a, cli, &command_line.join(" ")),
+            Simulate::Voltages(a) => simulate_voltages(a, cli, &command_line.join(" ")),
         },
+        Command::Channelise(a) => channelise(a, cli, &command_line.join(" ")),
         Command::Info { file } => {
             let s = summarise(file)?;
             if !cli.quiet {

@@ -9,6 +9,8 @@ mod error;
 mod h5;
 #[cfg(feature = "hdf5")]
 pub mod uvh5;
+#[cfg(feature = "hdf5")]
+pub mod voltages;
 
 pub use error::IoError;
 

@@ -366,6 +366,9 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
         path: &p,
         file: open(path)?,
     };
+    if r.ds("Data/voltages").is_ok() || r.ds("Data/spectra").is_ok() {
+        return super::voltages::summarise(path);
+    }
     let mut out = format!("{p}\n");
     let is_uvh5 = r.file.group("Header").is_ok() && r.ds("Data/visdata").is_ok();
     if is_uvh5 {

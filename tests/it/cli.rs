@@ -161,3 +161,96 @@ fn bad_arguments_and_files_are_one_line_errors() {
         "--threads",
     );
 }
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn simulate_voltages_channelise_info_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v.h5");
+    let s = dir.path().join("s.h5");
+    let (vs, ss) = (v.to_str().unwrap(), s.to_str().unwrap());
+    let sim = [
+        "simulate",
+        "voltages",
+        "--layout",
+        "ska-low:4",
+        "--source",
+        "60.5,-29.5,10",
+        "--ra-deg",
+        "60",
+        "--dec-deg",
+        "-30",
+        "--centre-freq-hz",
+        "100e6",
+        "--sample-rate-hz",
+        "1e6",
+        "--nsamples",
+        "20000",
+        "--system-noise-jy",
+        "30",
+        "--bits",
+        "16",
+        "--out",
+        vs,
+    ];
+    let (ok, stdout, err) = fxgrid(&sim);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("20000 samples × 4 antennas"), "{stdout}");
+    let (ok, stdout, err) = fxgrid(&[
+        "channelise",
+        vs,
+        "--nchan",
+        "128",
+        "--taps",
+        "8",
+        "--window",
+        "hann",
+        "--oversample",
+        "32/27",
+        "--out",
+        ss,
+    ]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("spectra"), "{stdout}");
+    let (ok, stdout, _) = fxgrid(&["info", ss]);
+    assert!(
+        ok && stdout.contains("fxgrid spectra") && stdout.contains("oversampling 32/27"),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = fxgrid(&["info", vs]);
+    assert!(ok && stdout.contains("20000 samples of int16"), "{stdout}");
+    let bad = dir.path().join("bad.h5");
+    let b = bad.to_str().unwrap();
+    assert_clean_failure(&["channelise", vs, "--nchan", "0", "--out", b], "n_chan");
+    assert_clean_failure(
+        &["channelise", vs, "--taps", "0", "--nchan", "16", "--out", b],
+        "n_taps",
+    );
+    assert_clean_failure(
+        &["channelise", vs, "--oversample", "1/2", "--out", b],
+        "--oversample",
+    );
+    assert_clean_failure(
+        &["channelise", vs, "--oversample", "x", "--out", b],
+        "--oversample",
+    );
+    assert_clean_failure(
+        &["channelise", vs, "--window", "kaiser:-1", "--out", b],
+        "window",
+    );
+    assert_clean_failure(
+        &["channelise", ss, "--nchan", "16", "--out", b],
+        "Data/voltages",
+    );
+    let mut bits = sim.to_vec();
+    let n = bits.len();
+    bits[n - 3] = "12";
+    bits[n - 1] = b;
+    assert_clean_failure(&bits, "bits");
+    assert!(!bad.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}

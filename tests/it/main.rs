@@ -7,4 +7,6 @@ mod common;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
+#[cfg(feature = "hdf5")]
+mod voltage_files;
 mod voltages;

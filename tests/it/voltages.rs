@@ -26,7 +26,7 @@ fn config(n: Option<usize>) -> VoltageConfig {
 /// statistical error of the number of samples.
 #[test]
 fn zero_lag_correlation_follows_the_measurement_equation() {
-    let (layout, obs) = small_setup(6, 1, 1);
+    let (layout, _) = small_setup(6, 1, 1);
     let src = RaDec::from_degrees(61.5, -29.2);
     let flux = 3.0;
     let sky = SkyModel::new(vec![Component::point(src, flux)]).unwrap();

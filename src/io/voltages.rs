@@ -1,0 +1,1019 @@
+//! fxgrid's HDF5 layouts for antenna voltages and channelised spectra (DESIGN.md), read
+//! and written in blocks so any length streams in bounded memory.
+//!
+//! # Layout
+//! `/Header` (UVH5 names where UVH5 has the quantity):
+//! - `telescope_name`, `latitude`, `longitude` (deg), `altitude` (m), `antenna_names`,
+//!   `antenna_numbers`, `antenna_positions` (ECEF minus array centre, m, `[n_ant, 3]`);
+//! - `phase_center_ra`, `phase_center_dec` (rad, ICRS): the direction the data are
+//!   delay-tracked to;
+//! - `start_time`: JD (UTC) of sample 0 (voltages) or of spectrum 0 (spectra: the centre of
+//!   its filter window, sample `(N·T − 1)/2` of the voltage stream);
+//! - `sample_rate_hz`, `centre_freq_hz` (sky frequency of baseband 0 Hz), `sampling`
+//!   (`"complex"` or `"real"`);
+//! - fxgrid additions: `voltage_scale` (√Jy per stored unit: physical value = stored ×
+//!   scale; 1 for float32), `fxgrid_version`, `history` (the configuration and command).
+//!
+//! Spectra add `freq_array` (Hz, sky frequency of each channel centre), `channel_width_hz`,
+//! `spectrum_rate_hz`, `pfb_n_taps`, `pfb_window` (e.g. `"kaiser:9"`, or `"user"`),
+//! `pfb_oversampling` (`[P, Q]`).
+//!
+//! `/Data/voltages`: `[n_samples, n_ant, 2]` (pol X, Y) of compound `{r, i}` of int8, int16
+//! or float32 (complex sampling) or plain int8/int16/float32 (real sampling).
+//! `/Data/spectra`: `[n_spectra, n_chan, n_ant, 2]` of compound `{r, i}` of float32, in
+//! √Jy (voltage scale applied). Both are chunked along the first axis.
+
+use std::path::{Path, PathBuf};
+
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
+use hdf5::{Dataset, File, H5Type};
+use ndarray::{s, Array1, Array2, ArrayView3, ArrayView4};
+use num_complex::{Complex, Complex32};
+use rayon::prelude::*;
+
+use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
+use super::{temporary_path, IoError};
+use crate::channelise::{Pfb, PfbConfig, PfbState, Sample, Sampling, Window};
+use crate::sky::voltages::{default_scale, quantise, QuantTarget, VoltageSimulator};
+use crate::telescope::{ArrayLayout, LatLonHeight, RaDec, SECONDS_PER_DAY};
+
+/// Bytes of samples per streamed block (input side), at most.
+const BLOCK_BYTES: usize = 32 << 20;
+
+/// Scalar type of stored samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleKind {
+    /// 8-bit integers.
+    Int8,
+    /// 16-bit integers.
+    Int16,
+    /// 32-bit floats.
+    Float32,
+}
+
+impl SampleKind {
+    /// From a bit count (8, 16 or 32).
+    pub fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            8 => Some(Self::Int8),
+            16 => Some(Self::Int16),
+            32 => Some(Self::Float32),
+            _ => None,
+        }
+    }
+    /// Bytes per scalar.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::Int8 => 1,
+            Self::Int16 => 2,
+            Self::Float32 => 4,
+        }
+    }
+    /// `"int8"`, `"int16"` or `"float32"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Int8 => "int8",
+            Self::Int16 => "int16",
+            Self::Float32 => "float32",
+        }
+    }
+}
+
+/// A sample type that can be stored in a voltage file.
+pub trait FileSample: Sample + H5Type + Default + Clone {
+    /// Its scalar type.
+    const KIND: SampleKind;
+}
+
+macro_rules! file_sample {
+    ($t:ty, $k:expr) => {
+        impl FileSample for Complex<$t> {
+            const KIND: SampleKind = $k;
+        }
+        impl FileSample for $t {
+            const KIND: SampleKind = $k;
+        }
+    };
+}
+file_sample!(i8, SampleKind::Int8);
+file_sample!(i16, SampleKind::Int16);
+file_sample!(f32, SampleKind::Float32);
+
+/// The header shared by voltage and spectra files (module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamHeader {
+    /// Antennas and site.
+    pub layout: ArrayLayout,
+    /// Delay-tracking centre (ICRS).
+    pub phase_centre: RaDec,
+    /// JD (UTC) of sample 0 (voltages) or of spectrum 0 (spectra).
+    pub start_jd_utc: f64,
+    /// Voltage sample rate (Hz).
+    pub sample_rate_hz: f64,
+    /// Sky frequency of baseband 0 Hz.
+    pub centre_freq_hz: f64,
+    /// Complex or real samples.
+    pub sampling: Sampling,
+    /// √Jy per stored unit.
+    pub voltage_scale: f64,
+    /// Provenance.
+    pub history: String,
+}
+
+/// What a spectra file adds to the header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectraInfo {
+    /// Sky frequency of each channel (Hz).
+    pub freqs_hz: Vec<f64>,
+    /// Channel spacing (Hz).
+    pub channel_width_hz: f64,
+    /// Spectra per second.
+    pub spectrum_rate_hz: f64,
+    /// Taps per channel.
+    pub n_taps: usize,
+    /// Window description.
+    pub window: String,
+    /// Oversampling `(P, Q)`.
+    pub oversampling: (usize, usize),
+}
+
+fn write_header(
+    cx: &Ctx<'_>,
+    file: &File,
+    h: &StreamHeader,
+    spectra: Option<&SpectraInfo>,
+) -> Result<(), IoError> {
+    let g = cx.h5("creating /Header", file.create_group("Header"))?;
+    let l = &h.layout;
+    cx.string(&g, "telescope_name", &l.telescope_name)?;
+    cx.scalar(&g, "latitude", l.site.lat_rad.to_degrees())?;
+    cx.scalar(&g, "longitude", l.site.lon_rad.to_degrees())?;
+    cx.scalar(&g, "altitude", l.site.height_m)?;
+    let names: Vec<&str> = l.names.iter().map(String::as_str).collect();
+    cx.strings(&g, "antenna_names", &names)?;
+    cx.array(
+        &g,
+        "antenna_numbers",
+        &Array1::from_iter(0..l.n_ant() as i64),
+    )?;
+    let pos = l.ecef_offsets();
+    cx.array(
+        &g,
+        "antenna_positions",
+        &Array2::from_shape_fn((l.n_ant(), 3), |(a, i)| pos[a].to_array()[i]),
+    )?;
+    cx.scalar(&g, "phase_center_ra", h.phase_centre.ra_rad)?;
+    cx.scalar(&g, "phase_center_dec", h.phase_centre.dec_rad)?;
+    cx.scalar(&g, "start_time", h.start_jd_utc)?;
+    cx.scalar(&g, "sample_rate_hz", h.sample_rate_hz)?;
+    cx.scalar(&g, "centre_freq_hz", h.centre_freq_hz)?;
+    cx.string(&g, "sampling", h.sampling.as_str())?;
+    cx.scalar(&g, "voltage_scale", h.voltage_scale)?;
+    cx.string(&g, "fxgrid_version", env!("CARGO_PKG_VERSION"))?;
+    cx.string(&g, "history", &h.history)?;
+    if let Some(s) = spectra {
+        cx.array(&g, "freq_array", &Array1::from(s.freqs_hz.clone()))?;
+        cx.scalar(&g, "channel_width_hz", s.channel_width_hz)?;
+        cx.scalar(&g, "spectrum_rate_hz", s.spectrum_rate_hz)?;
+        cx.scalar(&g, "pfb_n_taps", s.n_taps as i64)?;
+        cx.string(&g, "pfb_window", &s.window)?;
+        cx.array(
+            &g,
+            "pfb_oversampling",
+            &Array1::from(vec![s.oversampling.0 as i64, s.oversampling.1 as i64]),
+        )?;
+    }
+    Ok(())
+}
+
+fn read_header(r: &Reader<'_>) -> Result<StreamHeader, IoError> {
+    if r.file.group("Header").is_err() || r.file.group("Data").is_err() {
+        return Err(r.unsupported(
+            "not an fxgrid voltage or spectra file: /Header and /Data groups expected".into(),
+        ));
+    }
+    let site = LatLonHeight::from_degrees(
+        r.scalar("Header/latitude")?,
+        r.scalar("Header/longitude")?,
+        r.scalar("Header/altitude")?,
+    );
+    let names = r.strings("Header/antenna_names")?;
+    let n_ant = names.len();
+    let pos = r.mat::<f64>("Header/antenna_positions", n_ant, 3)?;
+    let layout = ArrayLayout::new(
+        r.string("Header/telescope_name")?,
+        site,
+        names,
+        enu_from_ecef_offsets(&pos, site),
+    )
+    .map_err(|e| r.unsupported(format!("antenna table: {e}")))?;
+    let sampling = match r.string("Header/sampling")?.as_str() {
+        "complex" => Sampling::Complex,
+        "real" => Sampling::Real,
+        other => {
+            return Err(IoError::Dataset {
+                path: r.path.to_string(),
+                dataset: "Header/sampling".into(),
+                expected: "\"complex\" or \"real\"".into(),
+                found: format!("{other:?}"),
+            })
+        }
+    };
+    let h = StreamHeader {
+        layout,
+        phase_centre: RaDec {
+            ra_rad: r.scalar("Header/phase_center_ra")?,
+            dec_rad: r.scalar("Header/phase_center_dec")?,
+        },
+        start_jd_utc: r.scalar("Header/start_time")?,
+        sample_rate_hz: r.scalar("Header/sample_rate_hz")?,
+        centre_freq_hz: r.scalar("Header/centre_freq_hz")?,
+        sampling,
+        voltage_scale: r.scalar("Header/voltage_scale").unwrap_or(1.0),
+        history: r.string("Header/history").unwrap_or_default(),
+    };
+    let positive = |name: &str, v: f64| {
+        if v > 0.0 && v.is_finite() {
+            Ok(())
+        } else {
+            Err(IoError::Dataset {
+                path: r.path.to_string(),
+                dataset: format!("Header/{name}"),
+                expected: "a positive finite number".into(),
+                found: v.to_string(),
+            })
+        }
+    };
+    positive("sample_rate_hz", h.sample_rate_hz)?;
+    positive("voltage_scale", h.voltage_scale)?;
+    if !h.centre_freq_hz.is_finite() || !h.start_jd_utc.is_finite() {
+        return Err(r.unsupported("centre_freq_hz and start_time must be finite".into()));
+    }
+    Ok(h)
+}
+
+/// Removes the temporary file unless the write completed.
+struct TempFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    done: bool,
+}
+
+impl TempFile {
+    fn new(path: &Path) -> Self {
+        Self {
+            tmp: temporary_path(path),
+            path: path.to_path_buf(),
+            done: false,
+        }
+    }
+    fn commit(mut self) -> Result<(), IoError> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|source| IoError::Os {
+            path: self.path.display().to_string(),
+            source,
+        })?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Sequential writer of a voltage file (written under a temporary name, renamed by
+/// [`VoltageWriter::finish`]; dropped unfinished, it removes the temporary file).
+pub struct VoltageWriter {
+    path: String,
+    tmp: TempFile,
+    file: Option<File>,
+    ds: Dataset,
+    n_samples: usize,
+    n_ant: usize,
+    written: usize,
+    kind: SampleKind,
+    complex: bool,
+}
+
+impl VoltageWriter {
+    /// Create the file for `n_samples` samples of type `S`.
+    pub fn create<S: FileSample>(
+        path: &Path,
+        header: &StreamHeader,
+        n_samples: usize,
+    ) -> Result<Self, IoError> {
+        let p = path.display().to_string();
+        let cx = Ctx { path: &p };
+        if S::COMPLEX != (header.sampling == Sampling::Complex) {
+            return Err(IoError::Format {
+                path: p,
+                reason: format!(
+                    "{} sampling needs {} samples",
+                    header.sampling.as_str(),
+                    if S::COMPLEX { "real" } else { "complex" }
+                ),
+            });
+        }
+        let tmp = TempFile::new(path);
+        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
+        write_header(&cx, &file, header, None)?;
+        let d = cx.h5("creating /Data", file.create_group("Data"))?;
+        let n_ant = header.layout.n_ant();
+        let row = n_ant * 2 * std::mem::size_of::<S>();
+        let chunk = (1usize << 20).div_ceil(row).clamp(1, n_samples.max(1));
+        let ds = cx.h5(
+            "creating Data/voltages",
+            d.new_dataset::<S>()
+                .chunk([chunk, n_ant, 2])
+                .shape([n_samples, n_ant, 2])
+                .create("voltages"),
+        )?;
+        Ok(Self {
+            path: p,
+            tmp,
+            file: Some(file),
+            ds,
+            n_samples,
+            n_ant,
+            written: 0,
+            kind: S::KIND,
+            complex: S::COMPLEX,
+        })
+    }
+
+    /// Append samples (`[sample][antenna][pol]`, a whole number of samples).
+    pub fn write<S: FileSample>(&mut self, block: &[S]) -> Result<(), IoError> {
+        if S::KIND != self.kind || S::COMPLEX != self.complex {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("samples of type {} do not match the file's", S::NAME),
+            });
+        }
+        let row = self.n_ant * 2;
+        let n = block.len() / row;
+        if block.len() % row != 0 || self.written + n > self.n_samples {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "block of {} values is not a whole number of samples of {row} values within the {} declared",
+                    block.len(),
+                    self.n_samples
+                ),
+            });
+        }
+        let view = ArrayView3::from_shape((n, self.n_ant, 2), block).expect("checked length");
+        let cx = Ctx { path: &self.path };
+        cx.h5(
+            "writing Data/voltages",
+            self.ds
+                .write_slice(view, s![self.written..self.written + n, .., ..]),
+        )?;
+        self.written += n;
+        Ok(())
+    }
+
+    /// Check that every declared sample was written, close and rename into place.
+    pub fn finish(mut self) -> Result<(), IoError> {
+        if self.written != self.n_samples {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("{} of {} samples written", self.written, self.n_samples),
+            });
+        }
+        let cx = Ctx { path: &self.path };
+        if let Some(f) = self.file.take() {
+            cx.h5("closing the file", f.close())?;
+        }
+        self.tmp.commit()
+    }
+}
+
+/// A voltage file opened for reading.
+pub struct VoltageReader {
+    path: String,
+    _file: File,
+    ds: Dataset,
+    /// The header.
+    pub header: StreamHeader,
+    /// Scalar type of the samples.
+    pub kind: SampleKind,
+    /// Number of samples.
+    pub n_samples: usize,
+}
+
+/// The scalar kind and complexity of a dataset type, if it is one fxgrid stores.
+fn sample_type(td: &TypeDescriptor) -> Option<(SampleKind, bool)> {
+    let scalar = |t: &TypeDescriptor| match t {
+        TypeDescriptor::Integer(IntSize::U1) => Some(SampleKind::Int8),
+        TypeDescriptor::Integer(IntSize::U2) => Some(SampleKind::Int16),
+        TypeDescriptor::Float(FloatSize::U4) => Some(SampleKind::Float32),
+        _ => None,
+    };
+    match td {
+        TypeDescriptor::Compound(c) => {
+            let [a, b] = c.fields.as_slice() else {
+                return None;
+            };
+            let ka = scalar(&a.ty)?;
+            (a.name == "r" && b.name == "i" && scalar(&b.ty) == Some(ka)).then_some((ka, true))
+        }
+        t => scalar(t).map(|k| (k, false)),
+    }
+}
+
+impl VoltageReader {
+    /// Open and validate a voltage file.
+    pub fn open(path: &Path) -> Result<Self, IoError> {
+        let p = path.display().to_string();
+        let r = Reader {
+            path: &p,
+            file: open(path)?,
+        };
+        let header = read_header(&r)?;
+        let ds = r.ds("Data/voltages")?;
+        let n_ant = header.layout.n_ant();
+        let shape = ds.shape();
+        if shape.len() != 3 || shape[1] != n_ant || shape[2] != 2 {
+            return Err(r.shape_err(
+                "Data/voltages",
+                &format!("shape [n_samples, {n_ant}, 2]"),
+                &shape,
+            ));
+        }
+        let td = r.h5(
+            "reading the type of Data/voltages",
+            ds.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        let (kind, complex) = sample_type(&td).ok_or_else(|| IoError::Dataset {
+            path: p.clone(),
+            dataset: "Data/voltages".into(),
+            expected: "int8, int16 or float32, or a compound {r, i} of one of them".into(),
+            found: format!("{td}"),
+        })?;
+        if complex != (header.sampling == Sampling::Complex) {
+            return Err(IoError::Dataset {
+                path: p.clone(),
+                dataset: "Data/voltages".into(),
+                expected: format!("{} samples (Header/sampling)", header.sampling.as_str()),
+                found: format!("{td}"),
+            });
+        }
+        let n_samples = shape[0];
+        let Reader { file, .. } = r;
+        Ok(Self {
+            path: p,
+            _file: file,
+            ds,
+            header,
+            kind,
+            n_samples,
+        })
+    }
+
+    /// Samples `start .. start + count` as `[sample][antenna][pol]`. `S` must be the
+    /// file's type.
+    pub fn read<S: FileSample>(&self, start: usize, count: usize) -> Result<Vec<S>, IoError> {
+        if S::KIND != self.kind || S::COMPLEX != (self.header.sampling == Sampling::Complex) {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "the file holds {} samples, not {}",
+                    self.kind.name(),
+                    S::NAME
+                ),
+            });
+        }
+        if start + count > self.n_samples {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "samples {start}..{} requested from a file of {}",
+                    start + count,
+                    self.n_samples
+                ),
+            });
+        }
+        let a: ndarray::Array3<S> = self
+            .ds
+            .read_slice(s![start..start + count, .., ..])
+            .map_err(|source| IoError::Hdf5 {
+                path: self.path.clone(),
+                action: "reading Data/voltages".into(),
+                source,
+            })?;
+        Ok(a.into_raw_vec_and_offset().0)
+    }
+}
+
+/// How [`simulate_voltages_file`] stores samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoltageFileOptions {
+    /// 8, 16 or 32 (float).
+    pub bits: u32,
+    /// √Jy per level for integers; `None` for [`default_scale`] of the expected power.
+    pub scale: Option<f64>,
+}
+
+/// What a streamed write did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSummary {
+    /// Samples (voltages) or spectra written.
+    pub n_written: usize,
+    /// Integer parts clipped by quantisation.
+    pub clipped: usize,
+    /// √Jy per stored unit.
+    pub voltage_scale: f64,
+}
+
+/// Simulate `n_samples` samples with `sim` and write them to `path`, block by block.
+pub fn simulate_voltages_file(
+    path: &Path,
+    sim: &VoltageSimulator,
+    layout: &ArrayLayout,
+    n_samples: usize,
+    opts: VoltageFileOptions,
+    history: &str,
+) -> Result<StreamSummary, IoError> {
+    let p = path.display().to_string();
+    let kind = SampleKind::from_bits(opts.bits).ok_or_else(|| IoError::Format {
+        path: p.clone(),
+        reason: format!("bits = {}: expected 8, 16 or 32", opts.bits),
+    })?;
+    if n_samples == 0 {
+        return Err(IoError::Format {
+            path: p,
+            reason: "n_samples = 0: expected at least one sample".into(),
+        });
+    }
+    let scale = match (kind, opts.scale) {
+        (SampleKind::Float32, _) => 1.0,
+        (_, Some(s)) if s > 0.0 && s.is_finite() => s,
+        (_, Some(s)) => {
+            return Err(IoError::Format {
+                path: p,
+                reason: format!("voltage scale {s}: expected a positive number"),
+            })
+        }
+        (_, None) => {
+            default_scale(opts.bits, sim.expected_power_jy()).map_err(|e| IoError::Format {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?
+        }
+    };
+    let cfg = sim.config();
+    let header = StreamHeader {
+        layout: layout.clone(),
+        phase_centre: cfg.phase_centre,
+        start_jd_utc: cfg.start_jd_utc,
+        sample_rate_hz: cfg.sample_rate_hz,
+        centre_freq_hz: cfg.centre_freq_hz,
+        sampling: Sampling::Complex,
+        voltage_scale: scale,
+        history: format!(
+            "fxgrid {} voltage simulator: {cfg:?}, bits {}, scale {scale} sqrt(Jy)/level. {history}",
+            env!("CARGO_PKG_VERSION"),
+            opts.bits
+        ),
+    };
+    let row = layout.n_ant() * 2;
+    let block = (BLOCK_BYTES / (row * 8)).max(1);
+    let sim_err = |e: crate::sky::SkyError| IoError::Format {
+        path: p.clone(),
+        reason: e.to_string(),
+    };
+    fn run<T: QuantTarget>(
+        w: &mut VoltageWriter,
+        x: &[Complex32],
+        q: &mut Vec<Complex<T>>,
+        scale: f64,
+    ) -> Result<usize, IoError>
+    where
+        Complex<T>: FileSample,
+    {
+        q.resize(x.len(), Complex::default());
+        let c = quantise(x, scale, q);
+        w.write(q.as_slice())?;
+        Ok(c)
+    }
+    let mut stream = sim.stream();
+    let mut buf = vec![Complex32::default(); block * row];
+    let mut clipped = 0;
+    let mut done = 0;
+    macro_rules! drive {
+        ($t:ty, $body:expr) => {{
+            let mut w = VoltageWriter::create::<$t>(path, &header, n_samples)?;
+            while done < n_samples {
+                let n = block.min(n_samples - done);
+                stream.fill(&mut buf[..n * row]).map_err(sim_err)?;
+                #[allow(clippy::redundant_closure_call)]
+                {
+                    clipped += ($body)(&mut w, &buf[..n * row])?;
+                }
+                done += n;
+            }
+            w.finish()?;
+        }};
+    }
+    match kind {
+        SampleKind::Float32 => drive!(Complex32, |w: &mut VoltageWriter, x: &[Complex32]| {
+            w.write(x).map(|_| 0usize)
+        }),
+        SampleKind::Int8 => {
+            let mut q: Vec<Complex<i8>> = Vec::new();
+            drive!(Complex<i8>, |w: &mut VoltageWriter, x: &[Complex32]| run(
+                w, x, &mut q, scale
+            ))
+        }
+        SampleKind::Int16 => {
+            let mut q: Vec<Complex<i16>> = Vec::new();
+            drive!(Complex<i16>, |w: &mut VoltageWriter, x: &[Complex32]| run(
+                w, x, &mut q, scale
+            ))
+        }
+    }
+    Ok(StreamSummary {
+        n_written: n_samples,
+        clipped,
+        voltage_scale: scale,
+    })
+}
+
+/// Sequential writer of a spectra file (temporary name until [`SpectraWriter::finish`]).
+pub struct SpectraWriter {
+    path: String,
+    tmp: TempFile,
+    file: Option<File>,
+    ds: Dataset,
+    n_spectra: usize,
+    n_chan: usize,
+    n_ant: usize,
+    written: usize,
+}
+
+impl SpectraWriter {
+    /// Create the file for `n_spectra` spectra.
+    pub fn create(
+        path: &Path,
+        header: &StreamHeader,
+        info: &SpectraInfo,
+        n_spectra: usize,
+    ) -> Result<Self, IoError> {
+        let p = path.display().to_string();
+        let cx = Ctx { path: &p };
+        let tmp = TempFile::new(path);
+        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
+        write_header(&cx, &file, header, Some(info))?;
+        let d = cx.h5("creating /Data", file.create_group("Data"))?;
+        let (n_chan, n_ant) = (info.freqs_hz.len(), header.layout.n_ant());
+        let row = n_chan * n_ant * 2 * 8;
+        let chunk = (1usize << 20).div_ceil(row).clamp(1, n_spectra.max(1));
+        let ds = cx.h5(
+            "creating Data/spectra",
+            d.new_dataset::<Complex32>()
+                .chunk([chunk, n_chan, n_ant, 2])
+                .shape([n_spectra, n_chan, n_ant, 2])
+                .create("spectra"),
+        )?;
+        Ok(Self {
+            path: p,
+            tmp,
+            file: Some(file),
+            ds,
+            n_spectra,
+            n_chan,
+            n_ant,
+            written: 0,
+        })
+    }
+
+    /// Append spectra (`[spectrum][channel][antenna][pol]`).
+    pub fn write(&mut self, block: &[Complex32]) -> Result<(), IoError> {
+        let row = self.n_chan * self.n_ant * 2;
+        let n = block.len() / row;
+        if block.len() % row != 0 || self.written + n > self.n_spectra {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "block of {} values is not a whole number of spectra of {row} values within the {} declared",
+                    block.len(),
+                    self.n_spectra
+                ),
+            });
+        }
+        let view =
+            ArrayView4::from_shape((n, self.n_chan, self.n_ant, 2), block).expect("checked length");
+        Ctx { path: &self.path }.h5(
+            "writing Data/spectra",
+            self.ds
+                .write_slice(view, s![self.written..self.written + n, .., .., ..]),
+        )?;
+        self.written += n;
+        Ok(())
+    }
+
+    /// Check completeness, close and rename into place.
+    pub fn finish(mut self) -> Result<(), IoError> {
+        if self.written != self.n_spectra {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("{} of {} spectra written", self.written, self.n_spectra),
+            });
+        }
+        if let Some(f) = self.file.take() {
+            Ctx { path: &self.path }.h5("closing the file", f.close())?;
+        }
+        self.tmp.commit()
+    }
+}
+
+/// A spectra file opened for reading.
+pub struct SpectraReader {
+    path: String,
+    _file: File,
+    ds: Dataset,
+    /// The header.
+    pub header: StreamHeader,
+    /// The filterbank description.
+    pub info: SpectraInfo,
+    /// Number of spectra.
+    pub n_spectra: usize,
+}
+
+impl SpectraReader {
+    /// Open and validate a spectra file.
+    pub fn open(path: &Path) -> Result<Self, IoError> {
+        let p = path.display().to_string();
+        let r = Reader {
+            path: &p,
+            file: open(path)?,
+        };
+        let header = read_header(&r)?;
+        let ds = r.ds("Data/spectra")?;
+        let shape = ds.shape();
+        let n_ant = header.layout.n_ant();
+        if shape.len() != 4 || shape[2] != n_ant || shape[3] != 2 {
+            return Err(r.shape_err(
+                "Data/spectra",
+                &format!("shape [n_spectra, n_chan, {n_ant}, 2]"),
+                &shape,
+            ));
+        }
+        let n_chan = shape[1];
+        let os: Vec<i64> = r.vec("Header/pfb_oversampling", 2)?;
+        let info = SpectraInfo {
+            freqs_hz: r.vec("Header/freq_array", n_chan)?,
+            channel_width_hz: r.scalar("Header/channel_width_hz")?,
+            spectrum_rate_hz: r.scalar("Header/spectrum_rate_hz")?,
+            n_taps: r.int("Header/pfb_n_taps")?,
+            window: r.string("Header/pfb_window")?,
+            oversampling: (os[0].max(0) as usize, os[1].max(0) as usize),
+        };
+        let td = r.h5(
+            "reading the type of Data/spectra",
+            ds.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        if sample_type(&td) != Some((SampleKind::Float32, true)) {
+            return Err(IoError::Dataset {
+                path: p.clone(),
+                dataset: "Data/spectra".into(),
+                expected: "compound {r, i} of float32".into(),
+                found: format!("{td}"),
+            });
+        }
+        let n_spectra = shape[0];
+        let Reader { file, .. } = r;
+        Ok(Self {
+            path: p,
+            _file: file,
+            ds,
+            header,
+            info,
+            n_spectra,
+        })
+    }
+
+    /// Spectra `start .. start + count` as `[spectrum][channel][antenna][pol]`.
+    pub fn read(&self, start: usize, count: usize) -> Result<Vec<Complex32>, IoError> {
+        if start + count > self.n_spectra {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "spectra {start}..{} requested from a file of {}",
+                    start + count,
+                    self.n_spectra
+                ),
+            });
+        }
+        let a: ndarray::Array4<Complex32> = self
+            .ds
+            .read_slice(s![start..start + count, .., .., ..])
+            .map_err(|source| IoError::Hdf5 {
+                path: self.path.clone(),
+                action: "reading Data/spectra".into(),
+                source,
+            })?;
+        Ok(a.into_raw_vec_and_offset().0)
+    }
+}
+
+/// Window description stored in spectra files.
+pub fn window_name(w: Option<Window>) -> String {
+    w.map_or_else(|| "user".into(), |w| w.to_string())
+}
+
+/// Channelise every input of the voltage file `input` with the filterbank `cfg` and write
+/// the spectra to `output`, streaming: memory is a few blocks of `BLOCK_BYTES` plus the
+/// filterbank states, whatever the file length. The sampling of `cfg` is taken from the
+/// file.
+pub fn channelise_file(
+    input: &Path,
+    output: &Path,
+    cfg: &PfbConfig,
+    history: &str,
+) -> Result<StreamSummary, IoError> {
+    let r = VoltageReader::open(input)?;
+    let mut cfg = cfg.clone();
+    cfg.sampling = r.header.sampling;
+    let pfb = Pfb::new(&cfg).map_err(|e| IoError::Format {
+        path: output.display().to_string(),
+        reason: format!("filterbank: {e}"),
+    })?;
+    match (r.kind, r.header.sampling) {
+        (SampleKind::Int8, Sampling::Complex) => {
+            channelise_typed::<Complex<i8>>(&r, &pfb, output, history)
+        }
+        (SampleKind::Int16, Sampling::Complex) => {
+            channelise_typed::<Complex<i16>>(&r, &pfb, output, history)
+        }
+        (SampleKind::Float32, Sampling::Complex) => {
+            channelise_typed::<Complex32>(&r, &pfb, output, history)
+        }
+        (SampleKind::Int8, Sampling::Real) => channelise_typed::<i8>(&r, &pfb, output, history),
+        (SampleKind::Int16, Sampling::Real) => channelise_typed::<i16>(&r, &pfb, output, history),
+        (SampleKind::Float32, Sampling::Real) => channelise_typed::<f32>(&r, &pfb, output, history),
+    }
+}
+
+fn channelise_typed<S: FileSample>(
+    r: &VoltageReader,
+    pfb: &Pfb,
+    output: &Path,
+    history: &str,
+) -> Result<StreamSummary, IoError> {
+    let h = &r.header;
+    let n_ant = h.layout.n_ant();
+    let n_in = 2 * n_ant;
+    let (n, n_out) = (pfb.n_chan(), pfb.n_out());
+    let mut states: Vec<PfbState> = (0..n_in).map(|_| pfb.new_state()).collect();
+    let n_spectra = pfb.spectra_ready(&states[0], r.n_samples);
+    if n_spectra == 0 {
+        return Err(IoError::Format {
+            path: r.path.clone(),
+            reason: format!(
+                "{} samples are fewer than one filter window of {} (N × T): no spectra",
+                r.n_samples,
+                pfb.window_len()
+            ),
+        });
+    }
+    let fs = h.sample_rate_hz;
+    let dnu = fs / n as f64;
+    let freqs_hz = (0..n_out)
+        .map(|k| h.centre_freq_hz + pfb.channel_bin(k) as f64 * dnu)
+        .collect();
+    let info = SpectraInfo {
+        freqs_hz,
+        channel_width_hz: dnu,
+        spectrum_rate_hz: fs / pfb.hop() as f64,
+        n_taps: pfb.n_taps(),
+        window: window_name(pfb.window()),
+        oversampling: pfb.oversampling(),
+    };
+    let out_header = StreamHeader {
+        start_jd_utc: h.start_jd_utc
+            + (pfb.window_len() as f64 - 1.0) / 2.0 / fs / SECONDS_PER_DAY,
+        history: format!(
+            "{}\nfxgrid {} channelise: {} channels, {} taps, window {}, oversampling {}/{}, {}-point FFT. {history}",
+            h.history,
+            env!("CARGO_PKG_VERSION"),
+            n_out,
+            pfb.n_taps(),
+            info.window,
+            info.oversampling.0,
+            info.oversampling.1,
+            n
+        ),
+        ..h.clone()
+    };
+    let mut w = SpectraWriter::create(output, &out_header, &info, n_spectra)?;
+    let row_bytes = n_in * std::mem::size_of::<S>();
+    let block = (BLOCK_BYTES / row_bytes).max(pfb.hop()).min(r.n_samples);
+    let scale = h.voltage_scale as f32;
+    let mut per_input: Vec<Vec<S>> = vec![Vec::with_capacity(block); n_in];
+    let mut outs: Vec<Vec<Complex32>> = vec![Vec::new(); n_in];
+    let mut inter: Vec<Complex32> = Vec::new();
+    let mut start = 0;
+    let mut written = 0;
+    while start < r.n_samples {
+        let count = block.min(r.n_samples - start);
+        let raw: Vec<S> = r.read(start, count)?;
+        // Corner turn [sample][input] → [input][sample].
+        per_input.par_iter_mut().enumerate().for_each(|(i, v)| {
+            v.clear();
+            v.extend(raw.iter().skip(i).step_by(n_in).copied());
+        });
+        drop(raw);
+        let made: Vec<usize> = states
+            .par_iter_mut()
+            .zip(per_input.par_iter())
+            .zip(outs.par_iter_mut())
+            .map(|((st, x), o)| {
+                let k = pfb.spectra_ready(st, x.len());
+                o.resize(k * n_out, Complex32::default());
+                pfb.process_into(st, x, o)
+            })
+            .collect();
+        let k = made[0];
+        if made.iter().any(|&m| m != k) {
+            return Err(IoError::Format {
+                path: r.path.clone(),
+                reason: "inputs produced different numbers of spectra (internal error)".into(),
+            });
+        }
+        // [input][spectrum][channel] → [spectrum][channel][input], in √Jy.
+        inter.resize(k * n_out * n_in, Complex32::default());
+        inter
+            .par_chunks_mut(n_in)
+            .enumerate()
+            .for_each(|(sc, dst)| {
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = outs[i][sc] * scale;
+                }
+            });
+        w.write(&inter)?;
+        written += k;
+        start += count;
+    }
+    w.finish()?;
+    Ok(StreamSummary {
+        n_written: written,
+        clipped: 0,
+        voltage_scale: h.voltage_scale,
+    })
+}
+
+/// A human-readable summary of a voltage or spectra file.
+pub fn summarise(path: &Path) -> Result<String, IoError> {
+    let p = path.display().to_string();
+    let describe = |h: &StreamHeader| {
+        format!(
+            "  telescope: {}, {} antennas × 2 pols, site lat {:.5}°, lon {:.5}°\n  phase centre: RA {:.6}°, Dec {:.6}° (ICRS)\n  {} sampling at {} Hz, centre (baseband 0 Hz) {} Hz, start JD {:.8} (UTC)\n  voltage scale {:.6e} sqrt(Jy) per unit\n",
+            h.layout.telescope_name,
+            h.layout.n_ant(),
+            h.layout.site.lat_rad.to_degrees(),
+            h.layout.site.lon_rad.to_degrees(),
+            h.phase_centre.ra_rad.to_degrees(),
+            h.phase_centre.dec_rad.to_degrees(),
+            h.sampling.as_str(),
+            h.sample_rate_hz,
+            h.centre_freq_hz,
+            h.start_jd_utc,
+            h.voltage_scale
+        )
+    };
+    let file = open(path)?;
+    if file.dataset("Data/spectra").is_ok() {
+        drop(file);
+        let r = SpectraReader::open(path)?;
+        let i = &r.info;
+        Ok(format!(
+            "{p}\n  format: fxgrid spectra\n{}  {} spectra × {} channels ({:.3} – {:.3} MHz, width {} Hz), {} spectra/s\n  filterbank: {} taps, window {}, oversampling {}/{}\n",
+            describe(&r.header),
+            r.n_spectra,
+            i.freqs_hz.len(),
+            i.freqs_hz.first().copied().unwrap_or(0.0) / 1e6,
+            i.freqs_hz.last().copied().unwrap_or(0.0) / 1e6,
+            i.channel_width_hz,
+            i.spectrum_rate_hz,
+            i.n_taps,
+            i.window,
+            i.oversampling.0,
+            i.oversampling.1
+        ))
+    } else {
+        drop(file);
+        let r = VoltageReader::open(path)?;
+        Ok(format!(
+            "{p}\n  format: fxgrid voltages\n{}  {} samples of {} ({:.3} s)\n",
+            describe(&r.header),
+            r.n_samples,
+            r.kind.name(),
+            r.n_samples as f64 / r.header.sample_rate_hz
+        ))
+    }
+}
