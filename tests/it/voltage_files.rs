@@ -239,3 +239,58 @@ fn bad_input_gives_a_typed_error_and_no_output() {
     }
     only(d, &["v.h5", "junk.h5", "other.h5", "shape.h5", "dtype.h5"]);
 }
+
+/// The large-file check of the acceptance list: `fxgrid channelise` on a voltage file of
+/// several GB (paths in `FXGRID_LARGE_VOLTAGES` and `FXGRID_LARGE_SPECTRA`) equals the
+/// in-memory filterbank, for three inputs across the array. Run by hand:
+/// `cargo test --release --test it large_file -- --ignored`.
+#[test]
+#[ignore = "needs a multi-GB voltage file made by hand (see the doc comment)"]
+fn large_file_channelisation_equals_the_in_memory_filterbank() {
+    let v = std::env::var("FXGRID_LARGE_VOLTAGES").expect("FXGRID_LARGE_VOLTAGES");
+    let s = std::env::var("FXGRID_LARGE_SPECTRA").expect("FXGRID_LARGE_SPECTRA");
+    let r = VoltageReader::open(Path::new(&v)).unwrap();
+    let sp = SpectraReader::open(Path::new(&s)).unwrap();
+    let n_in = 2 * r.header.layout.n_ant();
+    let n_chan = sp.info.freqs_hz.len();
+    let (p, q) = sp.info.oversampling;
+    let cfg = PfbConfig {
+        n_chan,
+        n_taps: sp.info.n_taps,
+        window: Window::parse(&sp.info.window).unwrap(),
+        oversampling: (p, q),
+        ..Default::default()
+    };
+    let pfb = Pfb::new(&cfg).unwrap();
+    // One input at a time, read in blocks of samples (the whole stream of one input).
+    for input in [0, n_in / 2 + 1, n_in - 1] {
+        let mut xi: Vec<Complex32> = Vec::with_capacity(r.n_samples);
+        let block = 1 << 16;
+        let mut at = 0;
+        while at < r.n_samples {
+            let k = block.min(r.n_samples - at);
+            let x: Vec<Complex32> = r.read(at, k).unwrap();
+            xi.extend(x.iter().skip(input).step_by(n_in));
+            at += k;
+        }
+        let mut st = pfb.new_state();
+        let mut out = Vec::new();
+        let n_spec = pfb.process(&mut st, &xi, &mut out).unwrap();
+        assert_eq!(n_spec, sp.n_spectra);
+        let scale = r.header.voltage_scale as f32;
+        let mut m0 = 0;
+        while m0 < n_spec {
+            let k = 64.min(n_spec - m0);
+            let got = sp.read(m0, k).unwrap();
+            for m in 0..k {
+                for c in 0..n_chan {
+                    assert_eq!(
+                        got[(m * n_chan + c) * n_in + input],
+                        out[(m0 + m) * n_chan + c] * scale
+                    );
+                }
+            }
+            m0 += k;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Images and plots for people: PNG rendering.
+
+pub mod plot;
