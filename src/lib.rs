@@ -38,6 +38,7 @@
 
 pub mod channelise;
 pub mod conventions;
+pub mod correlate;
 pub mod image;
 pub mod io;
 pub mod sky;

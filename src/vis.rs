@@ -104,6 +104,49 @@ pub struct VisMeta {
     pub history: String,
 }
 
+impl VisMeta {
+    /// The metadata of `obs` observed by `layout` on `baselines` (all polarisations), and
+    /// the uvw (m) of every baseline at every integration centre (`[time, baseline, 3]`,
+    /// `uvw_q − uvw_p`).
+    pub fn for_observation(
+        layout: &ArrayLayout,
+        obs: &crate::telescope::Observation,
+        baselines: Vec<(usize, usize)>,
+        units: VisUnits,
+        history: String,
+    ) -> Result<(Self, ndarray::Array3<f64>), crate::telescope::TelescopeError> {
+        let geom = crate::telescope::time_geometry(layout, obs)?;
+        let mut uvw = ndarray::Array3::<f64>::zeros((geom.len(), baselines.len(), 3));
+        for (t, g) in geom.iter().enumerate() {
+            let ant = crate::telescope::antenna_uvw(layout, &g.frame);
+            for (b, &(p, q)) in baselines.iter().enumerate() {
+                let d = (ant[q] - ant[p]).to_array();
+                for k in 0..3 {
+                    uvw[[t, b, k]] = d[k];
+                }
+            }
+        }
+        let meta = VisMeta {
+            layout: layout.clone(),
+            phase_centre: obs.phase_centre,
+            phase_centre_name: "phase_centre".into(),
+            times_jd_utc: geom.iter().map(|g| g.jd_utc).collect(),
+            lst_rad: geom.iter().map(|g| g.lst_rad()).collect(),
+            app_ra_rad: geom.iter().map(|g| g.frame.centre.app_ra_rad).collect(),
+            app_dec_rad: geom.iter().map(|g| g.frame.centre.dec_rad).collect(),
+            frame_pa_rad: geom.iter().map(|g| g.frame.frame_pa_rad).collect(),
+            int_time_s: obs.int_time_s,
+            freqs_hz: obs.freqs_hz(),
+            chan_width_hz: obs.chan_width_hz,
+            baselines,
+            pols: Pol::ALL.to_vec(),
+            units,
+            history,
+        };
+        Ok((meta, uvw))
+    }
+}
+
 /// A shape or metadata inconsistency found at construction.
 #[derive(Debug, Error)]
 #[error("inconsistent visibilities: {what}: expected {expected}, found {found}")]

@@ -472,7 +472,8 @@ impl Pfb {
                 .max(self.fft.get_outofplace_scratch_len());
             // Fold rows are padded by one cache line so they do not share cache sets.
             let rs = n + ROW_PAD;
-            let (fold, scratch) = w.buffers(self.group * rs, scratch_len);
+            let stage_len = (self.group + self.n_taps) * STAGE_STRIDE;
+            let (fold, scratch, stage) = w.buffers(self.group * rs, scratch_len, stage_len);
             let strides = kernels::Strides {
                 taps: FOLD_COLS,
                 x: width,
@@ -490,15 +491,56 @@ impl Pfb {
                     let mut c0 = 0;
                     while c0 < width {
                         let len = FOLD_COLS.min(width - c0);
+                        // Critically sampled: the group's spectra share input rows. Stage the
+                        // rows' slice of this column block (converted to f32) at a padded
+                        // stride, so the rows do not all map to the same L1 sets (the input
+                        // stride N·lanes is a power of two for usual N) and are read from L1
+                        // by every spectrum that uses them.
+                        let staged = hop == n;
+                        if staged {
+                            let base = (first + j0 * hop) * lanes + c0;
+                            for r in 0..g + self.n_taps - 1 {
+                                let src = &x[base + r * width..base + r * width + len];
+                                convert(src, &mut stage[r * STAGE_STRIDE..r * STAGE_STRIDE + len]);
+                            }
+                        }
                         for j in 0..g {
                             let m = m0 + (j0 + j) as u64;
                             let s = self.rotation(m);
                             let sign = if self.signed && s % 2 == 1 { -1.0 } else { 1.0 };
                             let row = &mut flat[j * 2 * rs..j * 2 * rs + width];
-                            let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
                             let dst = (c0 + s * lanes) % width;
                             let first_len = len.min(width - dst);
                             let taps = &self.taps[c0 * self.n_taps..];
+                            if staged {
+                                let xs = &stage[j * STAGE_STRIDE..];
+                                let st = kernels::Strides {
+                                    taps: FOLD_COLS,
+                                    x: STAGE_STRIDE,
+                                };
+                                kernels::fold(
+                                    self.backend,
+                                    taps,
+                                    xs,
+                                    &mut row[dst..dst + first_len],
+                                    st,
+                                    self.n_taps,
+                                    sign,
+                                );
+                                if first_len < len {
+                                    kernels::fold(
+                                        self.backend,
+                                        &taps[first_len..],
+                                        &xs[first_len..],
+                                        &mut row[..len - first_len],
+                                        st,
+                                        self.n_taps,
+                                        sign,
+                                    );
+                                }
+                                continue;
+                            }
+                            let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
                             kernels::fold(
                                 self.backend,
                                 taps,
@@ -609,26 +651,43 @@ impl PfbState {
 const GROUP_BYTES: usize = 256 << 10;
 /// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
 /// input rows the group shares in L1.
-const FOLD_COLS: usize = 1024;
+const FOLD_COLS: usize = 256;
 /// Padding of fold rows (complex values: one 64-byte cache line).
 const ROW_PAD: usize = 8;
 
-/// Per-thread scratch: the fold buffer of a group and the FFT scratch.
+/// Row stride of the staged input block (f32 values): one cache line more than a block,
+/// so consecutive rows fall in different L1 sets.
+const STAGE_STRIDE: usize = FOLD_COLS + 16;
+
+/// Per-thread scratch: the fold buffer of a group, the FFT scratch and the staged input.
 #[derive(Default)]
 struct Work {
     fold: Vec<Complex32>,
     scratch: Vec<Complex32>,
+    stage: Vec<f32>,
 }
 
 impl Work {
-    fn buffers(&mut self, fold: usize, scratch: usize) -> (&mut [Complex32], &mut [Complex32]) {
+    fn buffers(
+        &mut self,
+        fold: usize,
+        scratch: usize,
+        stage: usize,
+    ) -> (&mut [Complex32], &mut [Complex32], &mut [f32]) {
         if self.fold.len() < fold {
             self.fold.resize(fold, Complex32::default());
         }
         if self.scratch.len() < scratch {
             self.scratch.resize(scratch, Complex32::default());
         }
-        (&mut self.fold[..fold], &mut self.scratch[..scratch])
+        if self.stage.len() < stage {
+            self.stage.resize(stage, 0.0);
+        }
+        (
+            &mut self.fold[..fold],
+            &mut self.scratch[..scratch],
+            &mut self.stage[..stage],
+        )
     }
 }
 

@@ -16,7 +16,8 @@
 //!
 //! Spectra add `freq_array` (Hz, sky frequency of each channel centre), `channel_width_hz`,
 //! `spectrum_rate_hz`, `pfb_n_taps`, `pfb_window` (e.g. `"kaiser:9"`, or `"user"`),
-//! `pfb_oversampling` (`[P, Q]`).
+//! `pfb_oversampling` (`[P, Q]`), and fxgrid's `pfb_noise_gain` (`Σ h²`, the channel's power
+//! gain for white noise, which puts correlator output in Jy).
 //!
 //! `/Data/voltages`: `[n_samples, n_ant, 2]` (pol X, Y) of compound `{r, i}` of int8, int16
 //! or float32 (complex sampling) or plain int8/int16/float32 (real sampling).
@@ -135,6 +136,9 @@ pub struct SpectraInfo {
     pub window: String,
     /// Oversampling `(P, Q)`.
     pub oversampling: (usize, usize),
+    /// `Σ h²` of the prototype: the power gain of a channel for white noise (`None` if the
+    /// writer did not record it). Correlator sums divided by `n · Σh²` are in Jy.
+    pub noise_gain: Option<f64>,
 }
 
 fn write_header(
@@ -182,6 +186,9 @@ fn write_header(
             "pfb_oversampling",
             &Array1::from(vec![s.oversampling.0 as i64, s.oversampling.1 as i64]),
         )?;
+        if let Some(gain) = s.noise_gain {
+            cx.scalar(&g, "pfb_noise_gain", gain)?;
+        }
     }
     Ok(())
 }
@@ -355,7 +362,7 @@ impl VoltageWriter {
         }
         let row = self.n_ant * 2;
         let n = block.len() / row;
-        if block.len() % row != 0 || self.written + n > self.n_samples {
+        if !block.len().is_multiple_of(row) || self.written + n > self.n_samples {
             return Err(IoError::Format {
                 path: self.path.clone(),
                 reason: format!(
@@ -695,7 +702,7 @@ impl SpectraWriter {
     pub fn write(&mut self, block: &[Complex32]) -> Result<(), IoError> {
         let row = self.n_chan * self.n_ant * 2;
         let n = block.len() / row;
-        if block.len() % row != 0 || self.written + n > self.n_spectra {
+        if !block.len().is_multiple_of(row) || self.written + n > self.n_spectra {
             return Err(IoError::Format {
                 path: self.path.clone(),
                 reason: format!(
@@ -772,6 +779,10 @@ impl SpectraReader {
             n_taps: r.int("Header/pfb_n_taps")?,
             window: r.string("Header/pfb_window")?,
             oversampling: (os[0].max(0) as usize, os[1].max(0) as usize),
+            noise_gain: r
+                .scalar::<f64>("Header/pfb_noise_gain")
+                .ok()
+                .filter(|g| *g > 0.0 && g.is_finite()),
         };
         let td = r.h5(
             "reading the type of Data/spectra",
@@ -893,6 +904,7 @@ fn channelise_typed<S: FileSample>(
         n_taps: pfb.n_taps(),
         window: window_name(pfb.window()),
         oversampling: pfb.oversampling(),
+        noise_gain: Some(pfb.coeffs().iter().map(|h| h * h).sum()),
     };
     let out_header = StreamHeader {
         start_jd_utc: h.start_jd_utc
@@ -1016,4 +1028,97 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
             r.n_samples as f64 / r.header.sample_rate_hz
         ))
     }
+}
+
+/// What [`correlate_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelateSummary {
+    /// Integrations written.
+    pub n_integrations: usize,
+    /// Spectra at the end that did not fill an integration (not written).
+    pub dropped_spectra: usize,
+    /// Whether the output is in Jy (the spectra file recorded `pfb_noise_gain`).
+    pub in_jy: bool,
+}
+
+/// Correlate every antenna pair of the spectra file `input` in integrations of
+/// `int_spectra` spectra and write UVH5 to `output`. Spectra are streamed in blocks; the
+/// visibilities are held in memory for the UVH5 writer.
+pub fn correlate_file(
+    input: &Path,
+    output: &Path,
+    int_spectra: usize,
+    f64_accumulation: bool,
+    history: &str,
+) -> Result<CorrelateSummary, IoError> {
+    use crate::correlate::{Correlator, CorrelatorConfig, StreamGeometry};
+    let r = SpectraReader::open(input)?;
+    let h = &r.header;
+    let out_err = |reason: String| IoError::Format {
+        path: output.display().to_string(),
+        reason,
+    };
+    let n_chan = r.info.freqs_hz.len();
+    if int_spectra == 0 || int_spectra > r.n_spectra {
+        return Err(out_err(format!(
+            "--int-spectra {int_spectra}: expected 1 to the {} spectra in {}",
+            r.n_spectra, r.path
+        )));
+    }
+    let in_jy = r.info.noise_gain.is_some();
+    let scale = 1.0 / (int_spectra as f64 * r.info.noise_gain.unwrap_or(1.0));
+    let cfg = CorrelatorConfig {
+        n_ant: h.layout.n_ant(),
+        n_chan,
+        int_spectra,
+        f64_accumulation,
+        scale,
+        flagged_inputs: Vec::new(),
+        backend: None,
+    };
+    let corr = Correlator::new(&cfg).map_err(|e| out_err(e.to_string()))?;
+    let mut state = corr.new_state();
+    let row = n_chan * corr.n_inputs() * 8;
+    let block = (BLOCK_BYTES / row).clamp(1, r.n_spectra);
+    let mut integrations = Vec::new();
+    let mut start = 0;
+    while start < r.n_spectra {
+        let k = block.min(r.n_spectra - start);
+        let x = r.read(start, k)?;
+        integrations.extend(
+            corr.push(&mut state, &x)
+                .map_err(|e| out_err(e.to_string()))?,
+        );
+        start += k;
+    }
+    let n_int = integrations.len();
+    let f = &r.info.freqs_hz;
+    let geo = StreamGeometry {
+        layout: h.layout.clone(),
+        phase_centre: h.phase_centre,
+        first_spectrum_jd_utc: h.start_jd_utc,
+        spectrum_rate_hz: r.info.spectrum_rate_hz,
+        freq_start_hz: f[0],
+        chan_width_hz: r.info.channel_width_hz,
+        units: if in_jy {
+            crate::VisUnits::Jy
+        } else {
+            crate::VisUnits::Uncalib
+        },
+        history: format!(
+            "{}\nfxgrid {} correlate: {int_spectra} spectra per integration, {} accumulation, scale {scale:e}. {history}",
+            h.history,
+            env!("CARGO_PKG_VERSION"),
+            if f64_accumulation { "f64" } else { "f32" }
+        ),
+    };
+    let vis = corr
+        .visibilities(&geo, &integrations)
+        .map_err(|e| out_err(e.to_string()))?;
+    super::uvh5::write_uvh5(output, &vis)?;
+    Ok(CorrelateSummary {
+        n_integrations: n_int,
+        dropped_spectra: r.n_spectra - n_int * int_spectra,
+        in_jy,
+    })
 }

@@ -14,7 +14,7 @@
 //! Memory beyond the output: the phasor tables of one block of components (≤ 32 MiB) and
 //! one `n_baselines × n_chan` accumulator.
 
-use ndarray::{s, Array3, Array4, Axis};
+use ndarray::{Array4, Axis};
 use num_complex::{Complex, Complex32};
 use num_traits::Float;
 use rand::SeedableRng;
@@ -27,7 +27,7 @@ use crate::telescope::{
     all_baselines, antenna_uvw, time_geometry, ArrayLayout, Observation, TimeGeometry,
     SPEED_OF_LIGHT_M_S,
 };
-use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
+use crate::vis::{VisMeta, VisUnits, Visibilities};
 
 /// Arithmetic of the baseline sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,16 +140,17 @@ pub fn predict(
         });
     }
     let freqs = obs.freqs_hz();
+    let (meta, uvw) = VisMeta::for_observation(
+        layout,
+        obs,
+        baselines.clone(),
+        VisUnits::Jy,
+        provenance(obs, &sky, cfg, &geom),
+    )?;
     let (nt, nb, nf) = (geom.len(), baselines.len(), freqs.len());
     let mut data = Array4::<Complex32>::zeros((nt, nb, nf, 4));
-    let mut uvw = Array3::<f64>::zeros((nt, nb, 3));
     for (t, g) in geom.iter().enumerate() {
         let ant = antenna_uvw(layout, &g.frame);
-        for (b, &(p, q)) in baselines.iter().enumerate() {
-            let d = ant[q] - ant[p];
-            uvw.slice_mut(s![t, b, ..])
-                .assign(&ndarray::arr1(&d.to_array()));
-        }
         let lmn1 = component_lmn1(g, &sky, layout);
         let ant_uvw: Vec<[f64; 3]> = ant.iter().map(|a| a.to_array()).collect();
         let mut slice = data.index_axis_mut(Axis(0), t);
@@ -169,23 +170,6 @@ pub fn predict(
     if cfg.noise_jy > 0.0 {
         add_noise(&mut data, &baselines, cfg.noise_jy, cfg.seed);
     }
-    let meta = VisMeta {
-        layout: layout.clone(),
-        phase_centre: obs.phase_centre,
-        phase_centre_name: "phase_centre".into(),
-        times_jd_utc: geom.iter().map(|g| g.jd_utc).collect(),
-        lst_rad: geom.iter().map(|g| g.lst_rad()).collect(),
-        app_ra_rad: geom.iter().map(|g| g.frame.centre.app_ra_rad).collect(),
-        app_dec_rad: geom.iter().map(|g| g.frame.centre.dec_rad).collect(),
-        frame_pa_rad: geom.iter().map(|g| g.frame.frame_pa_rad).collect(),
-        int_time_s: obs.int_time_s,
-        freqs_hz: freqs,
-        chan_width_hz: obs.chan_width_hz,
-        baselines,
-        pols: Pol::ALL.to_vec(),
-        units: VisUnits::Jy,
-        history: provenance(obs, &sky, cfg, &geom),
-    };
     let shape = data.raw_dim();
     Ok(Visibilities::new(
         meta,

@@ -421,7 +421,7 @@ impl VoltageStream<'_> {
     /// Fill `out` (`[sample][antenna][pol]`, a whole number of samples) with the next samples.
     pub fn fill(&mut self, out: &mut [Complex32]) -> Result<(), SkyError> {
         let row = self.sim.n_ant() * 2;
-        if out.len() % row != 0 {
+        if !out.len().is_multiple_of(row) {
             return Err(invalid(
                 "output length",
                 out.len(),

@@ -4,6 +4,7 @@ mod astrometry;
 mod channelise;
 mod cli;
 mod common;
+mod correlate;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
