@@ -41,6 +41,7 @@ pub mod conventions;
 pub mod correlate;
 pub mod image;
 pub mod io;
+pub mod pipeline;
 pub mod sky;
 pub mod telescope;
 mod vis;

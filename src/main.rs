@@ -47,6 +47,23 @@ enum Command {
     },
     /// Channelise an fxgrid voltage file with a polyphase filterbank, streaming.
     Channelise(ChanneliseArgs),
+    /// Correlate an fxgrid spectra file into visibilities (UVH5), streaming the spectra.
+    Correlate(CorrelateArgs),
+}
+
+#[derive(Args, Debug)]
+struct CorrelateArgs {
+    /// Input spectra file.
+    input: PathBuf,
+    /// Spectra per integration.
+    #[arg(long)]
+    int_spectra: usize,
+    /// Accumulate integrations in f64 (for long integrations).
+    #[arg(long)]
+    f64: bool,
+    /// Output UVH5 file.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -450,6 +467,44 @@ fn channelise(a: &ChanneliseArgs, cli: &Cli, command_line: &str) -> CliResult<()
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
+fn correlate(a: &CorrelateArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
+    let t0 = Instant::now();
+    let sum = fxgrid::io::voltages::correlate_file(
+        &a.input,
+        &a.out,
+        a.int_spectra,
+        a.f64,
+        &format!("Command: {command_line}"),
+    )
+    .map_err(|e| e.to_string())?;
+    if !cli.quiet {
+        println!(
+            "wrote {}: {} integrations of {} spectra{}{}, {:.2} s",
+            a.out.display(),
+            sum.n_integrations,
+            a.int_spectra,
+            if sum.in_jy {
+                ", in Jy"
+            } else {
+                ", uncalibrated"
+            },
+            if sum.dropped_spectra > 0 {
+                format!(" ({} trailing spectra dropped)", sum.dropped_spectra)
+            } else {
+                String::new()
+            },
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn correlate(_: &CorrelateArgs, _: &Cli, _: &str) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
 #[cfg(not(feature = "hdf5"))]
 fn simulate_voltages(_: &SimVoltArgs, _: &Cli, _: &str) -> CliResult<()> {
     Err(NO_HDF5.into())
@@ -501,6 +556,7 @@ fn run(cli: &Cli) -> CliResult<()> {
             Simulate::Voltages(a) => simulate_voltages(a, cli, &command_line.join(" ")),
         },
         Command::Channelise(a) => channelise(a, cli, &command_line.join(" ")),
+        Command::Correlate(a) => correlate(a, cli, &command_line.join(" ")),
         Command::Info { file } => {
             let s = summarise(file)?;
             if !cli.quiet {

@@ -248,6 +248,11 @@ impl VoltageSimulator {
         &self.cfg
     }
 
+    /// The array.
+    pub fn layout(&self) -> &ArrayLayout {
+        &self.layout
+    }
+
     /// Expected power per sample of one input at the centre frequency (Jy): the sum of the
     /// component fluxes plus the system noise.
     pub fn expected_power_jy(&self) -> f64 {

@@ -219,8 +219,37 @@ fn simulate_voltages_channelise_info_and_errors() {
     );
     let (ok, stdout, _) = fxgrid(&["info", vs]);
     assert!(ok && stdout.contains("20000 samples of int16"), "{stdout}");
+    let u = dir.path().join("c.uvh5");
+    let (ok, stdout, err) = fxgrid(&[
+        "correlate",
+        ss,
+        "--int-spectra",
+        "40",
+        "--out",
+        u.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("in Jy"), "{stdout}");
+    let (ok, stdout, _) = fxgrid(&["info", u.to_str().unwrap()]);
+    assert!(
+        ok && stdout.contains("Nbls 10") && stdout.contains("Npols 4"),
+        "{stdout}"
+    );
+    std::fs::remove_file(&u).unwrap();
     let bad = dir.path().join("bad.h5");
     let b = bad.to_str().unwrap();
+    assert_clean_failure(
+        &["correlate", ss, "--int-spectra", "0", "--out", b],
+        "--int-spectra 0",
+    );
+    assert_clean_failure(
+        &["correlate", ss, "--int-spectra", "100000", "--out", b],
+        "--int-spectra",
+    );
+    assert_clean_failure(
+        &["correlate", vs, "--int-spectra", "4", "--out", b],
+        "Data/spectra",
+    );
     assert_clean_failure(&["channelise", vs, "--nchan", "0", "--out", b], "n_chan");
     assert_clean_failure(
         &["channelise", vs, "--taps", "0", "--nchan", "16", "--out", b],

@@ -5,6 +5,7 @@ mod channelise;
 mod cli;
 mod common;
 mod correlate;
+mod fx;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
