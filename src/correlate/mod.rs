@@ -47,6 +47,10 @@ use kernels::{Tile, P, Q};
 /// Spectra per kernel chunk.
 pub const CHUNK: usize = 64;
 
+/// Rows of the sums owned by one parallel task (a multiple of the tile rows that divides
+/// the padded stride).
+const ROWS: usize = Q;
+
 /// A sample the correlator accepts.
 pub trait XSample: Copy + Send + Sync + 'static {
     /// Whether the kernel is the integer one.
@@ -232,8 +236,16 @@ impl Correlator {
             buf_x: Vec::new(),
             buf_xs: Vec::new(),
             in_chunk: 0,
-            acc32_re: vec![0.0; plane],
-            acc32_im: vec![0.0; plane],
+            acc32_re: if self.cfg.f64_accumulation {
+                Vec::new()
+            } else {
+                vec![0.0; plane]
+            },
+            acc32_im: if self.cfg.f64_accumulation {
+                Vec::new()
+            } else {
+                vec![0.0; plane]
+            },
             acc64_re: if self.cfg.f64_accumulation {
                 vec![0.0; plane]
             } else {
@@ -277,22 +289,39 @@ impl Correlator {
         for spec in spectra.chunks_exact(row) {
             // Corner turn of one spectrum into slot `in_chunk` of every channel's chunk.
             let t = state.in_chunk;
-            for (c, vals) in spec.chunks_exact(self.n_in).enumerate() {
-                let base = c * CHUNK * s + t * s;
-                if S::INTEGER {
-                    for (i, v) in vals.iter().enumerate() {
-                        let (re, im) = v.to_i16();
-                        let (w, ws) = kernels::pack_pair(re, im);
-                        state.buf_x[base + i] = w;
-                        state.buf_xs[base + i] = ws;
-                    }
-                } else {
-                    for (i, v) in vals.iter().enumerate() {
-                        let z = v.to_c32();
-                        state.buf_re[base + i] = z.re;
-                        state.buf_im[base + i] = z.im;
-                    }
-                }
+            let n_in = self.n_in;
+            if S::INTEGER {
+                state
+                    .buf_x
+                    .chunks_exact_mut(CHUNK * s)
+                    .zip(state.buf_xs.chunks_exact_mut(CHUNK * s))
+                    .zip(spec.chunks_exact(n_in))
+                    .for_each(|((x, xs), vals)| {
+                        for ((w, ws), v) in x[t * s..t * s + n_in]
+                            .iter_mut()
+                            .zip(&mut xs[t * s..t * s + n_in])
+                            .zip(vals)
+                        {
+                            let (re, im) = v.to_i16();
+                            (*w, *ws) = kernels::pack_pair(re, im);
+                        }
+                    });
+            } else {
+                state
+                    .buf_re
+                    .chunks_exact_mut(CHUNK * s)
+                    .zip(state.buf_im.chunks_exact_mut(CHUNK * s))
+                    .zip(spec.chunks_exact(n_in))
+                    .for_each(|((re, im), vals)| {
+                        for ((r, i), v) in re[t * s..t * s + n_in]
+                            .iter_mut()
+                            .zip(&mut im[t * s..t * s + n_in])
+                            .zip(vals)
+                        {
+                            let z = v.to_c32();
+                            (*r, *i) = (z.re, z.im);
+                        }
+                    });
             }
             state.in_chunk += 1;
             state.in_integration += 1;
@@ -314,9 +343,7 @@ impl Correlator {
             return;
         }
         let per_chan = CHUNK * s;
-        let plane = s * s;
         let backend = self.backend;
-        let f64_acc = self.cfg.f64_accumulation;
         let tiles = &self.tiles;
         let CorrelatorState {
             buf_re,
@@ -329,110 +356,77 @@ impl Correlator {
             acc64_im,
             ..
         } = state;
-        // One task per channel and row block of tiles (parallel over channels and tiles).
-        let rows_per_task = (P * 8).min(n_in.div_ceil(P) * P);
-        let jobs: Vec<(usize, usize)> = (0..self.cfg.n_chan)
-            .flat_map(|c| (0..n_in).step_by(rows_per_task).map(move |r| (c, r)))
-            .collect();
-        let results: Vec<(usize, usize, Vec<f64>, Vec<f64>)> = jobs
-            .par_iter()
-            .map(|&(c, r0)| {
-                let r1 = (r0 + rows_per_task).min(n_in);
-                let rows = r1 - r0;
-                let mut sum_re = vec![0.0f64; rows * s];
-                let mut sum_im = vec![0.0f64; rows * s];
-                let mut o_re = [0.0f32; P * Q];
-                let mut o_im = [0.0f32; P * Q];
-                let mut i_re = [0i32; P * Q];
-                let mut i_im = [0i32; P * Q];
-                let data = c * per_chan..c * per_chan + k * s;
-                let sub = if S::INTEGER {
-                    // Largest magnitude in this channel's chunk bounds the sub-chunk length.
-                    let m = buf_x[data.clone()]
-                        .iter()
-                        .map(|&w| {
-                            (w as i16)
-                                .unsigned_abs()
-                                .max(((w >> 16) as i16).unsigned_abs())
-                                as i64
-                        })
-                        .max()
-                        .unwrap_or(0)
-                        .max(1);
-                    ((i32::MAX as i64) / (2 * m * m)).clamp(1, k as i64) as usize
-                } else {
-                    k
-                };
-                for &(p0, q0) in tiles.iter().filter(|t| t.0 >= r0 && t.0 < r1) {
-                    let mut t0 = 0;
-                    while t0 < k {
-                        let kk = sub.min(k - t0);
-                        let tile = Tile { k: kk, s, p0, q0 };
-                        let off = c * per_chan + t0 * s;
-                        if S::INTEGER {
-                            kernels::tile_i16(
-                                backend,
-                                &buf_x[off..],
-                                &buf_xs[off..],
-                                tile,
-                                &mut i_re,
-                                &mut i_im,
-                            );
-                            for a in 0..P {
-                                for j in 0..Q {
-                                    o_re[a * Q + j] = i_re[a * Q + j] as f32;
-                                    o_im[a * Q + j] = i_im[a * Q + j] as f32;
-                                }
-                            }
-                        } else {
-                            kernels::tile_f32(
-                                backend,
-                                &buf_re[off..],
-                                &buf_im[off..],
-                                tile,
-                                &mut o_re,
-                                &mut o_im,
-                            );
-                        }
-                        for a in 0..P.min(r1 - p0) {
-                            let dst = (p0 + a - r0) * s + q0;
-                            for j in 0..Q {
-                                sum_re[dst + j] += o_re[a * Q + j] as f64;
-                                sum_im[dst + j] += o_im[a * Q + j] as f64;
-                            }
-                        }
-                        t0 += kk;
-                    }
+        let (buf_re, buf_im, buf_x, buf_xs) = (&*buf_re, &*buf_im, &*buf_x, &*buf_xs);
+        // Bound on the integer sub-chunk per channel: the largest magnitude in its chunk.
+        let sub: Vec<usize> = (0..self.cfg.n_chan)
+            .map(|c| {
+                if !S::INTEGER {
+                    return k;
                 }
-                (c, r0, sum_re, sum_im)
+                let m = buf_x[c * per_chan..c * per_chan + k * s]
+                    .iter()
+                    .map(|&w| {
+                        (w as i16)
+                            .unsigned_abs()
+                            .max(((w >> 16) as i16).unsigned_abs()) as i64
+                    })
+                    .max()
+                    .unwrap_or(0)
+                    .max(1);
+                ((i32::MAX as i64) / (2 * m * m)).clamp(1, k as i64) as usize
             })
             .collect();
-        for (c, r0, sum_re, sum_im) in results {
-            let base = c * plane + r0 * s;
-            let n = sum_re.len();
-            if f64_acc {
-                for (d, v) in acc64_re[base..base + n].iter_mut().zip(&sum_re) {
-                    *d += v;
-                }
-                for (d, v) in acc64_im[base..base + n].iter_mut().zip(&sum_im) {
-                    *d += v;
-                }
-            } else {
-                for (d, v) in acc32_re[base..base + n].iter_mut().zip(&sum_re) {
-                    *d += *v as f32;
-                }
-                for (d, v) in acc32_im[base..base + n].iter_mut().zip(&sum_im) {
-                    *d += *v as f32;
-                }
-            }
+        // One task per channel and block of ROWS rows: it owns those rows of the sums.
+        let block = ROWS * s;
+        let ctx = ChunkCtx {
+            tiles,
+            buf_re,
+            buf_im,
+            buf_x,
+            buf_xs,
+            k,
+            s,
+            per_chan,
+            n_in,
+            backend,
+            sub: &sub,
+        };
+        let blocks_per_chan = s / ROWS;
+        if self.cfg.f64_accumulation {
+            acc64_re
+                .par_chunks_mut(block)
+                .zip(acc64_im.par_chunks_mut(block))
+                .enumerate()
+                .for_each(|(idx, (are, aim))| {
+                    let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
+                    ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
+                        for (d, v) in are[at..at + Q].iter_mut().zip(re) {
+                            *d += *v as f64;
+                        }
+                        for (d, v) in aim[at..at + Q].iter_mut().zip(im) {
+                            *d += *v as f64;
+                        }
+                    });
+                });
+        } else {
+            acc32_re
+                .par_chunks_mut(block)
+                .zip(acc32_im.par_chunks_mut(block))
+                .enumerate()
+                .for_each(|(idx, (are, aim))| {
+                    let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
+                    ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
+                        for (d, v) in are[at..at + Q].iter_mut().zip(re) {
+                            *d += v;
+                        }
+                        for (d, v) in aim[at..at + Q].iter_mut().zip(im) {
+                            *d += v;
+                        }
+                    });
+                });
         }
-        // Clear the chunk (padding and short chunks must read zeros next time).
-        for b in [buf_re, buf_im] {
-            b.iter_mut().for_each(|v| *v = 0.0);
-        }
-        for b in [buf_x, buf_xs] {
-            b.iter_mut().for_each(|v| *v = 0);
-        }
+        // Kernels read only the first `k` time rows, and the padding inputs beyond `n_in`
+        // are never written (zero since allocation), so the chunk needs no clearing.
         state.in_chunk = 0;
     }
 
@@ -442,35 +436,43 @@ impl Correlator {
         let plane = s * s;
         let scale = self.cfg.scale;
         let f64_acc = self.cfg.f64_accumulation;
+        let (a32r, a32i, a64r, a64i) = (
+            &state.acc32_re,
+            &state.acc32_im,
+            &state.acc64_re,
+            &state.acc64_im,
+        );
         let products = (0..self.cfg.n_chan)
+            .into_par_iter()
             .map(|c| {
                 let mut v = Vec::with_capacity(n_in * (n_in + 1) / 2);
                 for p in 0..n_in {
-                    for q in p..n_in {
-                        let i = c * plane + p * s + q;
-                        let z = if f64_acc {
-                            Complex64::new(state.acc64_re[i], state.acc64_im[i])
-                        } else {
-                            Complex64::new(state.acc32_re[i] as f64, state.acc32_im[i] as f64)
-                        };
-                        // Autocorrelations are real and non-negative in exact arithmetic;
-                        // drop the rounding residue of the imaginary part.
-                        v.push(if p == q {
-                            Complex64::new(z.re * scale, 0.0)
-                        } else {
-                            z * scale
-                        });
+                    let row = c * plane + p * s;
+                    let r = row + p..row + n_in;
+                    if f64_acc {
+                        v.extend(
+                            a64r[r.clone()]
+                                .iter()
+                                .zip(&a64i[r])
+                                .map(|(&re, &im)| Complex64::new(re * scale, im * scale)),
+                        );
+                    } else {
+                        v.extend(a32r[r.clone()].iter().zip(&a32i[r]).map(|(&re, &im)| {
+                            Complex64::new(re as f64 * scale, im as f64 * scale)
+                        }));
                     }
+                    // Autocorrelations are real and non-negative in exact arithmetic; drop
+                    // the rounding residue of the imaginary part.
+                    let auto = v.len() - (n_in - p);
+                    v[auto].im = 0.0;
                 }
                 v
             })
             .collect();
-        for a in [&mut state.acc32_re, &mut state.acc32_im] {
-            a.iter_mut().for_each(|v| *v = 0.0);
-        }
-        for a in [&mut state.acc64_re, &mut state.acc64_im] {
-            a.iter_mut().for_each(|v| *v = 0.0);
-        }
+        state.acc32_re.par_iter_mut().for_each(|v| *v = 0.0);
+        state.acc32_im.par_iter_mut().for_each(|v| *v = 0.0);
+        state.acc64_re.par_iter_mut().for_each(|v| *v = 0.0);
+        state.acc64_im.par_iter_mut().for_each(|v| *v = 0.0);
         let out = Integration {
             index: state.next_index,
             n_spectra: state.in_integration,
@@ -622,6 +624,80 @@ impl Correlator {
                 expected: "consistent shapes",
             }
         })
+    }
+}
+
+/// What the tasks of one chunk share.
+struct ChunkCtx<'a> {
+    tiles: &'a [(usize, usize)],
+    buf_re: &'a [f32],
+    buf_im: &'a [f32],
+    buf_x: &'a [i32],
+    buf_xs: &'a [i32],
+    k: usize,
+    s: usize,
+    per_chan: usize,
+    n_in: usize,
+    backend: XBackend,
+    sub: &'a [usize],
+}
+
+impl ChunkCtx<'_> {
+    /// Run the tiles of channel `c` whose rows are in `r0 .. r0 + ROWS`, passing each tile
+    /// row's sums to `add(offset in the block, re, im)`.
+    #[inline]
+    fn tile_sums<S: XSample, F: FnMut(usize, &[f32], &[f32])>(
+        &self,
+        c: usize,
+        r0: usize,
+        mut add: F,
+    ) {
+        let (k, s) = (self.k, self.s);
+        let mut o_re = [0.0f32; P * Q];
+        let mut o_im = [0.0f32; P * Q];
+        let mut i_re = [0i32; P * Q];
+        let mut i_im = [0i32; P * Q];
+        for &(p0, q0) in self.tiles.iter().filter(|t| t.0 >= r0 && t.0 < r0 + ROWS) {
+            let mut t0 = 0;
+            while t0 < k {
+                let kk = self.sub[c].min(k - t0);
+                let tile = Tile { k: kk, s, p0, q0 };
+                let off = c * self.per_chan + t0 * s;
+                if S::INTEGER {
+                    kernels::tile_i16(
+                        self.backend,
+                        &self.buf_x[off..],
+                        &self.buf_xs[off..],
+                        tile,
+                        &mut i_re,
+                        &mut i_im,
+                    );
+                    for (o, v) in o_re.iter_mut().zip(&i_re) {
+                        *o = *v as f32;
+                    }
+                    for (o, v) in o_im.iter_mut().zip(&i_im) {
+                        *o = *v as f32;
+                    }
+                } else {
+                    kernels::tile_f32(
+                        self.backend,
+                        &self.buf_re[off..],
+                        &self.buf_im[off..],
+                        tile,
+                        &mut o_re,
+                        &mut o_im,
+                    );
+                }
+                for a in 0..P.min(self.n_in - p0) {
+                    add(
+                        (p0 + a - r0) * s + q0,
+                        &o_re[a * Q..(a + 1) * Q],
+                        &o_im[a * Q..(a + 1) * Q],
+                    );
+                }
+                t0 += kk;
+            }
+        }
     }
 }
 
