@@ -2,14 +2,19 @@
 //!
 //! SKA-style radio-interferometry signal processing: antenna voltages → channelised spectra
 //! (F: polyphase filterbank) → visibilities (X: correlator) → images (gridding + FFT), and
-//! back. This release provides the foundation every stage builds on:
+//! back. This release has the geometry, the simulators, the F- and X-engines and the files:
 //!
 //! - [`telescope`]: coordinate frames, array layouts (synthetic SKA-Low-like and
 //!   SKA-Mid-like), the baseline order, time scales, sidereal time, apparent places and uvw;
-//! - [`sky`]: sky models and the direct-DFT visibility predictor (the oracle of later
-//!   stages), with its f64 [`sky::reference`] twin;
+//! - [`sky`]: sky models, the direct-DFT visibility predictor (the oracle of later
+//!   stages) with its f64 [`sky::reference`] twin, and the [`sky::voltages`] simulator;
+//! - [`channelise`]: polyphase filterbanks (critically sampled and oversampled, complex and
+//!   real input, int8/int16/float32 samples, streaming) with their f64 reference;
+//! - [`correlate`]: the X-engine (float and integer kernels, streaming integration) with
+//!   its f64 reference; [`pipeline`] runs the FX chain on simulated voltages;
 //! - [`Visibilities`]: data on a `[time, baseline, channel, pol]` grid with metadata;
-//! - [`io`]: UVH5 output readable by pyuvdata (feature `hdf5`, on by default).
+//! - [`io`]: UVH5 readable by pyuvdata, voltage and spectra files (feature `hdf5`, on by
+//!   default); [`image::plot`]: PNG line plots.
 //!
 //! Every sign and ordering convention is stated in [`conventions`] and backed by a test.
 //!
