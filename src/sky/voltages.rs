@@ -10,7 +10,7 @@
 //! included: `X_a(f) = Σ_c S_c(f) · exp(+2πi (f₀ + f) τ_ac)`. With the conjugation of
 //! DESIGN.md the cross-power of antennas p and q in a channel at sky frequency ν is then
 //! `S · exp(+2πi ν (τ_q − τ_p)) = S · exp(+2πi (u l + v m + w (n − 1)))`: the measurement
-//! equation, which is what [`super::predict`] computes.
+//! equation, which is what [`super::predict()`] computes.
 //!
 //! Each input also gets independent receiver noise of power `system_noise_jy` per sample
 //! (white). Voltages are therefore in √Jy: `E|x|²` = Σ flux + system noise.
