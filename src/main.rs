@@ -423,6 +423,7 @@ fn simulate_voltages(a: &SimVoltArgs, cli: &Cli, command_line: &str) -> CliResul
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
 fn parse_oversampling(s: &str) -> CliResult<(usize, usize)> {
     let bad = || format!("--oversample {s:?}: expected P/Q with integers P >= Q >= 1, or 1");
     let (p, q) = match s.split_once('/') {
