@@ -14,9 +14,7 @@ use fxgrid::pipeline::simulate_fx;
 use fxgrid::sky::{
     predict, Component, PredictConfig, PredictPrecision, SkyModel, VoltageConfig, VoltageSimulator,
 };
-use fxgrid::telescope::{
-    default_day_jd_utc, ska_low_like, transit_centred_start, Observation, RaDec,
-};
+use fxgrid::telescope::{default_day_jd_utc, ska_low_like, transit_centred_start, RaDec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(
@@ -69,15 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
     let m = fx.meta();
-    let obs = Observation {
-        phase_centre: centre,
-        start_jd_utc: m.times_jd_utc[0] - m.int_time_s / 2.0 / 86400.0,
-        n_times: fx.n_times(),
-        int_time_s: m.int_time_s,
-        freq_start_hz: m.freqs_hz[0],
-        chan_width_hz: m.chan_width_hz,
-        n_chan,
-    };
+    let obs = m.observation();
     let want = predict(
         &layout,
         &obs,

@@ -284,12 +284,7 @@ fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
         comps.extend(rf.components);
     }
     let sky = SkyModel::new(comps).map_err(|e| e.to_string())?;
-    let duration_s = a.ntimes as f64 * a.int_time_s;
-    let start_jd_utc = match a.start_jd {
-        Some(j) => j,
-        None => transit_centred_start(&layout, centre, default_day_jd_utc(), duration_s)
-            .map_err(|e| e.to_string())?,
-    };
+    let start_jd_utc = start_time(a.start_jd, &layout, centre, a.ntimes as f64 * a.int_time_s)?;
     let obs = Observation {
         phase_centre: centre,
         start_jd_utc,
@@ -351,6 +346,21 @@ fn sky_from_args(sky: &Option<PathBuf>, sources: &[String]) -> CliResult<Vec<Com
     Ok(comps)
 }
 
+/// `--start-jd`, or by default the start that centres `duration_s` on the transit of
+/// `centre` on the default observing day.
+fn start_time(
+    start_jd: Option<f64>,
+    layout: &ArrayLayout,
+    centre: RaDec,
+    duration_s: f64,
+) -> CliResult<f64> {
+    match start_jd {
+        Some(j) => Ok(j),
+        None => transit_centred_start(layout, centre, default_day_jd_utc(), duration_s)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 fn phase_centre(ra_deg: f64, dec_deg: f64) -> CliResult<RaDec> {
     let centre = RaDec::from_degrees(ra_deg, dec_deg);
     if centre.is_valid() {
@@ -378,12 +388,12 @@ fn simulate_voltages(a: &SimVoltArgs, cli: &Cli, command_line: &str) -> CliResul
             a.sample_rate_hz
         ));
     }
-    let duration_s = a.nsamples as f64 / a.sample_rate_hz;
-    let start_jd_utc = match a.start_jd {
-        Some(j) => j,
-        None => transit_centred_start(&layout, centre, default_day_jd_utc(), duration_s)
-            .map_err(|e| e.to_string())?,
-    };
+    let start_jd_utc = start_time(
+        a.start_jd,
+        &layout,
+        centre,
+        a.nsamples as f64 / a.sample_rate_hz,
+    )?;
     let cfg = VoltageConfig {
         phase_centre: centre,
         start_jd_utc,

@@ -105,6 +105,22 @@ pub struct VisMeta {
 }
 
 impl VisMeta {
+    /// The regular observation these data sample: integrations of `int_time_s` centred on
+    /// `times_jd_utc` (assumed evenly spaced) and channels from `freqs_hz[0]` in steps of
+    /// `chan_width_hz` — what [`crate::sky::predict`] needs to predict the same samples.
+    pub fn observation(&self) -> crate::telescope::Observation {
+        crate::telescope::Observation {
+            phase_centre: self.phase_centre,
+            start_jd_utc: self.times_jd_utc.first().copied().unwrap_or(0.0)
+                - self.int_time_s / 2.0 / crate::telescope::SECONDS_PER_DAY,
+            n_times: self.times_jd_utc.len(),
+            int_time_s: self.int_time_s,
+            freq_start_hz: self.freqs_hz.first().copied().unwrap_or(0.0),
+            chan_width_hz: self.chan_width_hz,
+            n_chan: self.freqs_hz.len(),
+        }
+    }
+
     /// The metadata of `obs` observed by `layout` on `baselines` (all polarisations), and
     /// the uvw (m) of every baseline at every integration centre (`[time, baseline, 3]`,
     /// `uvw_q − uvw_p`).

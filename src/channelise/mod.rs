@@ -512,54 +512,21 @@ impl Pfb {
                             let dst = (c0 + s * lanes) % width;
                             let first_len = len.min(width - dst);
                             let taps = &self.taps[c0 * self.n_taps..];
+                            let at = RotatedBlock {
+                                dst,
+                                first_len,
+                                len,
+                                sign,
+                            };
                             if staged {
-                                let xs = &stage[j * STAGE_STRIDE..];
                                 let st = kernels::Strides {
                                     taps: FOLD_COLS,
                                     x: STAGE_STRIDE,
                                 };
-                                kernels::fold(
-                                    self.backend,
-                                    taps,
-                                    xs,
-                                    &mut row[dst..dst + first_len],
-                                    st,
-                                    self.n_taps,
-                                    sign,
-                                );
-                                if first_len < len {
-                                    kernels::fold(
-                                        self.backend,
-                                        &taps[first_len..],
-                                        &xs[first_len..],
-                                        &mut row[..len - first_len],
-                                        st,
-                                        self.n_taps,
-                                        sign,
-                                    );
-                                }
-                                continue;
-                            }
-                            let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
-                            kernels::fold(
-                                self.backend,
-                                taps,
-                                xs,
-                                &mut row[dst..dst + first_len],
-                                strides,
-                                self.n_taps,
-                                sign,
-                            );
-                            if first_len < len {
-                                kernels::fold(
-                                    self.backend,
-                                    &taps[first_len..],
-                                    &xs[first_len..],
-                                    &mut row[..len - first_len],
-                                    strides,
-                                    self.n_taps,
-                                    sign,
-                                );
+                                self.fold_rotated(taps, &stage[j * STAGE_STRIDE..], row, st, at);
+                            } else {
+                                let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
+                                self.fold_rotated(taps, xs, row, strides, at);
                             }
                         }
                         c0 += len;
@@ -596,6 +563,41 @@ impl Pfb {
                 j0 += g;
             }
         });
+    }
+
+    /// Fold one block of columns into `row` at its rotated place `at.dst`, wrapping to the
+    /// row's start after `at.first_len` columns.
+    fn fold_rotated<T: FoldScalar>(
+        &self,
+        taps: &[f32],
+        xs: &[T],
+        row: &mut [f32],
+        st: kernels::Strides,
+        at: RotatedBlock,
+    ) {
+        let (dst, first_len, len) = (at.dst, at.first_len, at.len);
+        let b = self.backend;
+        kernels::fold(
+            b,
+            taps,
+            xs,
+            &mut row[dst..dst + first_len],
+            st,
+            self.n_taps,
+            at.sign,
+        );
+        if first_len < len {
+            let rest = &mut row[..len - first_len];
+            kernels::fold(
+                b,
+                &taps[first_len..],
+                &xs[first_len..],
+                rest,
+                st,
+                self.n_taps,
+                at.sign,
+            );
+        }
     }
 
     /// The rotation `m·D mod N` of spectrum `m` (module docs).
@@ -645,6 +647,19 @@ impl PfbState {
     pub fn pending_samples(&self) -> usize {
         self.hist_len
     }
+}
+
+/// Where a folded block of columns goes in its spectrum's row.
+#[derive(Debug, Clone, Copy)]
+struct RotatedBlock {
+    /// First destination column.
+    dst: usize,
+    /// Columns before the row wraps.
+    first_len: usize,
+    /// Columns in the block.
+    len: usize,
+    /// `±1` (module docs, "Implementation").
+    sign: f32,
 }
 
 /// Bytes of folded spectra per group.

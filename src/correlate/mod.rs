@@ -391,39 +391,10 @@ impl Correlator {
             backend,
             sub: &sub,
         };
-        let blocks_per_chan = s / ROWS;
         if self.cfg.f64_accumulation {
-            acc64_re
-                .par_chunks_mut(block)
-                .zip(acc64_im.par_chunks_mut(block))
-                .enumerate()
-                .for_each(|(idx, (are, aim))| {
-                    let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
-                    ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
-                        for (d, v) in are[at..at + Q].iter_mut().zip(re) {
-                            *d += *v as f64;
-                        }
-                        for (d, v) in aim[at..at + Q].iter_mut().zip(im) {
-                            *d += *v as f64;
-                        }
-                    });
-                });
+            accumulate::<S, f64>(&ctx, acc64_re, acc64_im, block);
         } else {
-            acc32_re
-                .par_chunks_mut(block)
-                .zip(acc32_im.par_chunks_mut(block))
-                .enumerate()
-                .for_each(|(idx, (are, aim))| {
-                    let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
-                    ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
-                        for (d, v) in are[at..at + Q].iter_mut().zip(re) {
-                            *d += v;
-                        }
-                        for (d, v) in aim[at..at + Q].iter_mut().zip(im) {
-                            *d += v;
-                        }
-                    });
-                });
+            accumulate::<S, f32>(&ctx, acc32_re, acc32_im, block);
         }
         // Kernels read only the first `k` time rows, and the padding inputs beyond `n_in`
         // are never written (zero since allocation), so the chunk needs no clearing.
@@ -625,6 +596,30 @@ impl Correlator {
             }
         })
     }
+}
+
+/// Run every task of a chunk (parallel over channels and blocks of `ROWS` rows) and add
+/// its tile sums into the running sums `acc_re`, `acc_im` (`[channel][row][column]`).
+fn accumulate<S: XSample, A>(ctx: &ChunkCtx<'_>, acc_re: &mut [A], acc_im: &mut [A], block: usize)
+where
+    A: Copy + Send + From<f32> + std::ops::AddAssign,
+{
+    let blocks_per_chan = ctx.s / ROWS;
+    acc_re
+        .par_chunks_mut(block)
+        .zip(acc_im.par_chunks_mut(block))
+        .enumerate()
+        .for_each(|(idx, (are, aim))| {
+            let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
+            ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
+                for (d, &v) in are[at..at + Q].iter_mut().zip(re) {
+                    *d += A::from(v);
+                }
+                for (d, &v) in aim[at..at + Q].iter_mut().zip(im) {
+                    *d += A::from(v);
+                }
+            });
+        });
 }
 
 /// What the tasks of one chunk share.

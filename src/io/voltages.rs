@@ -27,8 +27,8 @@
 use std::path::{Path, PathBuf};
 
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
-use hdf5::{Dataset, File, H5Type};
-use ndarray::{s, Array1, Array2, ArrayView3, ArrayView4};
+use hdf5::{Dataset, File, H5Type, Hyperslab, Selection, SliceOrIndex};
+use ndarray::{s, Array1, Array2};
 use num_complex::{Complex, Complex32};
 use rayon::prelude::*;
 
@@ -292,16 +292,116 @@ impl Drop for TempFile {
     }
 }
 
-/// Sequential writer of a voltage file (written under a temporary name, renamed by
-/// [`VoltageWriter::finish`]; dropped unfinished, it removes the temporary file).
-pub struct VoltageWriter {
+/// A file written row by row along the first axis of one `/Data` dataset, under a
+/// temporary name until [`RowFile::finish`] renames it (dropped unfinished, it removes the
+/// temporary file).
+struct RowFile {
     path: String,
     tmp: TempFile,
     file: Option<File>,
     ds: Dataset,
-    n_samples: usize,
-    n_ant: usize,
+    /// Rows declared, and the shape of one row.
+    rows: usize,
+    row_shape: Vec<usize>,
     written: usize,
+    /// Dataset name and what a row is, for messages.
+    name: &'static str,
+    what: &'static str,
+}
+
+impl RowFile {
+    #[allow(clippy::too_many_arguments)]
+    fn create<T: H5Type>(
+        path: &Path,
+        header: &StreamHeader,
+        info: Option<&SpectraInfo>,
+        name: &'static str,
+        what: &'static str,
+        rows: usize,
+        row_shape: &[usize],
+    ) -> Result<Self, IoError> {
+        let p = path.display().to_string();
+        let cx = Ctx { path: &p };
+        let tmp = TempFile::new(path);
+        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
+        write_header(&cx, &file, header, info)?;
+        let d = cx.h5("creating /Data", file.create_group("Data"))?;
+        let row_bytes = row_shape.iter().product::<usize>() * std::mem::size_of::<T>();
+        let chunk_rows = (1usize << 20)
+            .div_ceil(row_bytes.max(1))
+            .clamp(1, rows.max(1));
+        let shape: Vec<usize> = std::iter::once(rows)
+            .chain(row_shape.iter().copied())
+            .collect();
+        let chunk: Vec<usize> = std::iter::once(chunk_rows)
+            .chain(row_shape.iter().copied())
+            .collect();
+        let ds = cx.h5(
+            &format!("creating Data/{name}"),
+            d.new_dataset::<T>().chunk(chunk).shape(shape).create(name),
+        )?;
+        Ok(Self {
+            path: p,
+            tmp,
+            file: Some(file),
+            ds,
+            rows,
+            row_shape: row_shape.to_vec(),
+            written: 0,
+            name,
+            what,
+        })
+    }
+
+    /// Append whole rows.
+    fn write<T: H5Type>(&mut self, block: &[T]) -> Result<(), IoError> {
+        let row: usize = self.row_shape.iter().product();
+        let n = block.len() / row;
+        if !block.len().is_multiple_of(row) || self.written + n > self.rows {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "block of {} values is not a whole number of {} of {row} values within the {} declared",
+                    block.len(),
+                    self.what,
+                    self.rows
+                ),
+            });
+        }
+        let shape: Vec<usize> = std::iter::once(n)
+            .chain(self.row_shape.iter().copied())
+            .collect();
+        let view = ndarray::ArrayViewD::from_shape(shape, block).expect("checked length");
+        let mut sel = vec![SliceOrIndex::from(self.written..self.written + n)];
+        sel.extend(self.row_shape.iter().map(|_| SliceOrIndex::from(..)));
+        Ctx { path: &self.path }.h5(
+            &format!("writing Data/{}", self.name),
+            self.ds
+                .write_slice(view, Selection::new(Hyperslab::from(sel))),
+        )?;
+        self.written += n;
+        Ok(())
+    }
+
+    /// Check that every declared row was written, close and rename into place.
+    fn finish(mut self) -> Result<(), IoError> {
+        if self.written != self.rows {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("{} of {} {} written", self.written, self.rows, self.what),
+            });
+        }
+        if let Some(f) = self.file.take() {
+            Ctx { path: &self.path }.h5("closing the file", f.close())?;
+        }
+        self.tmp.commit()
+    }
+}
+
+/// Sequential writer of a voltage file (written under a temporary name, renamed by
+/// [`VoltageWriter::finish`]; dropped unfinished, it removes the temporary file).
+pub struct VoltageWriter {
+    rows: RowFile,
     kind: SampleKind,
     complex: bool,
 }
@@ -313,11 +413,9 @@ impl VoltageWriter {
         header: &StreamHeader,
         n_samples: usize,
     ) -> Result<Self, IoError> {
-        let p = path.display().to_string();
-        let cx = Ctx { path: &p };
         if S::COMPLEX != (header.sampling == Sampling::Complex) {
             return Err(IoError::Format {
-                path: p,
+                path: path.display().to_string(),
                 reason: format!(
                     "{} sampling needs {} samples",
                     header.sampling.as_str(),
@@ -325,28 +423,17 @@ impl VoltageWriter {
                 ),
             });
         }
-        let tmp = TempFile::new(path);
-        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
-        write_header(&cx, &file, header, None)?;
-        let d = cx.h5("creating /Data", file.create_group("Data"))?;
         let n_ant = header.layout.n_ant();
-        let row = n_ant * 2 * std::mem::size_of::<S>();
-        let chunk = (1usize << 20).div_ceil(row).clamp(1, n_samples.max(1));
-        let ds = cx.h5(
-            "creating Data/voltages",
-            d.new_dataset::<S>()
-                .chunk([chunk, n_ant, 2])
-                .shape([n_samples, n_ant, 2])
-                .create("voltages"),
-        )?;
         Ok(Self {
-            path: p,
-            tmp,
-            file: Some(file),
-            ds,
-            n_samples,
-            n_ant,
-            written: 0,
+            rows: RowFile::create::<S>(
+                path,
+                header,
+                None,
+                "voltages",
+                "samples",
+                n_samples,
+                &[n_ant, 2],
+            )?,
             kind: S::KIND,
             complex: S::COMPLEX,
         })
@@ -356,46 +443,16 @@ impl VoltageWriter {
     pub fn write<S: FileSample>(&mut self, block: &[S]) -> Result<(), IoError> {
         if S::KIND != self.kind || S::COMPLEX != self.complex {
             return Err(IoError::Format {
-                path: self.path.clone(),
+                path: self.rows.path.clone(),
                 reason: format!("samples of type {} do not match the file's", S::NAME),
             });
         }
-        let row = self.n_ant * 2;
-        let n = block.len() / row;
-        if !block.len().is_multiple_of(row) || self.written + n > self.n_samples {
-            return Err(IoError::Format {
-                path: self.path.clone(),
-                reason: format!(
-                    "block of {} values is not a whole number of samples of {row} values within the {} declared",
-                    block.len(),
-                    self.n_samples
-                ),
-            });
-        }
-        let view = ArrayView3::from_shape((n, self.n_ant, 2), block).expect("checked length");
-        let cx = Ctx { path: &self.path };
-        cx.h5(
-            "writing Data/voltages",
-            self.ds
-                .write_slice(view, s![self.written..self.written + n, .., ..]),
-        )?;
-        self.written += n;
-        Ok(())
+        self.rows.write(block)
     }
 
     /// Check that every declared sample was written, close and rename into place.
-    pub fn finish(mut self) -> Result<(), IoError> {
-        if self.written != self.n_samples {
-            return Err(IoError::Format {
-                path: self.path.clone(),
-                reason: format!("{} of {} samples written", self.written, self.n_samples),
-            });
-        }
-        let cx = Ctx { path: &self.path };
-        if let Some(f) = self.file.take() {
-            cx.h5("closing the file", f.close())?;
-        }
-        self.tmp.commit()
+    pub fn finish(self) -> Result<(), IoError> {
+        self.rows.finish()
     }
 }
 
@@ -652,14 +709,7 @@ pub fn simulate_voltages_file(
 
 /// Sequential writer of a spectra file (temporary name until [`SpectraWriter::finish`]).
 pub struct SpectraWriter {
-    path: String,
-    tmp: TempFile,
-    file: Option<File>,
-    ds: Dataset,
-    n_spectra: usize,
-    n_chan: usize,
-    n_ant: usize,
-    written: usize,
+    rows: RowFile,
 }
 
 impl SpectraWriter {
@@ -670,71 +720,28 @@ impl SpectraWriter {
         info: &SpectraInfo,
         n_spectra: usize,
     ) -> Result<Self, IoError> {
-        let p = path.display().to_string();
-        let cx = Ctx { path: &p };
-        let tmp = TempFile::new(path);
-        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
-        write_header(&cx, &file, header, Some(info))?;
-        let d = cx.h5("creating /Data", file.create_group("Data"))?;
-        let (n_chan, n_ant) = (info.freqs_hz.len(), header.layout.n_ant());
-        let row = n_chan * n_ant * 2 * 8;
-        let chunk = (1usize << 20).div_ceil(row).clamp(1, n_spectra.max(1));
-        let ds = cx.h5(
-            "creating Data/spectra",
-            d.new_dataset::<Complex32>()
-                .chunk([chunk, n_chan, n_ant, 2])
-                .shape([n_spectra, n_chan, n_ant, 2])
-                .create("spectra"),
-        )?;
+        let shape = [info.freqs_hz.len(), header.layout.n_ant(), 2];
         Ok(Self {
-            path: p,
-            tmp,
-            file: Some(file),
-            ds,
-            n_spectra,
-            n_chan,
-            n_ant,
-            written: 0,
+            rows: RowFile::create::<Complex32>(
+                path,
+                header,
+                Some(info),
+                "spectra",
+                "spectra",
+                n_spectra,
+                &shape,
+            )?,
         })
     }
 
     /// Append spectra (`[spectrum][channel][antenna][pol]`).
     pub fn write(&mut self, block: &[Complex32]) -> Result<(), IoError> {
-        let row = self.n_chan * self.n_ant * 2;
-        let n = block.len() / row;
-        if !block.len().is_multiple_of(row) || self.written + n > self.n_spectra {
-            return Err(IoError::Format {
-                path: self.path.clone(),
-                reason: format!(
-                    "block of {} values is not a whole number of spectra of {row} values within the {} declared",
-                    block.len(),
-                    self.n_spectra
-                ),
-            });
-        }
-        let view =
-            ArrayView4::from_shape((n, self.n_chan, self.n_ant, 2), block).expect("checked length");
-        Ctx { path: &self.path }.h5(
-            "writing Data/spectra",
-            self.ds
-                .write_slice(view, s![self.written..self.written + n, .., .., ..]),
-        )?;
-        self.written += n;
-        Ok(())
+        self.rows.write(block)
     }
 
     /// Check completeness, close and rename into place.
-    pub fn finish(mut self) -> Result<(), IoError> {
-        if self.written != self.n_spectra {
-            return Err(IoError::Format {
-                path: self.path.clone(),
-                reason: format!("{} of {} spectra written", self.written, self.n_spectra),
-            });
-        }
-        if let Some(f) = self.file.take() {
-            Ctx { path: &self.path }.h5("closing the file", f.close())?;
-        }
-        self.tmp.commit()
+    pub fn finish(self) -> Result<(), IoError> {
+        self.rows.finish()
     }
 }
 

@@ -7,9 +7,7 @@ use fxgrid::pipeline::simulate_fx;
 use fxgrid::sky::{
     predict, Component, PredictConfig, PredictPrecision, SkyModel, VoltageConfig, VoltageSimulator,
 };
-use fxgrid::telescope::{
-    default_day_jd_utc, ska_low_like, transit_centred_start, Observation, RaDec,
-};
+use fxgrid::telescope::{default_day_jd_utc, ska_low_like, transit_centred_start, RaDec};
 use fxgrid::Visibilities;
 
 const N_CHAN: usize = 256;
@@ -46,15 +44,7 @@ fn run(system_noise_jy: f64, seed: u64) -> (Visibilities, Visibilities) {
     };
     let fx = simulate_fx(&sim, &pfb, INT_SPECTRA, N_INT).unwrap();
     let m = fx.meta();
-    let obs = Observation {
-        phase_centre: centre,
-        start_jd_utc: m.times_jd_utc[0] - m.int_time_s / 2.0 / 86400.0,
-        n_times: N_INT,
-        int_time_s: m.int_time_s,
-        freq_start_hz: m.freqs_hz[0],
-        chan_width_hz: m.chan_width_hz,
-        n_chan: N_CHAN,
-    };
+    let obs = m.observation();
     let want = predict(
         &layout,
         &obs,
