@@ -31,7 +31,12 @@ impl Window {
     ///
     /// β = 9 puts the window's sidelobes near −90 dB, so with 12 taps the stopband beyond
     /// ±1.5 channels is far below the 60 dB requirement, while the main lobe (transition
-    /// width about 0.5 channel) keeps the response flat over the inner channel.
+    /// width about 0.5 channel) keeps the response flat over the inner channel. Measured
+    /// for 4096 channels × 12 taps ([`super::response::metrics`], asserted in the test
+    /// `the_default_filter_meets_its_specification`): passband ripple 0.00056 dB over
+    /// |ν| ≤ 0.25, scalloping loss 6.02 dB, −3 dB width 0.912 and −6 dB width 0.9995
+    /// channels, stopband 107.2 dB beyond ±1.5 channels, −96.8 dB at the next channel's
+    /// centre.
     pub const DEFAULT: Window = Window::Kaiser { beta: 9.0 };
 
     /// Parse `kaiser:BETA`, `hann`, `hamming` or `blackman-harris`.
