@@ -37,7 +37,7 @@ mod error;
 pub mod kernels;
 pub mod reference;
 
-use num_complex::{Complex, Complex32, Complex64};
+use num_complex::{Complex, Complex32};
 use rayon::prelude::*;
 
 pub use error::CorrelateError;
@@ -129,8 +129,10 @@ pub struct Integration {
     /// Spectra accumulated.
     pub n_spectra: usize,
     /// `V[c][k]` for channel `c` and packed pair index `k` of `(p, q)`, `p <= q`, in the
-    /// row-by-row order of DESIGN.md, times [`CorrelatorConfig::scale`].
-    pub products: Vec<Vec<Complex64>>,
+    /// row-by-row order of DESIGN.md, times [`CorrelatorConfig::scale`], rounded to
+    /// complex f32 like all visibilities (DESIGN.md, "Precision") after accumulation in
+    /// f32 or f64.
+    pub products: Vec<Vec<Complex32>>,
 }
 
 /// Streaming state: the partial chunk, the running sums and the integration counter.
@@ -391,10 +393,12 @@ impl Correlator {
             backend,
             sub: &sub,
         };
+        // The first chunk of an integration overwrites the sums, so they never need zeroing.
+        let first = state.in_integration == k;
         if self.cfg.f64_accumulation {
-            accumulate::<S, f64>(&ctx, acc64_re, acc64_im, block);
+            accumulate::<S, f64>(&ctx, acc64_re, acc64_im, block, first);
         } else {
-            accumulate::<S, f32>(&ctx, acc32_re, acc32_im, block);
+            accumulate::<S, f32>(&ctx, acc32_re, acc32_im, block, first);
         }
         // Kernels read only the first `k` time rows, and the padding inputs beyond `n_in`
         // are never written (zero since allocation), so the chunk needs no clearing.
@@ -421,15 +425,12 @@ impl Correlator {
                     let row = c * plane + p * s;
                     let r = row + p..row + n_in;
                     if f64_acc {
-                        v.extend(
-                            a64r[r.clone()]
-                                .iter()
-                                .zip(&a64i[r])
-                                .map(|(&re, &im)| Complex64::new(re * scale, im * scale)),
-                        );
+                        v.extend(a64r[r.clone()].iter().zip(&a64i[r]).map(|(&re, &im)| {
+                            Complex32::new((re * scale) as f32, (im * scale) as f32)
+                        }));
                     } else {
                         v.extend(a32r[r.clone()].iter().zip(&a32i[r]).map(|(&re, &im)| {
-                            Complex64::new(re as f64 * scale, im as f64 * scale)
+                            Complex32::new((re as f64 * scale) as f32, (im as f64 * scale) as f32)
                         }));
                     }
                     // Autocorrelations are real and non-negative in exact arithmetic; drop
@@ -440,10 +441,6 @@ impl Correlator {
                 v
             })
             .collect();
-        state.acc32_re.par_iter_mut().for_each(|v| *v = 0.0);
-        state.acc32_im.par_iter_mut().for_each(|v| *v = 0.0);
-        state.acc64_re.par_iter_mut().for_each(|v| *v = 0.0);
-        state.acc64_im.par_iter_mut().for_each(|v| *v = 0.0);
         let out = Integration {
             index: state.next_index,
             n_spectra: state.in_integration,
@@ -456,7 +453,7 @@ impl Correlator {
 
     /// Products of antenna pair `(a, b)`, `a <= b`, in the library order XX, XY, YX, YY,
     /// from one channel of an integration.
-    pub fn antenna_pair(&self, products: &[Complex64], a: usize, b: usize) -> [Complex64; 4] {
+    pub fn antenna_pair(&self, products: &[Complex32], a: usize, b: usize) -> [Complex32; 4] {
         let get = |p: usize, q: usize| {
             if p <= q {
                 products[packed_index(self.n_in, p, q)]
@@ -580,7 +577,7 @@ impl Correlator {
                 for c in 0..nc {
                     let v = self.antenna_pair(&it.products[c], a1, a2);
                     for (pol, z) in v.iter().enumerate() {
-                        data[[t, b, c, pol]] = Complex32::new(z.re as f32, z.im as f32);
+                        data[[t, b, c, pol]] = *z;
                         flags[[t, b, c, pol]] = self.flagged(a1, a2, pol);
                     }
                 }
@@ -600,8 +597,13 @@ impl Correlator {
 
 /// Run every task of a chunk (parallel over channels and blocks of `ROWS` rows) and add
 /// its tile sums into the running sums `acc_re`, `acc_im` (`[channel][row][column]`).
-fn accumulate<S: XSample, A>(ctx: &ChunkCtx<'_>, acc_re: &mut [A], acc_im: &mut [A], block: usize)
-where
+fn accumulate<S: XSample, A>(
+    ctx: &ChunkCtx<'_>,
+    acc_re: &mut [A],
+    acc_im: &mut [A],
+    block: usize,
+    overwrite: bool,
+) where
     A: Copy + Send + From<f32> + std::ops::AddAssign,
 {
     let blocks_per_chan = ctx.s / ROWS;
@@ -611,12 +613,22 @@ where
         .enumerate()
         .for_each(|(idx, (are, aim))| {
             let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
-            ctx.tile_sums::<S, _>(c, r0, |at, re, im| {
-                for (d, &v) in are[at..at + Q].iter_mut().zip(re) {
-                    *d += A::from(v);
-                }
-                for (d, &v) in aim[at..at + Q].iter_mut().zip(im) {
-                    *d += A::from(v);
+            ctx.tile_sums::<S, _>(c, r0, |at, re, im, first_part| {
+                let (dr, di) = (&mut are[at..at + Q], &mut aim[at..at + Q]);
+                if overwrite && first_part {
+                    // Every (p, q <= n_in) read at the end lies in some tile: written here.
+                    for ((d, e), (&v, &w)) in
+                        dr.iter_mut().zip(di.iter_mut()).zip(re.iter().zip(im))
+                    {
+                        (*d, *e) = (A::from(v), A::from(w));
+                    }
+                } else {
+                    for ((d, e), (&v, &w)) in
+                        dr.iter_mut().zip(di.iter_mut()).zip(re.iter().zip(im))
+                    {
+                        *d += A::from(v);
+                        *e += A::from(w);
+                    }
                 }
             });
         });
@@ -639,9 +651,9 @@ struct ChunkCtx<'a> {
 
 impl ChunkCtx<'_> {
     /// Run the tiles of channel `c` whose rows are in `r0 .. r0 + ROWS`, passing each tile
-    /// row's sums to `add(offset in the block, re, im)`.
+    /// row's sums to `add(offset in the block, re, im, first part of the chunk)`.
     #[inline]
-    fn tile_sums<S: XSample, F: FnMut(usize, &[f32], &[f32])>(
+    fn tile_sums<S: XSample, F: FnMut(usize, &[f32], &[f32], bool)>(
         &self,
         c: usize,
         r0: usize,
@@ -688,6 +700,7 @@ impl ChunkCtx<'_> {
                         (p0 + a - r0) * s + q0,
                         &o_re[a * Q..(a + 1) * Q],
                         &o_im[a * Q..(a + 1) * Q],
+                        t0 == 0,
                     );
                 }
                 t0 += kk;

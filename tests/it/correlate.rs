@@ -30,10 +30,10 @@ fn backends() -> Vec<XBackend> {
         .collect()
 }
 
-fn rel_l2(a: &[Vec<Complex64>], b: &[Vec<Complex64>]) -> f64 {
+fn rel_l2(a: &[Vec<Complex32>], b: &[Vec<Complex64>]) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
     for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
-        num += (x - y).norm_sqr();
+        num += (Complex64::new(x.re as f64, x.im as f64) - y).norm_sqr();
         den += y.norm_sqr();
     }
     (num / den).sqrt()
@@ -138,7 +138,8 @@ fn autocorrelations_are_real_and_non_negative_and_pairs_are_hermitian() {
         let want = reference::correlate(&x, n_chan, n_in);
         let v01 = it.products[ch][packed_index(n_in, 1, 6)];
         let r = want[ch][packed_index(n_in, 1, 6)];
-        assert!((v01 - r).norm() < 1e-5 * r.norm().max(1.0));
+        let d = Complex64::new(v01.re as f64, v01.im as f64) - r;
+        assert!(d.norm() < 1e-5 * r.norm().max(1.0));
         let [_, _, yx, _] = c.antenna_pair(&it.products[ch], 3, 0);
         // YX of the pair (3, 0) is inputs (7, 0): the conjugate of the stored (0, 7).
         let q_p = it.products[ch][packed_index(n_in, 0, 7)].conj();
