@@ -502,6 +502,9 @@ impl Pfb {
                             for r in 0..g + self.n_taps - 1 {
                                 let src = &x[base + r * width..base + r * width + len];
                                 convert(src, &mut stage[r * STAGE_STRIDE..r * STAGE_STRIDE + len]);
+                                // Ask for this row's next block while this one is folded.
+                                let next = base + r * width + len;
+                                prefetch(&x[next.min(x.len())..(next + FOLD_COLS).min(x.len())]);
                             }
                         }
                         for j in 0..g {
@@ -708,6 +711,21 @@ impl Work {
 
 thread_local! {
     static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
+}
+
+/// Hint the cache to load `x` (one hint per 64-byte line); no effect on results.
+#[inline(always)]
+fn prefetch<T>(x: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = x.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(x)).step_by(64) {
+            // SAFETY: a prefetch is only a hint, and the address is inside `x`.
+            unsafe { std::arch::x86_64::_mm_prefetch(p.add(off), std::arch::x86_64::_MM_HINT_T0) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// Convert scalars to f32.
