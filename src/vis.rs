@@ -107,7 +107,7 @@ pub struct VisMeta {
 impl VisMeta {
     /// The regular observation these data sample: integrations of `int_time_s` centred on
     /// `times_jd_utc` (assumed evenly spaced) and channels from `freqs_hz[0]` in steps of
-    /// `chan_width_hz` — what [`crate::sky::predict`] needs to predict the same samples.
+    /// `chan_width_hz` — what [`crate::sky::predict()`] needs to predict the same samples.
     pub fn observation(&self) -> crate::telescope::Observation {
         crate::telescope::Observation {
             phase_centre: self.phase_centre,
