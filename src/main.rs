@@ -89,26 +89,33 @@ struct LayoutArgs {
     layout_seed: u64,
 }
 
+/// Where the array points and what it sees: shared by the simulators.
 #[derive(Args, Debug)]
-struct SimVoltArgs {
-    #[command(flatten)]
-    layout: LayoutArgs,
-    /// Sky-model file (fxgrid text format; point components only).
+struct PointingArgs {
+    /// Sky-model file (fxgrid text format; `simulate voltages` takes point components only).
     #[arg(long)]
     sky: Option<PathBuf>,
     /// A point source `RA_DEG,DEC_DEG,FLUX_JY` (flat spectrum); may be repeated.
     #[arg(long, value_name = "RA,DEC,FLUX", allow_hyphen_values = true)]
     source: Vec<String>,
-    /// Phase-centre RA (deg, ICRS).
+    /// Phase-centre right ascension (deg, ICRS).
     #[arg(long, allow_hyphen_values = true)]
     ra_deg: f64,
-    /// Phase-centre Dec (deg, ICRS).
+    /// Phase-centre declination (deg, ICRS).
     #[arg(long, allow_hyphen_values = true)]
     dec_deg: f64,
-    /// JD (UTC) of the first sample (default: centred on the transit of the phase centre on
-    /// 2025-06-01).
+    /// Julian Date (UTC) of the start of the data (default: centred on the phase centre's
+    /// transit on 2025-06-01).
     #[arg(long)]
     start_jd: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+struct SimVoltArgs {
+    #[command(flatten)]
+    layout: LayoutArgs,
+    #[command(flatten)]
+    pointing: PointingArgs,
     /// Sky frequency of baseband 0 Hz (Hz).
     #[arg(long)]
     centre_freq_hz: f64,
@@ -161,28 +168,14 @@ struct ChanneliseArgs {
 struct SimVisArgs {
     #[command(flatten)]
     layout: LayoutArgs,
-    /// Sky-model file (fxgrid text format).
-    #[arg(long)]
-    sky: Option<PathBuf>,
-    /// A point source `RA_DEG,DEC_DEG,FLUX_JY` (flat spectrum); may be repeated.
-    #[arg(long, value_name = "RA,DEC,FLUX", allow_hyphen_values = true)]
-    source: Vec<String>,
+    #[command(flatten)]
+    pointing: PointingArgs,
     /// Add N random point sources around the phase centre.
     #[arg(long, default_value_t = 0)]
     random_sources: usize,
     /// Radius of the random field (deg).
     #[arg(long, default_value_t = 2.0)]
     field_radius_deg: f64,
-    /// Phase-centre right ascension (deg, ICRS).
-    #[arg(long, allow_hyphen_values = true)]
-    ra_deg: f64,
-    /// Phase-centre declination (deg, ICRS).
-    #[arg(long, allow_hyphen_values = true)]
-    dec_deg: f64,
-    /// Start of the first integration, Julian Date UTC (default: centred on the phase
-    /// centre's transit on 2025-06-01).
-    #[arg(long)]
-    start_jd: Option<f64>,
     /// Number of integrations.
     #[arg(long, default_value_t = 1)]
     ntimes: usize,
@@ -269,8 +262,8 @@ fn layout_from_arg(a: &LayoutArgs) -> CliResult<ArrayLayout> {
 fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
     let t0 = Instant::now();
     let layout = layout_from_arg(&a.layout)?;
-    let centre = phase_centre(a.ra_deg, a.dec_deg)?;
-    let mut comps = sky_from_args(&a.sky, &a.source)?;
+    let centre = phase_centre(a.pointing.ra_deg, a.pointing.dec_deg)?;
+    let mut comps = sky_from_args(&a.pointing.sky, &a.pointing.source)?;
     if a.random_sources > 0 {
         let rf = random_field(&RandomFieldConfig {
             n_sources: a.random_sources,
@@ -284,7 +277,12 @@ fn simulate_vis(a: &SimVisArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
         comps.extend(rf.components);
     }
     let sky = SkyModel::new(comps).map_err(|e| e.to_string())?;
-    let start_jd_utc = start_time(a.start_jd, &layout, centre, a.ntimes as f64 * a.int_time_s)?;
+    let start_jd_utc = start_time(
+        a.pointing.start_jd,
+        &layout,
+        centre,
+        a.ntimes as f64 * a.int_time_s,
+    )?;
     let obs = Observation {
         phase_centre: centre,
         start_jd_utc,
@@ -377,8 +375,9 @@ fn simulate_voltages(a: &SimVoltArgs, cli: &Cli, command_line: &str) -> CliResul
     use fxgrid::io::voltages::{simulate_voltages_file, VoltageFileOptions};
     use fxgrid::sky::{VoltageConfig, VoltageSimulator};
     let layout = layout_from_arg(&a.layout)?;
-    let centre = phase_centre(a.ra_deg, a.dec_deg)?;
-    let sky = SkyModel::new(sky_from_args(&a.sky, &a.source)?).map_err(|e| e.to_string())?;
+    let centre = phase_centre(a.pointing.ra_deg, a.pointing.dec_deg)?;
+    let sky = SkyModel::new(sky_from_args(&a.pointing.sky, &a.pointing.source)?)
+        .map_err(|e| e.to_string())?;
     if a.nsamples == 0 {
         return Err("--nsamples 0: expected at least one sample".into());
     }
@@ -389,7 +388,7 @@ fn simulate_voltages(a: &SimVoltArgs, cli: &Cli, command_line: &str) -> CliResul
         ));
     }
     let start_jd_utc = start_time(
-        a.start_jd,
+        a.pointing.start_jd,
         &layout,
         centre,
         a.nsamples as f64 / a.sample_rate_hz,

@@ -259,6 +259,26 @@ fn read_header(r: &Reader<'_>) -> Result<StreamHeader, IoError> {
     Ok(h)
 }
 
+/// The header and `Data/{name}`, checked to have the leading axes `lead` (any length)
+/// followed by `[n_ant, 2]`; returns the dataset and its shape.
+fn header_and_data(
+    r: &Reader<'_>,
+    name: &str,
+    lead: &[&str],
+) -> Result<(StreamHeader, Dataset, Vec<usize>), IoError> {
+    let header = read_header(r)?;
+    let dataset = format!("Data/{name}");
+    let ds = r.ds(&dataset)?;
+    let n_ant = header.layout.n_ant();
+    let shape = ds.shape();
+    let rank = lead.len() + 2;
+    if shape.len() != rank || shape[rank - 2] != n_ant || shape[rank - 1] != 2 {
+        let expected = format!("shape [{}, {n_ant}, 2]", lead.join(", "));
+        return Err(r.shape_err(&dataset, &expected, &shape));
+    }
+    Ok((header, ds, shape))
+}
+
 /// Removes the temporary file unless the write completed.
 struct TempFile {
     tmp: PathBuf,
@@ -497,17 +517,7 @@ impl VoltageReader {
             path: &p,
             file: open(path)?,
         };
-        let header = read_header(&r)?;
-        let ds = r.ds("Data/voltages")?;
-        let n_ant = header.layout.n_ant();
-        let shape = ds.shape();
-        if shape.len() != 3 || shape[1] != n_ant || shape[2] != 2 {
-            return Err(r.shape_err(
-                "Data/voltages",
-                &format!("shape [n_samples, {n_ant}, 2]"),
-                &shape,
-            ));
-        }
+        let (header, ds, shape) = header_and_data(&r, "voltages", &["n_samples"])?;
         let td = r.h5(
             "reading the type of Data/voltages",
             ds.dtype().and_then(|t| t.to_descriptor()),
@@ -766,17 +776,7 @@ impl SpectraReader {
             path: &p,
             file: open(path)?,
         };
-        let header = read_header(&r)?;
-        let ds = r.ds("Data/spectra")?;
-        let shape = ds.shape();
-        let n_ant = header.layout.n_ant();
-        if shape.len() != 4 || shape[2] != n_ant || shape[3] != 2 {
-            return Err(r.shape_err(
-                "Data/spectra",
-                &format!("shape [n_spectra, n_chan, {n_ant}, 2]"),
-                &shape,
-            ));
-        }
+        let (header, ds, shape) = header_and_data(&r, "spectra", &["n_spectra", "n_chan"])?;
         let n_chan = shape[1];
         let os: Vec<i64> = r.vec("Header/pfb_oversampling", 2)?;
         let info = SpectraInfo {

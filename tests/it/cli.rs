@@ -31,6 +31,7 @@ fn assert_clean_failure(args: &[&str], needle: &str) {
 #[cfg(feature = "hdf5")]
 #[test]
 fn simulate_then_info() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.uvh5");
     let csv = dir.path().join("arr.csv");
@@ -76,6 +77,7 @@ fn simulate_then_info() {
 
 #[test]
 fn bad_arguments_and_files_are_one_line_errors() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.uvh5");
     let o = out.to_str().unwrap();
@@ -165,6 +167,7 @@ fn bad_arguments_and_files_are_one_line_errors() {
 #[cfg(feature = "hdf5")]
 #[test]
 fn simulate_voltages_channelise_info_and_errors() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let v = dir.path().join("v.h5");
     let s = dir.path().join("s.h5");

@@ -26,3 +26,12 @@ pub fn small_setup(n_ant: usize, n_times: usize, n_chan: usize) -> (ArrayLayout,
     };
     (layout, obs)
 }
+
+/// Serialises tests that spawn the `fxgrid` binary with tests that hold HDF5 files open:
+/// the HDF5 library opens files without close-on-exec, so a child spawned while a file is
+/// open inherits the descriptor and its lock, and the parent's next open of that file
+/// fails with "unable to lock file" until the child exits.
+pub fn process_guard() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

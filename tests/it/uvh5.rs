@@ -40,6 +40,7 @@ fn no_temporary_files(dir: &Path) {
 
 #[test]
 fn write_then_read_gives_the_same_visibilities() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.uvh5");
     let vis = sample();
@@ -78,6 +79,7 @@ fn write_then_read_gives_the_same_visibilities() {
 
 #[test]
 fn a_failed_write_leaves_no_file_behind() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let mut vis = sample();
     vis.meta_mut().history = "non-ASCII history: λ".into();
@@ -92,6 +94,7 @@ fn a_failed_write_leaves_no_file_behind() {
 
 #[test]
 fn an_existing_file_is_replaced_only_when_the_new_one_is_complete() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.uvh5");
     write_uvh5(&path, &sample()).unwrap();
@@ -108,6 +111,7 @@ fn an_existing_file_is_replaced_only_when_the_new_one_is_complete() {
 
 #[test]
 fn bad_files_give_errors_that_name_the_problem() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.uvh5");
     let e = read_uvh5(&missing).unwrap_err().to_string();

@@ -48,6 +48,7 @@ fn only(dir: &Path, keep: &[&str]) {
 
 #[test]
 fn voltages_round_trip_in_every_sample_type() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let (layout, sim) = simulator(3);
     let n = 10_000;
@@ -99,6 +100,7 @@ fn voltages_round_trip_in_every_sample_type() {
 
 #[test]
 fn streamed_channelisation_equals_the_in_memory_filterbank() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let (layout, sim) = simulator(2);
     let n = 50_000;
@@ -162,6 +164,7 @@ fn streamed_channelisation_equals_the_in_memory_filterbank() {
 
 #[test]
 fn bad_input_gives_a_typed_error_and_no_output() {
+    let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (layout, sim) = simulator(2);
@@ -247,6 +250,7 @@ fn bad_input_gives_a_typed_error_and_no_output() {
 #[test]
 #[ignore = "needs a multi-GB voltage file made by hand (see the doc comment)"]
 fn large_file_channelisation_equals_the_in_memory_filterbank() {
+    let _guard = crate::common::process_guard();
     let v = std::env::var("FXGRID_LARGE_VOLTAGES").expect("FXGRID_LARGE_VOLTAGES");
     let s = std::env::var("FXGRID_LARGE_SPECTRA").expect("FXGRID_LARGE_SPECTRA");
     let r = VoltageReader::open(Path::new(&v)).unwrap();
