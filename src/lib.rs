@@ -44,6 +44,7 @@
 pub mod channelise;
 pub mod conventions;
 pub mod correlate;
+pub mod grid;
 pub mod image;
 pub mod io;
 pub mod pipeline;

@@ -1,3 +1,4 @@
 //! Images and plots for people: PNG rendering.
 
+pub mod fft;
 pub mod plot;

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod correlate;
 mod fx;
+mod grid;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;

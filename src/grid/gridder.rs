@@ -1,0 +1,818 @@
+//! The gridder and degridder: validation, bucketing of visibilities into uv tiles (and
+//! w-planes), the per-plane loops and the image-plane corrections.
+//!
+//! Gridding computes, for every image pixel `(row r, column c)` with `l = −(c − nx/2)·Δx`
+//! and `m = (r − ny/2)·Δy`,
+//! `I(r, c) = Re Σ_k w_k V_k exp(−2πi (u_k l + v_k m + w_k (n − 1)))`
+//! (the w term only with w-stacking); degridding is its exact adjoint,
+//! `V_k = w_k Σ_{r,c} I(r, c) exp(+2πi (u_k l + v_k m + w_k (n − 1)))`.
+//!
+//! How: the grid's u axis runs along `−u` so that grid columns map to image columns
+//! directly. Each visibility touches `W × W` cells starting at a cell whose tile (a
+//! [`super::params::TILE`]² block) it is bucketed in; tiles are processed in nine
+//! colours, tiles of one colour in parallel, each into a private buffer added to the grid
+//! afterwards: tiles of one colour are two tiles apart, so their buffers never overlap and
+//! no atomics are needed. With w-stacking, visibilities with `w < 0` are replaced by their
+//! Hermitian twins `(−u, −v, −w, V*)`, the phase of the image's mid n − 1 is applied to each
+//! visibility, and planes `w_j = w0 + j·dw` are gridded one at a time with a third kernel
+//! factor, transformed, multiplied by `exp(−2πi w_j (n − 1 − centre))` and summed.
+
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+use num_complex::Complex;
+use rayon::prelude::*;
+
+use super::kernel::{EsKernel, InverseFourier, PolyKernel};
+use super::kernels::{interpolate, spread, weight_one, weights, with_support};
+use super::params::{choose, GridParams, ParamInputs};
+use super::{GridConfig, GridError, GridFloat, GridReport, StageTimes};
+use crate::image::fft::{image_axis_indices, GridFft, SharedMut};
+use crate::telescope::SPEED_OF_LIGHT_M_S;
+
+/// Bits of a bucket entry that hold the channel.
+const CHAN_BITS: u32 = 16;
+
+/// Direction-cosine offset `n − 1` of `(l, m)`, computed without cancellation.
+#[inline]
+pub fn n_minus_1(l: f64, m: f64) -> f64 {
+    let r2 = l * l + m * m;
+    -r2 / ((1.0 - r2).sqrt() + 1.0)
+}
+
+/// Where a visibility lands: first cell and fractional offset on each axis, first plane
+/// and its offset, and whether it was replaced by its Hermitian twin.
+#[derive(Clone, Copy)]
+struct Loc {
+    ax: usize,
+    dx: f64,
+    ay: usize,
+    dy: f64,
+    plane: usize,
+    dz: f64,
+}
+
+/// Everything that maps a (row, channel) to its grid position.
+struct Geometry<'a> {
+    uvw: ArrayView2<'a, f64>,
+    scale: Vec<f64>,
+    su: f64,
+    sv: f64,
+    nu: usize,
+    nv: usize,
+    half: f64,
+    wstack: bool,
+    w0: f64,
+    inv_dw: f64,
+}
+
+impl Geometry<'_> {
+    /// u, v, w in wavelengths (folded to w ≥ 0 with w-stacking).
+    #[inline(always)]
+    fn uvw_lambda(&self, row: usize, chan: usize) -> (f64, f64, f64, bool) {
+        let s = self.scale[chan];
+        let (u, v, w) = (
+            self.uvw[[row, 0]] * s,
+            self.uvw[[row, 1]] * s,
+            self.uvw[[row, 2]] * s,
+        );
+        if self.wstack && w < 0.0 {
+            (-u, -v, -w, true)
+        } else {
+            (u, v, w, false)
+        }
+    }
+
+    #[inline(always)]
+    fn axis(&self, x: f64, n: usize) -> (usize, f64) {
+        let nf = n as f64;
+        let x = x - nf * (x / nf).floor();
+        let fl = (x - self.half).floor();
+        let delta = x - self.half - fl;
+        let a0 = (fl as i64 + 1).rem_euclid(n as i64) as usize;
+        (a0, delta)
+    }
+
+    #[inline(always)]
+    fn locate(&self, row: usize, chan: usize) -> Loc {
+        let (u, v, w, _) = self.uvw_lambda(row, chan);
+        let (ax, dx) = self.axis(u * self.su, self.nu);
+        let (ay, dy) = self.axis(v * self.sv, self.nv);
+        let (plane, dz) = if self.wstack {
+            let z = (w - self.w0) * self.inv_dw;
+            let fl = (z - self.half).floor();
+            ((fl as i64 + 1).max(0) as usize, z - self.half - fl)
+        } else {
+            (0, 0.0)
+        };
+        Loc {
+            ax,
+            dx,
+            ay,
+            dy,
+            plane,
+            dz,
+        }
+    }
+}
+
+/// A validated, bucketed gridding problem.
+pub(crate) struct Plan<'a> {
+    pub params: GridParams,
+    geom: Geometry<'a>,
+    poly: PolyKernel,
+    nx: usize,
+    ny: usize,
+    cell_x: f64,
+    cell_y: f64,
+    ntu: usize,
+    ntv: usize,
+    /// First-plane index range of the buckets: 0 ..= n_planes − W.
+    n_first: usize,
+    /// Bucket entries `row << 16 | chan`, sorted by (first plane, tile).
+    entries: Vec<u64>,
+    /// Start of each (first plane, tile) bucket in `entries`; one extra at the end.
+    offsets: Vec<usize>,
+    pub n_skipped_nonfinite: usize,
+    pub times: StageTimes,
+}
+
+fn shape_error(what: &'static str, expected: String, found: &[usize]) -> GridError {
+    GridError::Shape {
+        what,
+        expected,
+        found: format!("{found:?}"),
+    }
+}
+
+impl<'a> Plan<'a> {
+    /// Validates the inputs and buckets every visibility that `include(row, chan)` accepts.
+    pub fn new<T: GridFloat>(
+        cfg: &GridConfig,
+        uvw_m: ArrayView2<'a, f64>,
+        freq_hz: &[f64],
+        include: impl Fn(usize, usize) -> bool + Sync,
+    ) -> Result<Plan<'a>, GridError> {
+        let t0 = Instant::now();
+        cfg.validate()?;
+        let nrow = uvw_m.nrows();
+        if uvw_m.ncols() != 3 {
+            return Err(shape_error("uvw", format!("[{nrow}, 3]"), uvw_m.shape()));
+        }
+        let nchan = freq_hz.len();
+        if nchan == 0 {
+            return Err(GridError::Empty("no channels".into()));
+        }
+        if nchan > 1 << CHAN_BITS {
+            return Err(GridError::InvalidConfig {
+                field: "channels",
+                value: nchan.to_string(),
+                expected: format!("at most {}", 1u64 << CHAN_BITS),
+            });
+        }
+        if let Some(f) = freq_hz.iter().find(|f| !(f.is_finite() && **f > 0.0)) {
+            return Err(GridError::InvalidConfig {
+                field: "frequency",
+                value: f.to_string(),
+                expected: "a positive frequency in Hz".into(),
+            });
+        }
+        if let Some(i) = uvw_m.iter().position(|x| !x.is_finite()) {
+            return Err(GridError::NonFinite {
+                what: "uvw",
+                at: format!("row {}, axis {}", i / 3, i % 3),
+            });
+        }
+        let scale: Vec<f64> = freq_hz.iter().map(|f| f / SPEED_OF_LIGHT_M_S).collect();
+        let (nx, ny) = (cfg.npix_x, cfg.npix_y);
+
+        // Counts and w range of the included visibilities.
+        let (n_vis, w_min, w_max) = (0..nrow)
+            .into_par_iter()
+            .map(|row| {
+                let (mut n, mut lo, mut hi) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
+                for (chan, s) in scale.iter().enumerate() {
+                    if include(row, chan) {
+                        n += 1;
+                        let w = (uvw_m[[row, 2]] * s).abs();
+                        lo = lo.min(w);
+                        hi = hi.max(w);
+                    }
+                }
+                (n, lo, hi)
+            })
+            .reduce(
+                || (0, f64::INFINITY, f64::NEG_INFINITY),
+                |a, b| (a.0 + b.0, a.1.min(b.1), a.2.max(b.2)),
+            );
+        if n_vis == 0 {
+            return Err(GridError::Empty(
+                "every visibility is flagged, has zero weight or is not finite".into(),
+            ));
+        }
+        if n_vis > u32::MAX as usize {
+            return Err(GridError::InvalidConfig {
+                field: "visibilities",
+                value: n_vis.to_string(),
+                expected: format!("at most {} per call", u32::MAX),
+            });
+        }
+        let nm1_range = if cfg.wstacking {
+            let lmax = (nx / 2).max(nx - 1 - nx / 2) as f64 * cfg.cell_x_rad;
+            let mmax = (ny / 2).max(ny - 1 - ny / 2) as f64 * cfg.cell_y_rad;
+            (n_minus_1(lmax, mmax), 0.0)
+        } else {
+            (0.0, 0.0)
+        };
+        let params = choose(&ParamInputs {
+            epsilon: cfg.epsilon,
+            precision: T::PRECISION,
+            npix_x: nx,
+            npix_y: ny,
+            cell_x_rad: cfg.cell_x_rad,
+            cell_y_rad: cfg.cell_y_rad,
+            n_vis,
+            wstacking: cfg.wstacking,
+            w_range: (w_min, w_max),
+            nm1_range,
+        })?;
+        let kernel = EsKernel::new(params.support, params.beta);
+        let poly = PolyKernel::fit(&kernel, 0.05 * cfg.epsilon.max(1e-15));
+        let geom = Geometry {
+            uvw: uvw_m,
+            scale,
+            su: -cfg.cell_x_rad * params.nu as f64,
+            sv: cfg.cell_y_rad * params.nv as f64,
+            nu: params.nu,
+            nv: params.nv,
+            half: 0.5 * params.support as f64,
+            wstack: cfg.wstacking,
+            w0: params.w0,
+            inv_dw: 1.0 / params.dw,
+        };
+        let tile = params.tile;
+        let (ntu, ntv) = (params.nu / tile, params.nv / tile);
+        let n_tiles = ntu * ntv;
+        let n_first = params.n_planes - if cfg.wstacking { params.support - 1 } else { 0 };
+
+        // Bucket keys, in parallel; u32::MAX marks excluded samples.
+        let keys: Vec<u32> = (0..nrow)
+            .into_par_iter()
+            .flat_map_iter(|row| {
+                let geom = &geom;
+                let include = &include;
+                (0..nchan).map(move |chan| {
+                    if !include(row, chan) {
+                        return u32::MAX;
+                    }
+                    let loc = geom.locate(row, chan);
+                    let t = (loc.ay / tile) * ntu + loc.ax / tile;
+                    (loc.plane.min(n_first - 1) * n_tiles + t) as u32
+                })
+            })
+            .collect();
+        let mut offsets = vec![0usize; n_first * n_tiles + 1];
+        for &k in &keys {
+            if k != u32::MAX {
+                offsets[k as usize + 1] += 1;
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut fill = offsets.clone();
+        let mut entries = vec![0u64; n_vis];
+        for (i, &k) in keys.iter().enumerate() {
+            if k != u32::MAX {
+                let (row, chan) = (i / nchan, i % nchan);
+                let slot = &mut fill[k as usize];
+                entries[*slot] = ((row as u64) << CHAN_BITS) | chan as u64;
+                *slot += 1;
+            }
+        }
+        let times = StageTimes {
+            bucket_s: t0.elapsed().as_secs_f64(),
+            ..Default::default()
+        };
+        Ok(Plan {
+            params,
+            geom,
+            poly,
+            nx,
+            ny,
+            cell_x: cfg.cell_x_rad,
+            cell_y: cfg.cell_y_rad,
+            ntu,
+            ntv,
+            n_first,
+            entries,
+            offsets,
+            n_skipped_nonfinite: 0,
+            times,
+        })
+    }
+
+    fn n_tiles(&self) -> usize {
+        self.ntu * self.ntv
+    }
+
+    /// First-plane range whose visibilities touch plane `j`.
+    fn first_planes(&self, j: usize) -> std::ops::Range<usize> {
+        if self.geom.wstack {
+            let w = self.params.support;
+            (j + 1).saturating_sub(w)..(j + 1).min(self.n_first)
+        } else {
+            0..1
+        }
+    }
+
+    /// Tiles holding visibilities that touch plane `j`.
+    fn occupied_tiles(&self, j: usize) -> Vec<usize> {
+        let nt = self.n_tiles();
+        let firsts = self.first_planes(j);
+        (0..nt)
+            .filter(|&t| {
+                firsts
+                    .clone()
+                    .any(|p| self.offsets[p * nt + t + 1] > self.offsets[p * nt + t])
+            })
+            .collect()
+    }
+
+    /// Grid rows touched by the tiles `tiles`.
+    fn row_mask(&self, tiles: &[usize]) -> Vec<bool> {
+        let (tile, w, nv) = (self.params.tile, self.params.support, self.params.nv);
+        let mut mask = vec![false; nv];
+        let mut tile_rows = vec![false; self.ntv];
+        for &t in tiles {
+            tile_rows[t / self.ntu] = true;
+        }
+        for (tv, _) in tile_rows.iter().enumerate().filter(|(_, &b)| b) {
+            for r in 0..tile + w - 1 {
+                mask[(tv * tile + r) % nv] = true;
+            }
+        }
+        mask
+    }
+
+    /// Colour (0..9) of a tile: tiles of one colour are at least two tiles apart
+    /// cyclically on both axes.
+    fn colour(&self, t: usize) -> usize {
+        let c = |i: usize, n: usize| {
+            if n % 2 == 1 && i == n - 1 {
+                2
+            } else {
+                i % 2
+            }
+        };
+        c(t / self.ntu, self.ntv) * 3 + c(t % self.ntu, self.ntu)
+    }
+
+    #[inline(always)]
+    fn unpack(e: u64) -> (usize, usize) {
+        (
+            (e >> CHAN_BITS) as usize,
+            (e & ((1 << CHAN_BITS) - 1)) as usize,
+        )
+    }
+
+    /// Image-plane corrections: per column, per row, and (w-stacking) per pixel of a
+    /// quadrant indexed by `(|row offset|, |column offset|)`.
+    fn corrections(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let p = &self.params;
+        let kernel = EsKernel::new(p.support, p.beta);
+        let inv = InverseFourier::new(&kernel, 0.5 / p.sigma);
+        let cu = (0..self.nx)
+            .map(|c| inv.eval((c as f64 - (self.nx / 2) as f64) / p.nu as f64))
+            .collect();
+        let cv = (0..self.ny)
+            .map(|r| inv.eval((r as f64 - (self.ny / 2) as f64) / p.nv as f64))
+            .collect();
+        let cw = if self.geom.wstack {
+            self.quadrant_map(|x| inv.eval(p.dw * (x - p.nm1_centre)))
+        } else {
+            Vec::new()
+        };
+        (cu, cv, cw)
+    }
+
+    fn quadrant_dims(&self) -> (usize, usize) {
+        (self.nx / 2 + 1, self.ny / 2 + 1)
+    }
+
+    /// `f(n − 1)` for every pixel of the quadrant.
+    fn quadrant_map<U: Send>(&self, f: impl Fn(f64) -> U + Sync) -> Vec<U> {
+        let (qx, qy) = self.quadrant_dims();
+        (0..qx * qy)
+            .into_par_iter()
+            .map(|q| {
+                let (qr, qc) = (q / qx, q % qx);
+                f(n_minus_1(qc as f64 * self.cell_x, qr as f64 * self.cell_y))
+            })
+            .collect()
+    }
+
+    #[inline(always)]
+    fn quadrant_index(&self, r: usize, c: usize) -> usize {
+        let qr = (r as i64 - (self.ny / 2) as i64).unsigned_abs() as usize;
+        let qc = (c as i64 - (self.nx / 2) as i64).unsigned_abs() as usize;
+        qr * self.quadrant_dims().0 + qc
+    }
+
+    /// Phase `exp(−2πi w (n − 1 − centre))` and its per-plane step, on the quadrant.
+    fn plane_phases(&self) -> (Vec<Complex<f64>>, Vec<Complex<f64>>) {
+        let p = &self.params;
+        let tau = 2.0 * std::f64::consts::PI;
+        let phase =
+            self.quadrant_map(|x| Complex::from_polar(1.0, -tau * p.w0 * (x - p.nm1_centre)));
+        let step =
+            self.quadrant_map(|x| Complex::from_polar(1.0, -tau * p.dw * (x - p.nm1_centre)));
+        (phase, step)
+    }
+
+    fn coeff<T: GridFloat>(&self) -> Vec<T> {
+        self.poly.coeff.iter().map(|&c| T::of_f64(c)).collect()
+    }
+
+    /// Visibility-side factor of an entry: conjugation for folded samples and the phase of
+    /// the mid n − 1 (w-stacking), as `(flip, phase)`.
+    #[inline(always)]
+    fn entry_factor(&self, row: usize, chan: usize) -> (bool, Complex<f64>) {
+        let (_, _, w, flip) = self.geom.uvw_lambda(row, chan);
+        let ph = if self.geom.wstack {
+            Complex::from_polar(
+                1.0,
+                -2.0 * std::f64::consts::PI * w * self.params.nm1_centre,
+            )
+        } else {
+            Complex::new(1.0, 0.0)
+        };
+        (flip, ph)
+    }
+}
+
+/// Zeroes the grid where the last plane left data: the rows in `mask` and, in every row
+/// listed in `rows`, the columns `cols`.
+fn clear_grid<T: GridFloat>(
+    grid: &mut [Complex<T>],
+    nu: usize,
+    mask: &[bool],
+    rows: &[usize],
+    cols: &[usize],
+) {
+    let zero = Complex::new(T::zero(), T::zero());
+    let mut listed = vec![false; mask.len()];
+    for &r in rows {
+        listed[r] = true;
+    }
+    grid.par_chunks_mut(nu).enumerate().for_each(|(r, row)| {
+        if mask[r] {
+            row.fill(zero);
+        } else if listed[r] {
+            for &c in cols {
+                row[c] = zero;
+            }
+        }
+    });
+}
+
+/// Grids `vis` (`[row, chan]`) and returns the unnormalised dirty image `[ny, nx]`.
+pub(crate) fn grid<T: GridFloat>(
+    mut plan: Plan<'_>,
+    vis: ArrayView2<'_, Complex<T>>,
+    weight: Option<ArrayView2<'_, f32>>,
+) -> (Array2<T>, GridReport) {
+    let t_grid = Instant::now();
+    let p = plan.params.clone();
+    let (nx, ny, nu, nv) = (plan.nx, plan.ny, p.nu, p.nv);
+    let w = p.support;
+    let bw = p.tile + w - 1;
+    // Prepared values in bucket order.
+    let values: Vec<Complex<T>> = plan
+        .entries
+        .par_iter()
+        .map(|&e| {
+            let (row, chan) = Plan::unpack(e);
+            let v = vis[[row, chan]];
+            let v = Complex::new(v.re.as_f64(), v.im.as_f64())
+                * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+            let (flip, ph) = plan.entry_factor(row, chan);
+            let v = if flip { v.conj() } else { v } * ph;
+            Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+        })
+        .collect();
+    let coeff = plan.coeff::<T>();
+    let degree = plan.poly.degree;
+    let zero = Complex::new(T::zero(), T::zero());
+    let mut grid = vec![zero; nu * nv];
+    let mut acc = vec![T::zero(); nx * ny];
+    let cols = image_axis_indices(nx, nu);
+    let out_rows = image_axis_indices(ny, nv);
+    let fft = GridFft::<T>::new(nu, nv);
+    let (mut phase, step) = if plan.geom.wstack {
+        plan.plane_phases()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let nt = plan.n_tiles();
+    let mut t_kernel = 0.0;
+    let mut t_fft = 0.0;
+    for j in 0..p.n_planes {
+        let t0 = Instant::now();
+        let tiles = plan.occupied_tiles(j);
+        let mask = plan.row_mask(&tiles);
+        let mut by_colour: [Vec<usize>; 9] = Default::default();
+        for &t in &tiles {
+            by_colour[plan.colour(t)].push(t);
+        }
+        let shared = SharedMut(grid.as_mut_ptr());
+        let firsts = plan.first_planes(j);
+        for colour_tiles in &by_colour {
+            colour_tiles.par_iter().for_each_init(
+                || vec![zero; bw * bw],
+                |buf, &t| {
+                    buf.fill(zero);
+                    let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
+                    with_support!(w, W => {
+                        for f in firsts.clone() {
+                            let range = plan.offsets[f * nt + t]..plan.offsets[f * nt + t + 1];
+                            for k in range {
+                                let (row, chan) = Plan::unpack(plan.entries[k]);
+                                let loc = plan.geom.locate(row, chan);
+                                let kx = weights::<T, W>(&coeff, degree, T::of_f64(loc.dx));
+                                let ky = weights::<T, W>(&coeff, degree, T::of_f64(loc.dy));
+                                let mut v = values[k];
+                                if plan.geom.wstack {
+                                    v = v * weight_one(&coeff, W, degree, T::of_f64(loc.dz), j - loc.plane);
+                                }
+                                spread::<T, W>(buf, bw, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
+                            }
+                        }
+                    });
+                    // SAFETY: tiles of one colour cover disjoint grid cells.
+                    unsafe { add_tile(shared, nu, nv, ox, oy, bw, buf) };
+                },
+            );
+        }
+        let t1 = Instant::now();
+        fft.forward(&mut grid, &mask, &cols, &out_rows);
+        let t2 = Instant::now();
+        // Accumulate this plane's contribution to the image.
+        let g = &grid;
+        let ph = &phase;
+        acc.par_chunks_mut(nx).enumerate().for_each(|(r, out)| {
+            let grow = &g[out_rows[r] * nu..(out_rows[r] + 1) * nu];
+            if plan.geom.wstack {
+                for (c, o) in out.iter_mut().enumerate() {
+                    let f = grow[cols[c]];
+                    let q = ph[plan.quadrant_index(r, c)];
+                    *o = *o + T::of_f64(f.re.as_f64() * q.re - f.im.as_f64() * q.im);
+                }
+            } else {
+                for (c, o) in out.iter_mut().enumerate() {
+                    *o = *o + grow[cols[c]].re;
+                }
+            }
+        });
+        if j + 1 < p.n_planes {
+            phase
+                .par_iter_mut()
+                .zip(step.par_iter())
+                .for_each(|(a, s)| *a *= s);
+            clear_grid(&mut grid, nu, &mask, &out_rows, &cols);
+        }
+        t_kernel += (t1 - t0).as_secs_f64();
+        t_fft += t2.elapsed().as_secs_f64() + (t2 - t1).as_secs_f64();
+    }
+    drop(grid);
+    let t3 = Instant::now();
+    let (cu, cv, cw) = plan.corrections();
+    let mut image = Array2::from_shape_vec((ny, nx), acc).expect("shape matches");
+    image
+        .axis_iter_mut(ndarray::Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(r, mut out)| {
+            for (c, o) in out.iter_mut().enumerate() {
+                let mut f = cu[c] * cv[r];
+                if plan.geom.wstack {
+                    f *= cw[plan.quadrant_index(r, c)];
+                }
+                *o = T::of_f64(o.as_f64() * f);
+            }
+        });
+    plan.times.grid_s = t_kernel;
+    plan.times.fft_s = t_fft;
+    plan.times.correct_s = t3.elapsed().as_secs_f64();
+    plan.times.total_s = plan.times.bucket_s + t_grid.elapsed().as_secs_f64();
+    let report = GridReport {
+        params: p,
+        n_vis: plan.entries.len(),
+        n_skipped_nonfinite: plan.n_skipped_nonfinite,
+        kernel_degree: degree,
+        times: plan.times,
+    };
+    (image, report)
+}
+
+/// Adds a tile buffer to the grid at `(ox, oy)`, wrapping at the grid edges.
+///
+/// # Safety
+/// No other thread may touch the `bw × bw` cells (modulo the grid) starting at `(ox, oy)`.
+unsafe fn add_tile<T: GridFloat>(
+    grid: SharedMut<Complex<T>>,
+    nu: usize,
+    nv: usize,
+    ox: usize,
+    oy: usize,
+    bw: usize,
+    buf: &[Complex<T>],
+) {
+    let first = bw.min(nu - ox);
+    for r in 0..bw {
+        let gy = (oy + r) % nv;
+        let src = &buf[r * bw..(r + 1) * bw];
+        let row = grid.0.add(gy * nu);
+        for (i, s) in src[..first].iter().enumerate() {
+            let d = row.add(ox + i);
+            *d = *d + *s;
+        }
+        for (i, s) in src[first..].iter().enumerate() {
+            let d = row.add(i);
+            *d = *d + *s;
+        }
+    }
+}
+
+/// Degrids the image `dirty` (`[ny, nx]`) onto every visibility the plan holds; others
+/// are zero.
+pub(crate) fn degrid<T: GridFloat>(
+    mut plan: Plan<'_>,
+    dirty: ArrayView2<'_, T>,
+    weight: Option<ArrayView2<'_, f32>>,
+    nrow: usize,
+    nchan: usize,
+) -> (Array2<Complex<T>>, GridReport) {
+    let t_start = Instant::now();
+    let p = plan.params.clone();
+    let (nx, ny, nu, nv) = (plan.nx, plan.ny, p.nu, p.nv);
+    let w = p.support;
+    let bw = p.tile + w - 1;
+    let zero = Complex::new(T::zero(), T::zero());
+    let (cu, cv, cw) = plan.corrections();
+    let corrected: Vec<f64> = (0..ny * nx)
+        .into_par_iter()
+        .map(|i| {
+            let (r, c) = (i / nx, i % nx);
+            let mut f = cu[c] * cv[r];
+            if plan.geom.wstack {
+                f *= cw[plan.quadrant_index(r, c)];
+            }
+            dirty[[r, c]].as_f64() * f
+        })
+        .collect();
+    let t_corr = t_start.elapsed().as_secs_f64();
+    let coeff = plan.coeff::<T>();
+    let degree = plan.poly.degree;
+    let mut sorted = vec![zero; plan.entries.len()];
+    let mut grid = vec![zero; nu * nv];
+    let cols = image_axis_indices(nx, nu);
+    let out_rows = image_axis_indices(ny, nv);
+    let fft = GridFft::<T>::new(nu, nv);
+    let (mut phase, step) = if plan.geom.wstack {
+        plan.plane_phases()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let nt = plan.n_tiles();
+    let all_rows: Vec<usize> = (0..nv).collect();
+    let (mut t_kernel, mut t_fft) = (0.0, 0.0);
+    for j in 0..p.n_planes {
+        let t0 = Instant::now();
+        let tiles = plan.occupied_tiles(j);
+        let mask = plan.row_mask(&tiles);
+        // Place the (phased) corrected image on the grid.
+        {
+            let shared = SharedMut(grid.as_mut_ptr());
+            let ph = &phase;
+            let corrected = &corrected;
+            let plan = &plan;
+            let cols = &cols;
+            out_rows.par_iter().enumerate().for_each(move |(r, &gr)| {
+                let g = shared;
+                for c in 0..nx {
+                    let v = corrected[r * nx + c];
+                    let z = if plan.geom.wstack {
+                        // The adjoint of the gridder's exp(−iφ) is exp(+iφ).
+                        ph[plan.quadrant_index(r, c)].conj() * v
+                    } else {
+                        Complex::new(v, 0.0)
+                    };
+                    // SAFETY: each task writes its own grid row.
+                    unsafe {
+                        *g.0.add(gr * nu + cols[c]) =
+                            Complex::new(T::of_f64(z.re), T::of_f64(z.im));
+                    }
+                }
+            });
+        }
+        let t1 = Instant::now();
+        fft.inverse(&mut grid, &cols, &mask);
+        let t2 = Instant::now();
+        let out = SharedMut(sorted.as_mut_ptr());
+        let g = &grid;
+        let firsts = plan.first_planes(j);
+        tiles.par_iter().for_each_init(
+            || vec![zero; bw * bw],
+            |buf, &t| {
+                let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
+                load_tile(g, nu, nv, ox, oy, bw, buf);
+                with_support!(w, W => {
+                    for f in firsts.clone() {
+                        let range = plan.offsets[f * nt + t]..plan.offsets[f * nt + t + 1];
+                        for k in range {
+                            let (row, chan) = Plan::unpack(plan.entries[k]);
+                            let loc = plan.geom.locate(row, chan);
+                            let kx = weights::<T, W>(&coeff, degree, T::of_f64(loc.dx));
+                            let ky = weights::<T, W>(&coeff, degree, T::of_f64(loc.dy));
+                            let mut v = interpolate::<T, W>(buf, bw, loc.ax - ox, loc.ay - oy, &kx, &ky);
+                            if plan.geom.wstack {
+                                v = v * weight_one(&coeff, W, degree, T::of_f64(loc.dz), j - loc.plane);
+                            }
+                            // SAFETY: entry k belongs to this tile only, and each plane is
+                            // processed after the previous one finished.
+                            unsafe {
+                                let o = out.ptr().add(k);
+                                *o = *o + v;
+                            }
+                        }
+                    }
+                });
+            },
+        );
+        if j + 1 < p.n_planes {
+            phase
+                .par_iter_mut()
+                .zip(step.par_iter())
+                .for_each(|(a, s)| *a *= s);
+            clear_grid(&mut grid, nu, &mask, &all_rows, &cols);
+        }
+        t_kernel += t2.elapsed().as_secs_f64();
+        t_fft += (t2 - t1).as_secs_f64() + (t1 - t0).as_secs_f64();
+    }
+    drop(grid);
+    // Scatter back to [row, chan] with the visibility-side factors.
+    let mut vis = Array2::from_elem((nrow, nchan), zero);
+    {
+        let out = SharedMut(vis.as_mut_ptr());
+        let plan = &plan;
+        plan.entries
+            .par_iter()
+            .zip(sorted.par_iter())
+            .for_each(move |(&e, &s)| {
+                let (row, chan) = Plan::unpack(e);
+                let (flip, ph) = plan.entry_factor(row, chan);
+                let v = Complex::new(s.re.as_f64(), s.im.as_f64()) * ph.conj();
+                let v = if flip { v.conj() } else { v }
+                    * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+                // SAFETY: entries are unique (row, chan) pairs.
+                unsafe {
+                    *out.ptr().add(row * nchan + chan) =
+                        Complex::new(T::of_f64(v.re), T::of_f64(v.im));
+                }
+            });
+    }
+    plan.times.grid_s = t_kernel;
+    plan.times.fft_s = t_fft;
+    plan.times.correct_s = t_corr;
+    plan.times.total_s = plan.times.bucket_s + t_start.elapsed().as_secs_f64();
+    let report = GridReport {
+        params: p,
+        n_vis: plan.entries.len(),
+        n_skipped_nonfinite: plan.n_skipped_nonfinite,
+        kernel_degree: degree,
+        times: plan.times,
+    };
+    (vis, report)
+}
+
+/// Copies the `bw × bw` grid cells at `(ox, oy)` (wrapping) into `buf`.
+fn load_tile<T: GridFloat>(
+    grid: &[Complex<T>],
+    nu: usize,
+    nv: usize,
+    ox: usize,
+    oy: usize,
+    bw: usize,
+    buf: &mut [Complex<T>],
+) {
+    let first = bw.min(nu - ox);
+    for r in 0..bw {
+        let gy = (oy + r) % nv;
+        let row = &grid[gy * nu..(gy + 1) * nu];
+        let dst = &mut buf[r * bw..(r + 1) * bw];
+        dst[..first].copy_from_slice(&row[ox..ox + first]);
+        let rest = bw - first;
+        dst[first..].copy_from_slice(&row[..rest]);
+    }
+}

@@ -1,0 +1,290 @@
+//! Gridder and degridder against the direct Fourier sums, and their adjointness.
+
+use fxgrid::grid::{dirty2vis, reference, vis2dirty, GridConfig, GridError, GridFloat};
+use fxgrid::ndarray::{Array2, ArrayView2};
+use fxgrid::num_complex::{Complex, Complex64};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const C: f64 = 299_792_458.0;
+
+/// A random problem: `nrow` rows of uvw filling the image's uv plane (|u| up to
+/// `0.45 / cell`, plus a few beyond it, which alias exactly as the DFT does), w up to
+/// `w_max` wavelengths, `freq` channels, random visibilities, some flags and weights.
+struct Problem {
+    uvw: Array2<f64>,
+    freq: Vec<f64>,
+    vis: Array2<Complex64>,
+    weight: Array2<f32>,
+    flags: Array2<bool>,
+    image: Array2<f64>,
+}
+
+fn problem(cfg: &GridConfig, nrow: usize, w_max: f64, seed: u64) -> Problem {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let freq = vec![100e6, 130e6, 160e6];
+    let lam = C / freq[2];
+    let uvw = Array2::from_shape_fn((nrow, 3), |(r, k)| {
+        let span = match k {
+            0 => 0.45 / cfg.cell_x_rad,
+            1 => 0.45 / cfg.cell_y_rad,
+            _ => w_max,
+        };
+        let beyond = if k < 2 && r % 50 == 7 { 1.8 } else { 1.0 };
+        rng.random_range(-1.0..1.0) * span * beyond * lam
+    });
+    let vis = Array2::from_shape_fn((nrow, freq.len()), |_| {
+        Complex64::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0))
+    });
+    let weight = Array2::from_shape_fn((nrow, freq.len()), |_| rng.random_range(0.5f32..2.0));
+    let flags = Array2::from_shape_fn((nrow, freq.len()), |(r, c)| (r * 3 + c) % 17 == 0);
+    let image = Array2::from_shape_fn((cfg.npix_y, cfg.npix_x), |_| rng.random_range(-1.0..1.0));
+    Problem {
+        uvw,
+        freq,
+        vis,
+        weight,
+        flags,
+        image,
+    }
+}
+
+fn l2_rel<A: Copy, B: Copy>(a: &[A], b: &[B], f: impl Fn(A, B) -> (f64, f64)) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (d, r) = f(x, y);
+        num += d * d;
+        den += r * r;
+    }
+    (num / den).sqrt()
+}
+
+fn to<T: GridFloat>(a: &Array2<Complex64>) -> Array2<Complex<T>> {
+    a.mapv(|v| Complex::new(T::of_f64(v.re), T::of_f64(v.im)))
+}
+
+/// Relative L2 errors of gridding and degridding against the references.
+fn errors<T: GridFloat>(cfg: &GridConfig, p: &Problem) -> (f64, f64) {
+    let (w, f) = (Some(p.weight.view()), Some(p.flags.view()));
+    let vis = to::<T>(&p.vis);
+    let (dirty, rep) = vis2dirty(cfg, p.uvw.view(), &p.freq, vis.view(), w, f).unwrap();
+    assert!(rep.params.estimated_error <= cfg.epsilon);
+    let want = reference::vis2dirty(cfg, p.uvw.view(), &p.freq, p.vis.view(), w, f);
+    let eg = l2_rel(
+        dirty.as_slice().unwrap(),
+        want.as_slice().unwrap(),
+        |a: T, b: f64| (a.as_f64() - b, b),
+    );
+    let img = p.image.mapv(T::of_f64);
+    let (pred, _) = dirty2vis(cfg, p.uvw.view(), &p.freq, img.view(), w, f).unwrap();
+    let want = reference::dirty2vis(cfg, p.uvw.view(), &p.freq, p.image.view(), w, f);
+    let ed = l2_rel(
+        pred.as_slice().unwrap(),
+        want.as_slice().unwrap(),
+        |a: Complex<T>, b: Complex64| {
+            (
+                (Complex64::new(a.re.as_f64(), a.im.as_f64()) - b).norm(),
+                b.norm(),
+            )
+        },
+    );
+    (eg, ed)
+}
+
+fn cases() -> Vec<(&'static str, GridConfig, f64)> {
+    let narrow = GridConfig::new(64, 48, (0.02f64).to_radians() / 60.0 * 60.0, 1e-3);
+    let mut wide = GridConfig::new(50, 64, (12.0f64 / 64.0).to_radians(), 1e-3);
+    wide.wstacking = true;
+    let mut wide2d = wide.clone();
+    wide2d.wstacking = false;
+    vec![
+        ("narrow 64x48", narrow, 0.0),
+        ("wide 12 deg 50x64 no w", wide2d, 2000.0),
+        ("wide 12 deg 50x64 w-stacking", wide, 2000.0),
+    ]
+}
+
+fn check_accuracy<T: GridFloat>(epsilons: &[f64]) {
+    for (name, base, w_max) in cases() {
+        let p = problem(&base, 400, w_max, 7);
+        for &eps in epsilons {
+            let cfg = GridConfig {
+                epsilon: eps,
+                ..base.clone()
+            };
+            let (eg, ed) = errors::<T>(&cfg, &p);
+            println!(
+                "{name} {:?} eps {eps:e}: grid {eg:.2e} degrid {ed:.2e}",
+                T::PRECISION
+            );
+            assert!(
+                eg <= eps,
+                "{name}, {:?}, eps {eps:e}: gridding error {eg:e}",
+                T::PRECISION
+            );
+            assert!(
+                ed <= eps,
+                "{name}, {:?}, eps {eps:e}: degridding error {ed:e}",
+                T::PRECISION
+            );
+        }
+    }
+}
+
+#[test]
+fn f32_meets_every_epsilon() {
+    check_accuracy::<f32>(&[1e-2, 1e-3, 1e-4, 1e-5]);
+}
+
+#[test]
+fn f64_meets_every_epsilon() {
+    check_accuracy::<f64>(&[1e-7, 1e-10, 1e-12]);
+}
+
+fn inner_real<T: GridFloat>(a: ArrayView2<'_, T>, b: ArrayView2<'_, f64>) -> f64 {
+    a.iter().zip(b.iter()).map(|(x, y)| x.as_f64() * y).sum()
+}
+
+fn check_adjoint<T: GridFloat>(eps: f64, tol: f64) {
+    for (name, base, w_max) in cases() {
+        let p = problem(&base, 300, w_max, 11);
+        let cfg = GridConfig {
+            epsilon: eps,
+            ..base
+        };
+        let (w, f) = (Some(p.weight.view()), Some(p.flags.view()));
+        let vis = to::<T>(&p.vis);
+        let (dirty, _) = vis2dirty(&cfg, p.uvw.view(), &p.freq, vis.view(), w, f).unwrap();
+        let img = p.image.mapv(T::of_f64);
+        let (pred, _) = dirty2vis(&cfg, p.uvw.view(), &p.freq, img.view(), w, f).unwrap();
+        // <I, grid(V)> = Re <degrid(I), V>
+        let lhs = inner_real(dirty.view(), p.image.view());
+        let rhs: f64 = pred
+            .iter()
+            .zip(p.vis.iter())
+            .map(|(a, b)| a.re.as_f64() * b.re + a.im.as_f64() * b.im)
+            .sum();
+        // The dot-product test: the difference relative to the size the inner products
+        // can have, ‖I‖·‖grid V‖ (Cauchy–Schwarz), so cancellation among random terms
+        // does not inflate it.
+        let norm = |it: &mut dyn Iterator<Item = f64>| it.map(|x| x * x).sum::<f64>().sqrt();
+        let scale =
+            (norm(&mut p.image.iter().copied()) * norm(&mut dirty.iter().map(|x| x.as_f64()))).max(
+                norm(&mut pred.iter().flat_map(|v| [v.re.as_f64(), v.im.as_f64()]))
+                    * norm(&mut p.vis.iter().flat_map(|v| [v.re, v.im])),
+            );
+        let rel = (lhs - rhs).abs() / scale;
+        println!("{name} {:?}: adjointness {rel:.2e}", T::PRECISION);
+        assert!(
+            rel <= tol,
+            "{name}: <I, grid V> = {lhs}, <degrid I, V> = {rhs}, rel {rel:e}"
+        );
+    }
+}
+
+#[test]
+fn grid_and_degrid_are_adjoint() {
+    check_adjoint::<f32>(1e-4, 1e-5);
+    check_adjoint::<f64>(1e-7, 1e-12);
+}
+
+#[test]
+fn a_point_source_at_the_centre_sums_the_weights() {
+    let cfg = GridConfig::new(32, 32, 1e-3, 1e-6);
+    let p = problem(&cfg, 100, 0.0, 3);
+    let ones = Array2::from_elem(p.vis.dim(), Complex::new(1.0f64, 0.0));
+    let (dirty, rep) = vis2dirty(
+        &cfg,
+        p.uvw.view(),
+        &p.freq,
+        ones.view(),
+        Some(p.weight.view()),
+        None,
+    )
+    .unwrap();
+    let sum_w: f64 = p.weight.iter().map(|&w| w as f64).sum();
+    assert!((dirty[[16, 16]] / sum_w - 1.0).abs() < 1e-6);
+    assert_eq!(rep.n_vis, p.vis.len());
+}
+
+#[test]
+fn bad_input_gives_typed_errors() {
+    let cfg = GridConfig::new(32, 32, 1e-3, 1e-4);
+    let p = problem(&cfg, 20, 0.0, 5);
+    let vis = to::<f32>(&p.vis);
+    let run = |cfg: &GridConfig| {
+        vis2dirty(cfg, p.uvw.view(), &p.freq, vis.view(), None, None).map(|_| ())
+    };
+    let bad = |f: &dyn Fn(&mut GridConfig)| {
+        let mut c = cfg.clone();
+        f(&mut c);
+        run(&c).unwrap_err()
+    };
+    assert!(matches!(
+        bad(&|c| c.npix_x = 0),
+        GridError::InvalidConfig {
+            field: "npix_x",
+            ..
+        }
+    ));
+    assert!(matches!(
+        bad(&|c| c.epsilon = 0.0),
+        GridError::InvalidConfig {
+            field: "epsilon",
+            ..
+        }
+    ));
+    assert!(matches!(
+        bad(&|c| c.epsilon = 1e-7),
+        GridError::Unreachable { .. }
+    ));
+    assert!(matches!(
+        bad(&|c| c.cell_x_rad = 0.5),
+        GridError::InvalidConfig {
+            field: "cell_x_rad",
+            ..
+        }
+    ));
+    let all = Array2::from_elem(p.vis.dim(), true);
+    let e = vis2dirty(
+        &cfg,
+        p.uvw.view(),
+        &p.freq,
+        vis.view(),
+        None,
+        Some(all.view()),
+    )
+    .unwrap_err();
+    assert!(matches!(e, GridError::Empty(_)), "{e}");
+    let short = Array2::from_elem((3, 3), Complex::new(0.0f32, 0.0));
+    let e = vis2dirty(&cfg, p.uvw.view(), &p.freq, short.view(), None, None).unwrap_err();
+    assert!(e.to_string().contains("[20, 3]"), "{e}");
+    let img = Array2::<f32>::zeros((31, 32));
+    let e = dirty2vis(&cfg, p.uvw.view(), &p.freq, img.view(), None, None).unwrap_err();
+    assert!(matches!(e, GridError::Shape { what: "image", .. }), "{e}");
+}
+
+#[test]
+fn non_finite_visibilities_are_skipped_and_counted() {
+    let cfg = GridConfig::new(32, 32, 1e-3, 1e-4);
+    let p = problem(&cfg, 50, 0.0, 9);
+    let mut vis = to::<f64>(&p.vis);
+    vis[[3, 1]] = Complex::new(f64::NAN, 0.0);
+    vis[[7, 0]] = Complex::new(0.0, f64::INFINITY);
+    let (dirty, rep) = vis2dirty(&cfg, p.uvw.view(), &p.freq, vis.view(), None, None).unwrap();
+    assert_eq!(rep.n_skipped_nonfinite, 2);
+    assert!(dirty.iter().all(|x| x.is_finite()));
+    let mut flags = Array2::from_elem(vis.dim(), false);
+    flags[[3, 1]] = true;
+    flags[[7, 0]] = true;
+    let (want, _) = vis2dirty(
+        &cfg,
+        p.uvw.view(),
+        &p.freq,
+        vis.view(),
+        None,
+        Some(flags.view()),
+    )
+    .unwrap();
+    assert_eq!(dirty, want);
+}
