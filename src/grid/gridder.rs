@@ -89,8 +89,14 @@ impl Geometry<'_> {
         let x = x - nf * (x / nf).floor();
         let fl = (x - self.half).floor();
         let delta = x - self.half - fl;
-        let a0 = (fl as i64 + 1).rem_euclid(n as i64) as usize;
-        (a0, delta)
+        // x ∈ [0, n] so the first cell is in [1 − W/2, n]: one conditional wrap each way.
+        let mut a0 = fl as i64 + 1;
+        if a0 < 0 {
+            a0 += n as i64;
+        } else if a0 >= n as i64 {
+            a0 -= n as i64;
+        }
+        (a0 as usize, delta)
     }
 
     #[inline(always)]

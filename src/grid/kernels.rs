@@ -34,7 +34,9 @@ pub fn weight_one<T: GridFloat>(coeff: &[T], w: usize, degree: usize, delta: T, 
     out
 }
 
-/// Adds `value · kx[i] · ky[r]` to `buf[(y + r) * stride + x + i]`.
+/// Adds `value · kx[i] · ky[r]` to `buf[(y + r) * stride + x + i]`. The buffer is viewed
+/// as interleaved (re, im) scalars so each row update is one fixed-length multiply-add
+/// over `2W` lanes.
 #[inline(always)]
 pub fn spread<T: GridFloat, const W: usize>(
     buf: &mut [Complex<T>],
@@ -45,13 +47,14 @@ pub fn spread<T: GridFloat, const W: usize>(
     ky: &[T; W],
     value: Complex<T>,
 ) {
+    let kxx = duplicate(kx);
     for r in 0..W {
-        let t = value * ky[r];
+        let (tr, ti) = (value.re * ky[r], value.im * ky[r]);
         let start = (y + r) * stride + x;
-        let row: &mut [Complex<T>; W] = (&mut buf[start..start + W]).try_into().unwrap();
-        for i in 0..W {
-            row[i].re = row[i].re + t.re * kx[i];
-            row[i].im = row[i].im + t.im * kx[i];
+        let row = as_scalars_mut(&mut buf[start..start + W]);
+        for j in 0..W {
+            row[2 * j] = row[2 * j] + tr * kxx[2 * j];
+            row[2 * j + 1] = row[2 * j + 1] + ti * kxx[2 * j + 1];
         }
     }
 }
@@ -66,19 +69,40 @@ pub fn interpolate<T: GridFloat, const W: usize>(
     kx: &[T; W],
     ky: &[T; W],
 ) -> Complex<T> {
-    let mut acc = Complex::new(T::zero(), T::zero());
+    // Sum the rows weighted by ky over 2W lanes, then reduce with kx once.
+    let mut acc = [[T::zero(); 2]; W];
     for r in 0..W {
         let start = (y + r) * stride + x;
-        let row: &[Complex<T>; W] = (&buf[start..start + W]).try_into().unwrap();
-        let (mut re, mut im) = (T::zero(), T::zero());
-        for i in 0..W {
-            re = re + row[i].re * kx[i];
-            im = im + row[i].im * kx[i];
+        let row = &buf[start..start + W];
+        for j in 0..W {
+            acc[j][0] = acc[j][0] + row[j].re * ky[r];
+            acc[j][1] = acc[j][1] + row[j].im * ky[r];
         }
-        acc.re = acc.re + re * ky[r];
-        acc.im = acc.im + im * ky[r];
     }
-    acc
+    let (mut re, mut im) = (T::zero(), T::zero());
+    for j in 0..W {
+        re = re + acc[j][0] * kx[j];
+        im = im + acc[j][1] * kx[j];
+    }
+    Complex::new(re, im)
+}
+
+/// `[k0, k0, k1, k1, …]` (as a `[[T; 2]; W]`, the layout of `W` complex numbers).
+#[inline(always)]
+fn duplicate<T: GridFloat, const W: usize>(k: &[T; W]) -> [T; 64] {
+    let mut out = [T::zero(); 64];
+    for i in 0..W {
+        out[2 * i] = k[i];
+        out[2 * i + 1] = k[i];
+    }
+    out
+}
+
+/// A slice of complex numbers as interleaved scalars.
+#[inline(always)]
+fn as_scalars_mut<T: GridFloat>(c: &mut [Complex<T>]) -> &mut [T] {
+    // SAFETY: Complex<T> is #[repr(C)] { re, im }, so n complex values are 2n scalars.
+    unsafe { std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut T, 2 * c.len()) }
 }
 
 /// Calls `$body` with `const $W: usize` bound to the runtime support `$w` (4 ..= 16).
