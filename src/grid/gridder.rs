@@ -24,14 +24,29 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::kernel::{EsKernel, InverseFourier, PolyKernel};
-use super::kernels::{interpolate, spread, weight_one, weights, with_support};
+use super::kernels::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::params::{choose, GridParams, ParamInputs};
 use super::{GridConfig, GridError, GridFloat, GridReport, StageTimes};
 use crate::image::fft::{image_axis_indices, GridFft, SharedMut};
 use crate::telescope::SPEED_OF_LIGHT_M_S;
 
+/// How many entries ahead the tile loops prefetch uvw.
+const PREFETCH: usize = 8;
+
 /// Bits of a bucket entry that hold the channel.
 const CHAN_BITS: u32 = 16;
+
+/// `floor(x)` without a libm call (the crate is built for baseline x86-64, where `f64::floor`
+/// is a function call); exact for |x| < 2⁶³.
+#[inline(always)]
+fn floor(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
+}
 
 /// Direction-cosine offset `n − 1` of `(l, m)`, computed without cancellation.
 #[inline]
@@ -67,6 +82,25 @@ struct Geometry<'a> {
 }
 
 impl Geometry<'_> {
+    /// Hints the cache to fetch the uvw of `row` (the bucketed order visits rows far apart,
+    /// and each visit would otherwise wait for memory).
+    #[inline(always)]
+    fn prefetch(&self, row: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let stride = self.uvw.strides()[0];
+            // SAFETY: a prefetch never faults; the address is inside the uvw array.
+            unsafe {
+                let p = self.uvw.as_ptr().offset(row as isize * stride);
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    p as *const i8,
+                );
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
+    }
+
     /// u, v, w in wavelengths (folded to w ≥ 0 with w-stacking).
     #[inline(always)]
     fn uvw_lambda(&self, row: usize, chan: usize) -> (f64, f64, f64, bool) {
@@ -86,8 +120,8 @@ impl Geometry<'_> {
     #[inline(always)]
     fn axis(&self, x: f64, n: usize) -> (usize, f64) {
         let nf = n as f64;
-        let x = x - nf * (x / nf).floor();
-        let fl = (x - self.half).floor();
+        let x = x - nf * floor(x / nf);
+        let fl = floor(x - self.half);
         let delta = x - self.half - fl;
         // x ∈ [0, n] so the first cell is in [1 − W/2, n]: one conditional wrap each way.
         let mut a0 = fl as i64 + 1;
@@ -106,7 +140,7 @@ impl Geometry<'_> {
         let (ay, dy) = self.axis(v * self.sv, self.nv);
         let (plane, dz) = if self.wstack {
             let z = (w - self.w0) * self.inv_dw;
-            let fl = (z - self.half).floor();
+            let fl = floor(z - self.half);
             ((fl as i64 + 1).max(0) as usize, z - self.half - fl)
         } else {
             (0, 0.0)
@@ -192,35 +226,27 @@ impl<'a> Plan<'a> {
         let scale: Vec<f64> = freq_hz.iter().map(|f| f / SPEED_OF_LIGHT_M_S).collect();
         let (nx, ny) = (cfg.npix_x, cfg.npix_y);
 
-        // Counts and w range of the included visibilities.
-        let (n_vis, w_min, w_max) = (0..nrow)
-            .into_par_iter()
-            .map(|row| {
-                let (mut n, mut lo, mut hi) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
-                for (chan, s) in scale.iter().enumerate() {
-                    if include(row, chan) {
-                        n += 1;
-                        let w = (uvw_m[[row, 2]] * s).abs();
-                        lo = lo.min(w);
-                        hi = hi.max(w);
-                    }
-                }
-                (n, lo, hi)
-            })
-            .reduce(
-                || (0, f64::INFINITY, f64::NEG_INFINITY),
-                |a, b| (a.0 + b.0, a.1.min(b.1), a.2.max(b.2)),
-            );
-        if n_vis == 0 {
-            return Err(GridError::Empty(
-                "every visibility is flagged, has zero weight or is not finite".into(),
-            ));
-        }
-        if n_vis > u32::MAX as usize {
+        // w range (over all samples: flags only narrow it, and a wider range costs
+        // nothing in accuracy).
+        let (w_min, w_max) = if cfg.wstacking {
+            let (lo, hi) = uvw_m
+                .column(2)
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(lo, hi), w| {
+                    (lo.min(w.abs()), hi.max(w.abs()))
+                });
+            let smin = scale.iter().copied().fold(f64::INFINITY, f64::min);
+            let smax = scale.iter().copied().fold(0.0, f64::max);
+            (lo * smin, hi * smax)
+        } else {
+            (0.0, 0.0)
+        };
+        let n_samples = nrow * nchan;
+        if n_samples > u32::MAX as usize {
             return Err(GridError::InvalidConfig {
                 field: "visibilities",
-                value: n_vis.to_string(),
-                expected: format!("at most {} per call", u32::MAX),
+                value: n_samples.to_string(),
+                expected: format!("at most {} (rows × channels) per call", u32::MAX),
             });
         }
         let nm1_range = if cfg.wstacking {
@@ -237,7 +263,7 @@ impl<'a> Plan<'a> {
             npix_y: ny,
             cell_x_rad: cfg.cell_x_rad,
             cell_y_rad: cfg.cell_y_rad,
-            n_vis,
+            n_vis: n_samples,
             wstacking: cfg.wstacking,
             w_range: (w_min, w_max),
             nm1_range,
@@ -260,42 +286,72 @@ impl<'a> Plan<'a> {
         let (ntu, ntv) = (params.nu / tile, params.nv / tile);
         let n_tiles = ntu * ntv;
         let n_first = params.n_planes - if cfg.wstacking { params.support - 1 } else { 0 };
+        let n_keys = n_first * n_tiles;
 
         // Bucket keys, in parallel; u32::MAX marks excluded samples.
-        let keys: Vec<u32> = (0..nrow)
-            .into_par_iter()
-            .flat_map_iter(|row| {
-                let geom = &geom;
-                let include = &include;
-                (0..nchan).map(move |chan| {
-                    if !include(row, chan) {
-                        return u32::MAX;
+        let mut keys = vec![u32::MAX; n_samples];
+        keys.par_chunks_mut(nchan)
+            .enumerate()
+            .for_each(|(row, out)| {
+                for (chan, k) in out.iter_mut().enumerate() {
+                    if include(row, chan) {
+                        let loc = geom.locate(row, chan);
+                        let t = (loc.ay / tile) * ntu + loc.ax / tile;
+                        *k = (loc.plane.min(n_first - 1) * n_tiles + t) as u32;
                     }
-                    let loc = geom.locate(row, chan);
-                    let t = (loc.ay / tile) * ntu + loc.ax / tile;
-                    (loc.plane.min(n_first - 1) * n_tiles + t) as u32
-                })
+                }
+            });
+        // Counting sort: counts per chunk of samples, offsets, then a parallel scatter.
+        let n_chunks = rayon::current_num_threads().max(1);
+        let chunk = n_samples.div_ceil(n_chunks).max(1);
+        let mut counts: Vec<Vec<usize>> = keys
+            .par_chunks(chunk)
+            .map(|ks| {
+                let mut c = vec![0usize; n_keys];
+                for &k in ks {
+                    if k != u32::MAX {
+                        c[k as usize] += 1;
+                    }
+                }
+                c
             })
             .collect();
-        let mut offsets = vec![0usize; n_first * n_tiles + 1];
-        for &k in &keys {
-            if k != u32::MAX {
-                offsets[k as usize + 1] += 1;
+        let mut offsets = vec![0usize; n_keys + 1];
+        let mut total = 0usize;
+        for key in 0..n_keys {
+            offsets[key] = total;
+            for c in counts.iter_mut() {
+                let n = c[key];
+                c[key] = total;
+                total += n;
             }
         }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
+        offsets[n_keys] = total;
+        if total == 0 {
+            return Err(GridError::Empty(
+                "every visibility is flagged, has zero weight or is not finite".into(),
+            ));
         }
-        let mut fill = offsets.clone();
-        let mut entries = vec![0u64; n_vis];
-        for (i, &k) in keys.iter().enumerate() {
-            if k != u32::MAX {
-                let (row, chan) = (i / nchan, i % nchan);
-                let slot = &mut fill[k as usize];
-                entries[*slot] = ((row as u64) << CHAN_BITS) | chan as u64;
-                *slot += 1;
-            }
-        }
+        let mut entries = vec![0u64; total];
+        let out = SharedMut(entries.as_mut_ptr());
+        keys.par_chunks(chunk)
+            .zip(counts.par_iter_mut())
+            .enumerate()
+            .for_each(|(ci, (ks, fill))| {
+                for (i, &k) in ks.iter().enumerate() {
+                    if k != u32::MAX {
+                        let flat = ci * chunk + i;
+                        let (row, chan) = (flat / nchan, flat % nchan);
+                        let slot = &mut fill[k as usize];
+                        // SAFETY: each chunk owns the slots its counts reserved.
+                        unsafe {
+                            *out.ptr().add(*slot) = ((row as u64) << CHAN_BITS) | chan as u64;
+                        }
+                        *slot += 1;
+                    }
+                }
+            });
+        drop(keys);
         let times = StageTimes {
             bucket_s: t0.elapsed().as_secs_f64(),
             ..Default::default()
@@ -436,8 +492,21 @@ impl<'a> Plan<'a> {
         (phase, step)
     }
 
-    fn coeff<T: GridFloat>(&self) -> Vec<T> {
-        self.poly.coeff.iter().map(|&c| T::of_f64(c)).collect()
+    /// Kernel coefficients as `T`: rows padded with zeros to [`padded`]`(W)`, and the
+    /// same with each row repeated twice (for [`weights2`]).
+    fn coeff<T: GridFloat>(&self) -> (Vec<T>, Vec<T>) {
+        let w = self.params.support;
+        let wp = padded(w);
+        let mut out = vec![T::zero(); (self.poly.degree + 1) * wp];
+        let mut out2 = vec![T::zero(); (self.poly.degree + 1) * 2 * wp];
+        for (d, row) in self.poly.coeff.chunks(w).enumerate() {
+            for (i, &c) in row.iter().enumerate() {
+                out[d * wp + i] = T::of_f64(c);
+                out2[d * 2 * wp + i] = T::of_f64(c);
+                out2[d * 2 * wp + wp + i] = T::of_f64(c);
+            }
+        }
+        (out, out2)
     }
 
     /// Visibility-side factor of an entry: conjugation for folded samples and the phase of
@@ -493,6 +562,7 @@ pub(crate) fn grid<T: GridFloat>(
     let (nx, ny, nu, nv) = (plan.nx, plan.ny, p.nu, p.nv);
     let w = p.support;
     let bw = p.tile + w - 1;
+    let bwp = p.tile + padded(w) - 1;
     // Prepared values in bucket order.
     let values: Vec<Complex<T>> = plan
         .entries
@@ -507,8 +577,9 @@ pub(crate) fn grid<T: GridFloat>(
             Complex::new(T::of_f64(v.re), T::of_f64(v.im))
         })
         .collect();
-    let coeff = plan.coeff::<T>();
+    let (coeff, coeff2) = plan.coeff::<T>();
     let degree = plan.poly.degree;
+    let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
     let mut grid = vec![zero; nu * nv];
     let mut acc = vec![T::zero(); nx * ny];
@@ -520,7 +591,6 @@ pub(crate) fn grid<T: GridFloat>(
     } else {
         (Vec::new(), Vec::new())
     };
-    let nt = plan.n_tiles();
     let mut t_kernel = 0.0;
     let mut t_fft = 0.0;
     for j in 0..p.n_planes {
@@ -535,28 +605,24 @@ pub(crate) fn grid<T: GridFloat>(
         let firsts = plan.first_planes(j);
         for colour_tiles in &by_colour {
             colour_tiles.par_iter().for_each_init(
-                || vec![zero; bw * bw],
+                || vec![zero; bw * bwp],
                 |buf, &t| {
                     buf.fill(zero);
                     let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
-                    with_support!(w, W => {
-                        for f in firsts.clone() {
-                            let range = plan.offsets[f * nt + t]..plan.offsets[f * nt + t + 1];
-                            for k in range {
-                                let (row, chan) = Plan::unpack(plan.entries[k]);
-                                let loc = plan.geom.locate(row, chan);
-                                let kx = weights::<T, W>(&coeff, degree, T::of_f64(loc.dx));
-                                let ky = weights::<T, W>(&coeff, degree, T::of_f64(loc.dy));
-                                let mut v = values[k];
-                                if plan.geom.wstack {
-                                    v = v * weight_one(&coeff, W, degree, T::of_f64(loc.dz), j - loc.plane);
-                                }
-                                spread::<T, W>(buf, bw, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
-                            }
-                        }
-                    });
+                    let job = TileJob {
+                        plan: &plan,
+                        coeff: &coeff,
+                        coeff2: &coeff2,
+                        degree,
+                        plane: j,
+                        firsts: firsts.clone(),
+                        tile: t,
+                        origin: (ox, oy),
+                        stride: bwp,
+                    };
+                    with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &values, buf)));
                     // SAFETY: tiles of one colour cover disjoint grid cells.
-                    unsafe { add_tile(shared, nu, nv, ox, oy, bw, buf) };
+                    unsafe { add_tile(shared, nu, nv, ox, oy, bw, bwp, buf) };
                 },
             );
         }
@@ -625,6 +691,8 @@ pub(crate) fn grid<T: GridFloat>(
 ///
 /// # Safety
 /// No other thread may touch the `bw × bw` cells (modulo the grid) starting at `(ox, oy)`.
+/// `buf` has rows of `stride ≥ bw` cells; only the first `bw` of each are added.
+#[allow(clippy::too_many_arguments)]
 unsafe fn add_tile<T: GridFloat>(
     grid: SharedMut<Complex<T>>,
     nu: usize,
@@ -632,12 +700,13 @@ unsafe fn add_tile<T: GridFloat>(
     ox: usize,
     oy: usize,
     bw: usize,
+    stride: usize,
     buf: &[Complex<T>],
 ) {
     let first = bw.min(nu - ox);
     for r in 0..bw {
         let gy = (oy + r) % nv;
-        let src = &buf[r * bw..(r + 1) * bw];
+        let src = &buf[r * stride..r * stride + bw];
         let row = grid.0.add(gy * nu);
         for (i, s) in src[..first].iter().enumerate() {
             let d = row.add(ox + i);
@@ -664,6 +733,7 @@ pub(crate) fn degrid<T: GridFloat>(
     let (nx, ny, nu, nv) = (plan.nx, plan.ny, p.nu, p.nv);
     let w = p.support;
     let bw = p.tile + w - 1;
+    let bwp = p.tile + padded(w) - 1;
     let zero = Complex::new(T::zero(), T::zero());
     let (cu, cv, cw) = plan.corrections();
     let corrected: Vec<f64> = (0..ny * nx)
@@ -678,8 +748,9 @@ pub(crate) fn degrid<T: GridFloat>(
         })
         .collect();
     let t_corr = t_start.elapsed().as_secs_f64();
-    let coeff = plan.coeff::<T>();
+    let (coeff, coeff2) = plan.coeff::<T>();
     let degree = plan.poly.degree;
+    let simd = Simd::detect();
     let mut sorted = vec![zero; plan.entries.len()];
     let mut grid = vec![zero; nu * nv];
     let cols = image_axis_indices(nx, nu);
@@ -690,7 +761,6 @@ pub(crate) fn degrid<T: GridFloat>(
     } else {
         (Vec::new(), Vec::new())
     };
-    let nt = plan.n_tiles();
     let all_rows: Vec<usize> = (0..nv).collect();
     let (mut t_kernel, mut t_fft) = (0.0, 0.0);
     for j in 0..p.n_planes {
@@ -728,32 +798,24 @@ pub(crate) fn degrid<T: GridFloat>(
         let out = SharedMut(sorted.as_mut_ptr());
         let g = &grid;
         let firsts = plan.first_planes(j);
+        let plan = &plan;
         tiles.par_iter().for_each_init(
-            || vec![zero; bw * bw],
+            || vec![zero; bw * bwp],
             |buf, &t| {
                 let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
-                load_tile(g, nu, nv, ox, oy, bw, buf);
-                with_support!(w, W => {
-                    for f in firsts.clone() {
-                        let range = plan.offsets[f * nt + t]..plan.offsets[f * nt + t + 1];
-                        for k in range {
-                            let (row, chan) = Plan::unpack(plan.entries[k]);
-                            let loc = plan.geom.locate(row, chan);
-                            let kx = weights::<T, W>(&coeff, degree, T::of_f64(loc.dx));
-                            let ky = weights::<T, W>(&coeff, degree, T::of_f64(loc.dy));
-                            let mut v = interpolate::<T, W>(buf, bw, loc.ax - ox, loc.ay - oy, &kx, &ky);
-                            if plan.geom.wstack {
-                                v = v * weight_one(&coeff, W, degree, T::of_f64(loc.dz), j - loc.plane);
-                            }
-                            // SAFETY: entry k belongs to this tile only, and each plane is
-                            // processed after the previous one finished.
-                            unsafe {
-                                let o = out.ptr().add(k);
-                                *o = *o + v;
-                            }
-                        }
-                    }
-                });
+                load_tile(g, nu, nv, ox, oy, bw, bwp, buf);
+                let job = TileJob {
+                    plan,
+                    coeff: &coeff,
+                    coeff2: &coeff2,
+                    degree,
+                    plane: j,
+                    firsts: firsts.clone(),
+                    tile: t,
+                    origin: (ox, oy),
+                    stride: bwp,
+                };
+                with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out)));
             },
         );
         if j + 1 < p.n_planes {
@@ -802,23 +864,170 @@ pub(crate) fn degrid<T: GridFloat>(
     (vis, report)
 }
 
-/// Copies the `bw × bw` grid cells at `(ox, oy)` (wrapping) into `buf`.
+/// Copies `rows × cols` grid cells at `(ox, oy)` (wrapping) into `buf` (rows of `cols`).
+#[allow(clippy::too_many_arguments)]
 fn load_tile<T: GridFloat>(
     grid: &[Complex<T>],
     nu: usize,
     nv: usize,
     ox: usize,
     oy: usize,
-    bw: usize,
+    rows: usize,
+    cols: usize,
     buf: &mut [Complex<T>],
 ) {
-    let first = bw.min(nu - ox);
-    for r in 0..bw {
+    for r in 0..rows {
         let gy = (oy + r) % nv;
         let row = &grid[gy * nu..(gy + 1) * nu];
-        let dst = &mut buf[r * bw..(r + 1) * bw];
-        dst[..first].copy_from_slice(&row[ox..ox + first]);
-        let rest = bw - first;
-        dst[first..].copy_from_slice(&row[..rest]);
+        let dst = &mut buf[r * cols..(r + 1) * cols];
+        let mut done = 0;
+        while done < cols {
+            let start = (ox + done) % nu;
+            let n = (cols - done).min(nu - start);
+            dst[done..done + n].copy_from_slice(&row[start..start + n]);
+            done += n;
+        }
+    }
+}
+
+/// Instruction sets the tile loops are compiled for, chosen at run time.
+#[derive(Clone, Copy, Debug)]
+enum Simd {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Portable,
+}
+
+impl Simd {
+    fn detect() -> Simd {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+                return Simd::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Portable
+    }
+}
+
+/// Calls `$f::<..>($args)` through the variant compiled for `$simd`.
+macro_rules! dispatch {
+    ($simd:expr, $f:ident::<$T:ty, $W:ident, $WP:ident>($($arg:expr),*)) => {
+        match $simd {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn call(f: impl FnOnce()) { f() }
+                // SAFETY: the CPU supports the features (checked by Simd::detect).
+                unsafe { call(#[inline(always)] || $f::<$T, $W, $WP>($($arg),*)) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn call(f: impl FnOnce()) { f() }
+                // SAFETY: as above.
+                unsafe { call(#[inline(always)] || $f::<$T, $W, $WP>($($arg),*)) }
+            }
+            Simd::Portable => $f::<$T, $W, $WP>($($arg),*),
+        }
+    };
+}
+use dispatch;
+
+/// One tile of one plane: what the tile loops need.
+struct TileJob<'p, 'a, T> {
+    plan: &'p Plan<'a>,
+    coeff: &'p [T],
+    coeff2: &'p [T],
+    degree: usize,
+    plane: usize,
+    firsts: std::ops::Range<usize>,
+    tile: usize,
+    origin: (usize, usize),
+    stride: usize,
+}
+
+/// Spreads the tile's visibilities for plane `job.plane` into `buf`.
+#[inline(always)]
+fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
+    job: &TileJob<'_, '_, T>,
+    values: &[Complex<T>],
+    buf: &mut [Complex<T>],
+) {
+    let plan = job.plan;
+    let nt = plan.n_tiles();
+    let (ox, oy) = job.origin;
+    for f in job.firsts.clone() {
+        let range = plan.offsets[f * nt + job.tile]..plan.offsets[f * nt + job.tile + 1];
+        let end = range.end;
+        for k in range {
+            if k + PREFETCH < end {
+                plan.geom
+                    .prefetch(Plan::unpack(plan.entries[k + PREFETCH]).0);
+            }
+            let (row, chan) = Plan::unpack(plan.entries[k]);
+            let loc = plan.geom.locate(row, chan);
+            let (kx, ky) =
+                weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
+            let mut v = values[k];
+            if plan.geom.wstack {
+                v = v * weight_one(
+                    job.coeff,
+                    WP,
+                    job.degree,
+                    T::of_f64(loc.dz),
+                    job.plane - loc.plane,
+                );
+            }
+            spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
+        }
+    }
+}
+
+/// Interpolates the tile's visibilities for plane `job.plane` from `buf`, adding to `out`
+/// (bucket order).
+#[inline(always)]
+fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
+    job: &TileJob<'_, '_, T>,
+    buf: &[Complex<T>],
+    out: SharedMut<Complex<T>>,
+) {
+    let plan = job.plan;
+    let nt = plan.n_tiles();
+    let (ox, oy) = job.origin;
+    for f in job.firsts.clone() {
+        let range = plan.offsets[f * nt + job.tile]..plan.offsets[f * nt + job.tile + 1];
+        let end = range.end;
+        for k in range {
+            if k + PREFETCH < end {
+                plan.geom
+                    .prefetch(Plan::unpack(plan.entries[k + PREFETCH]).0);
+            }
+            let (row, chan) = Plan::unpack(plan.entries[k]);
+            let loc = plan.geom.locate(row, chan);
+            let (kx, ky) =
+                weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
+            let mut v =
+                interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky);
+            if plan.geom.wstack {
+                v = v * weight_one(
+                    job.coeff,
+                    WP,
+                    job.degree,
+                    T::of_f64(loc.dz),
+                    job.plane - loc.plane,
+                );
+            }
+            // SAFETY: entry k belongs to this tile only, and planes run one after another.
+            unsafe {
+                let o = out.ptr().add(k);
+                *o = *o + v;
+            }
+        }
     }
 }

@@ -1,0 +1,79 @@
+//! Stage timings of the gridder on the anchor data set (best of N calls), for profiling:
+//!
+//! ```text
+//! python ../shared/anchors/ska_low_sim.py --out /tmp/skalow.h5 --nvis 2000000 --seed 1234
+//! cargo run --release --example grid_profile -- /tmp/skalow.h5 f32 1e-4 nw 5
+//! ```
+//!
+//! Arguments: data file, precision (f32|f64), ε, `w` or `nw` (w-stacking on or off),
+//! repetitions. Threads: `RAYON_NUM_THREADS`.
+
+use fxgrid::grid::{dirty2vis, vis2dirty, GridConfig, GridFloat, StageTimes};
+use fxgrid::ndarray::{Array1, Array2};
+use fxgrid::num_complex::{Complex, Complex32};
+
+fn best(a: &mut Option<StageTimes>, t: StageTimes) {
+    let b = a.get_or_insert(t);
+    b.bucket_s = b.bucket_s.min(t.bucket_s);
+    b.grid_s = b.grid_s.min(t.grid_s);
+    b.fft_s = b.fft_s.min(t.fft_s);
+    b.correct_s = b.correct_s.min(t.correct_s);
+    b.total_s = b.total_s.min(t.total_s);
+}
+
+fn run<T: GridFloat>(
+    uvw: &Array2<f64>,
+    freq: &[f64],
+    vis: &Array2<Complex32>,
+    cfg: &GridConfig,
+    n: usize,
+) {
+    let vis = vis.mapv(|v| Complex::new(T::of_f64(v.re as f64), T::of_f64(v.im as f64)));
+    let dirty = Array2::from_shape_fn((cfg.npix_y, cfg.npix_x), |(r, c)| {
+        T::of_f64(((r * 31 + c * 17) % 97) as f64 / 97.0 - 0.5)
+    });
+    let (mut g, mut d) = (None, None);
+    for _ in 0..n {
+        let (_, rep) = vis2dirty(cfg, uvw.view(), freq, vis.view(), None, None).unwrap();
+        best(&mut g, rep.times);
+        let (_, rep) = dirty2vis(cfg, uvw.view(), freq, dirty.view(), None, None).unwrap();
+        best(&mut d, rep.times);
+        println!("# params {:?}", rep.params);
+    }
+    let nvis = vis.len() as f64;
+    for (name, t) in [("grid", g.unwrap()), ("degrid", d.unwrap())] {
+        println!(
+            "{name}: total {:.4} s ({:.2} Mvis/s) = bucket {:.4} + kernel {:.4} + fft {:.4} + correct {:.4} (+ rest)",
+            t.total_s,
+            nvis / t.total_s / 1e6,
+            t.bucket_s,
+            t.grid_s,
+            t.fft_s,
+            t.correct_s
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 6 {
+        eprintln!("usage: grid_profile DATA.h5 f32|f64 EPS w|nw REPEATS");
+        std::process::exit(2);
+    }
+    let f = hdf5::File::open(&args[1]).expect("open data file");
+    let uvw: Array2<f64> = f.dataset("uvw_m").unwrap().read_2d().unwrap();
+    let freq: Array1<f64> = f.dataset("freq_hz").unwrap().read_1d().unwrap();
+    let vis: Array2<Complex32> = f.dataset("vis").unwrap().read_2d().unwrap();
+    let npix = f.attr("npix").unwrap().read_scalar::<i64>().unwrap() as usize;
+    let pix: f64 = f.attr("pixsize_rad").unwrap().read_scalar().unwrap();
+    let eps: f64 = args[3].parse().expect("epsilon");
+    let cfg = GridConfig {
+        wstacking: args[4] == "w",
+        ..GridConfig::new(npix, npix, pix, eps)
+    };
+    let n: usize = args[5].parse().expect("repeats");
+    match args[2].as_str() {
+        "f32" => run::<f32>(&uvw, freq.as_slice().unwrap(), &vis, &cfg, n),
+        _ => run::<f64>(&uvw, freq.as_slice().unwrap(), &vis, &cfg, n),
+    }
+}
