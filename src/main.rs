@@ -49,6 +49,75 @@ enum Command {
     Channelise(ChanneliseArgs),
     /// Correlate an fxgrid spectra file into visibilities (UVH5), streaming the spectra.
     Correlate(CorrelateArgs),
+    /// Make a dirty image (and optionally the PSF) of the Stokes I data of a UVH5 file.
+    Image(ImageArgs),
+    /// Predict visibilities of a FITS model image on the samples of a UVH5 file.
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImageArgs {
+    /// Input UVH5 visibilities.
+    input: PathBuf,
+    /// Image size in pixels (square).
+    #[arg(long)]
+    npix: usize,
+    /// Pixel size in arcseconds (default: a third of the finest fringe at the top frequency).
+    #[arg(long, conflicts_with = "fov_deg")]
+    cell_arcsec: Option<f64>,
+    /// Field of view in degrees (sets the pixel size to fov / npix).
+    #[arg(long)]
+    fov_deg: Option<f64>,
+    /// Weighting: natural, uniform or briggs:R (R in [-2, 2]).
+    #[arg(long, default_value = "natural")]
+    weight: String,
+    /// Gridding accuracy (relative L2 error against the direct Fourier sum).
+    #[arg(long, default_value_t = 1e-6)]
+    epsilon: f64,
+    /// Gridding precision, f32 or f64.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Apply the w-term by w-stacking (default: when it exceeds 0.05 turn in the field).
+    #[arg(long, conflicts_with = "no_wstack")]
+    wstack: bool,
+    /// Ignore the w-term.
+    #[arg(long)]
+    no_wstack: bool,
+    /// Channels A:B (0-based, B exclusive; default all).
+    #[arg(long)]
+    channels: Option<String>,
+    /// One image plane per channel instead of one multi-frequency plane.
+    #[arg(long)]
+    per_channel: bool,
+    /// Also write the point spread function to this FITS file.
+    #[arg(long)]
+    psf: Option<PathBuf>,
+    /// Also write a PNG preview (first plane).
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Write a JSON report (parameters and the wall time of each stage).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Output FITS dirty image.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct PredictArgs {
+    /// Model image (FITS, Jy per pixel, Stokes I, phase centre at the reference pixel).
+    model: PathBuf,
+    /// UVH5 file whose samples (uvw, times, frequencies) are predicted.
+    vis: PathBuf,
+    /// Gridding accuracy.
+    #[arg(long, default_value_t = 1e-6)]
+    epsilon: f64,
+    /// Gridding precision, f32 or f64.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Output UVH5 file (the input with the data replaced by the model).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -510,6 +579,231 @@ fn correlate(a: &CorrelateArgs, cli: &Cli, command_line: &str) -> CliResult<()> 
     Ok(())
 }
 
+fn parse_precision(s: &str) -> CliResult<fxgrid::grid::Precision> {
+    match s {
+        "f32" => Ok(fxgrid::grid::Precision::F32),
+        "f64" => Ok(fxgrid::grid::Precision::F64),
+        other => Err(format!("--precision {other}: expected f32 or f64")),
+    }
+}
+
+fn parse_channels(s: &str) -> CliResult<std::ops::Range<usize>> {
+    let bad = || format!("--channels {s}: expected A:B with 0 <= A < B");
+    let (a, b) = s.split_once(':').ok_or_else(bad)?;
+    let a: usize = a.trim().parse().map_err(|_| bad())?;
+    let b: usize = b.trim().parse().map_err(|_| bad())?;
+    if a >= b {
+        return Err(format!("--channels {s}: the range is empty"));
+    }
+    Ok(a..b)
+}
+
+#[cfg(feature = "hdf5")]
+fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
+    use fxgrid::image::{dirty_image_and_psf, preview::write_preview, ImagingConfig};
+    use fxgrid::io::fits::write_fits;
+    let t0 = Instant::now();
+    if a.npix < 2 {
+        return Err(format!("--npix {}: expected at least 2", a.npix));
+    }
+    let weighting: fxgrid::grid::weighting::Weighting = a
+        .weight
+        .parse()
+        .map_err(|e: fxgrid::grid::GridError| e.to_string())?;
+    let precision = parse_precision(&a.precision)?;
+    let channels = a.channels.as_deref().map(parse_channels).transpose()?;
+    if !(a.epsilon > 0.0 && a.epsilon < 1.0) {
+        return Err(format!("--epsilon {}: expected 0 < epsilon < 1", a.epsilon));
+    }
+    let vis = fxgrid::io::uvh5::read_uvh5(&a.input).map_err(|e| e.to_string())?;
+    let t_read = t0.elapsed().as_secs_f64();
+    let cell_rad = match (a.cell_arcsec, a.fov_deg) {
+        (Some(c), _) => {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(format!("--cell-arcsec {c}: expected a positive size"));
+            }
+            (c / 3600.0).to_radians()
+        }
+        (None, Some(f)) => {
+            if !(f > 0.0 && f < 180.0) {
+                return Err(format!("--fov-deg {f}: expected 0 < fov < 180"));
+            }
+            f.to_radians() / a.npix as f64
+        }
+        (None, None) => {
+            let fmax = vis.meta().freqs_hz.iter().copied().fold(0.0, f64::max);
+            let uvw = vis.uvw_m();
+            let umax = uvw
+                .outer_iter()
+                .flat_map(|t| t.outer_iter().map(|b| b[0].hypot(b[1])).collect::<Vec<_>>())
+                .fold(0.0f64, f64::max)
+                * fmax
+                / fxgrid::telescope::SPEED_OF_LIGHT_M_S;
+            if umax <= 0.0 {
+                return Err("all baselines have zero length; give --cell-arcsec".into());
+            }
+            1.0 / (3.0 * umax)
+        }
+    };
+    let field = cell_rad * a.npix as f64;
+    if field >= 2.0 {
+        return Err(format!(
+            "the field ({:.2} deg = {} pixels of {:.2} arcsec) does not fit in the sky hemisphere",
+            field.to_degrees(),
+            a.npix,
+            cell_rad.to_degrees() * 3600.0
+        ));
+    }
+    let cfg = ImagingConfig {
+        npix_x: a.npix,
+        npix_y: a.npix,
+        cell_rad,
+        weighting,
+        epsilon: a.epsilon,
+        precision,
+        wstacking: if a.wstack {
+            Some(true)
+        } else if a.no_wstack {
+            Some(false)
+        } else {
+            None
+        },
+        channels,
+        per_channel: a.per_channel,
+    };
+    let t1 = Instant::now();
+    let (mut dirty, mut psf, rep) = dirty_image_and_psf(&vis, &cfg).map_err(|e| e.to_string())?;
+    let t_image = t1.elapsed().as_secs_f64();
+    dirty.history.push(format!("Command: {command_line}"));
+    psf.history.push(format!("Command: {command_line}"));
+    let t2 = Instant::now();
+    write_fits(&a.out, &dirty).map_err(|e| e.to_string())?;
+    if let Some(p) = &a.psf {
+        write_fits(p, &psf).map_err(|e| e.to_string())?;
+    }
+    if let Some(p) = &a.png {
+        let title = format!(
+            "{} — dirty image, {:.3} MHz",
+            a.input
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            dirty.geometry.freqs_hz[0] / 1e6
+        );
+        write_preview(p, &dirty, 0, &title).map_err(|e| e.to_string())?;
+    }
+    let t_write = t2.elapsed().as_secs_f64();
+    let (pk_r, pk_c, pk_v) = dirty.peak(0);
+    if let Some(path) = &a.report {
+        let g = &rep.grid[0];
+        let sum = |f: fn(&fxgrid::grid::StageTimes) -> f64| {
+            rep.grid.iter().map(|g| f(&g.times)).sum::<f64>()
+        };
+        let json = serde_json::json!({
+            "fxgrid": fxgrid::VERSION,
+            "input": a.input.display().to_string(),
+            "output": a.out.display().to_string(),
+            "npix": a.npix,
+            "cell_arcsec": cell_rad.to_degrees() * 3600.0,
+            "weighting": weighting.describe(),
+            "epsilon": a.epsilon,
+            "precision": a.precision,
+            "wstacking": rep.wstacking,
+            "planes": rep.grid.len(),
+            "n_vis": rep.n_vis,
+            "weight_sum": rep.weight_sum,
+            "kernel": {
+                "support": g.params.support, "beta": g.params.beta,
+                "oversampling": g.params.sigma, "grid": [g.params.nu, g.params.nv],
+                "w_planes": g.params.n_planes, "w_spacing_lambda": g.params.dw,
+                "polynomial_degree": g.kernel_degree,
+                "estimated_error": g.params.estimated_error,
+            },
+            "seconds": {
+                "read": t_read,
+                "prepare": rep.prepare_s,
+                "bucket": sum(|t| t.bucket_s),
+                "grid": sum(|t| t.grid_s),
+                "fft": sum(|t| t.fft_s),
+                "correction": sum(|t| t.correct_s),
+                "image_and_psf": t_image,
+                "write": t_write,
+                "total": t0.elapsed().as_secs_f64(),
+            },
+            "peak": {"row": pk_r, "col": pk_c, "value": pk_v},
+        });
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+        fxgrid::io::write_atomically(path, |tmp| {
+            std::fs::write(tmp, text.as_bytes()).map_err(|source| fxgrid::io::IoError::Os {
+                path: path.display().to_string(),
+                source,
+            })
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    if !cli.quiet {
+        let peak = dirty.geometry.pixel_to_radec(pk_r as f64, pk_c as f64);
+        println!(
+            "wrote {}: {}x{} pixels of {:.3} arcsec, {} plane(s), {} samples, w-stacking {}; peak {:.4} Jy/beam at pixel ({pk_c}, {pk_r}){}; {:.2} s",
+            a.out.display(),
+            a.npix,
+            a.npix,
+            cell_rad.to_degrees() * 3600.0,
+            rep.grid.len(),
+            rep.n_vis,
+            if rep.wstacking { "on" } else { "off" },
+            pk_v,
+            peak.map(|p| format!(" = RA {:.5}° Dec {:.5}°", p.ra_rad.to_degrees(), p.dec_rad.to_degrees())).unwrap_or_default(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "hdf5")]
+fn predict_model(a: &PredictArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
+    let t0 = Instant::now();
+    let precision = parse_precision(&a.precision)?;
+    let model = fxgrid::io::fits::read_fits(&a.model).map_err(|e| e.to_string())?;
+    let mut vis = fxgrid::io::uvh5::read_uvh5(&a.vis).map_err(|e| e.to_string())?;
+    let rep = fxgrid::image::predict_into(&model, &mut vis, a.epsilon, precision, None)
+        .map_err(|e| e.to_string())?;
+    let meta = vis.meta_mut();
+    meta.units = fxgrid::VisUnits::Jy;
+    meta.history = format!(
+        "{}\nfxgrid {} predict from {} (epsilon {:e}). Command: {command_line}",
+        meta.history,
+        fxgrid::VERSION,
+        a.model.display(),
+        a.epsilon
+    );
+    write_vis(&a.out, &vis)?;
+    if !cli.quiet {
+        println!(
+            "wrote {}: {} samples predicted from {} ({}x{} pixels, W={}, {} w-planes), {:.2} s",
+            a.out.display(),
+            rep.n_vis,
+            a.model.display(),
+            model.geometry.npix_x,
+            model.geometry.npix_y,
+            rep.params.support,
+            rep.params.n_planes,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn image(_: &ImageArgs, _: &Cli, _: &str) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn predict_model(_: &PredictArgs, _: &Cli, _: &str) -> CliResult<()> {
+    Err(NO_HDF5.into())
+}
+
 #[cfg(not(feature = "hdf5"))]
 fn correlate(_: &CorrelateArgs, _: &Cli, _: &str) -> CliResult<()> {
     Err(NO_HDF5.into())
@@ -567,6 +861,8 @@ fn run(cli: &Cli) -> CliResult<()> {
         },
         Command::Channelise(a) => channelise(a, cli, &command_line.join(" ")),
         Command::Correlate(a) => correlate(a, cli, &command_line.join(" ")),
+        Command::Image(a) => image(a, cli, &command_line.join(" ")),
+        Command::Predict(a) => predict_model(a, cli, &command_line.join(" ")),
         Command::Info { file } => {
             let s = summarise(file)?;
             if !cli.quiet {

@@ -1,4 +1,535 @@
-//! Images and plots for people: PNG rendering.
+//! Images: geometry (phase centre, cells, frequencies, Stokes), dirty images and PSFs made
+//! from [`Visibilities`] with the gridder, the 2-D FFT between grid and image ([`fft`]),
+//! PNG previews ([`preview`]) and line plots ([`plot`]).
+//!
+//! Orientation follows [`crate::conventions`]: `data[[plane, row, col]]`, the column index
+//! growing as `l` decreases (east on the left), the row index growing with `m` (row 0 is
+//! the south edge, FITS order), the phase centre at pixel `(ny/2, nx/2)`.
 
 pub mod fft;
 pub mod plot;
+pub mod preview;
+
+use std::ops::Range;
+use std::time::Instant;
+
+use ndarray::{s, Array2, Array3};
+use num_complex::Complex;
+
+use crate::grid::weighting::{imaging_weights, Weighting};
+use crate::grid::{dirty2vis, vis2dirty, GridConfig, GridError, GridFloat, GridReport, Precision};
+use crate::telescope::RaDec;
+use crate::vis::{Pol, Visibilities};
+
+/// What an image plane holds, with its FITS `STOKES` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stokes {
+    /// Total intensity.
+    I,
+    /// A single linear correlation product.
+    Pol(Pol),
+}
+
+impl Stokes {
+    /// FITS STOKES axis value (1 = I; −5..−8 = XX, YY, XY, YX).
+    pub fn fits_code(self) -> i32 {
+        match self {
+            Stokes::I => 1,
+            Stokes::Pol(Pol::XX) => -5,
+            Stokes::Pol(Pol::YY) => -6,
+            Stokes::Pol(Pol::XY) => -7,
+            Stokes::Pol(Pol::YX) => -8,
+        }
+    }
+
+    /// From a FITS STOKES value.
+    pub fn from_fits_code(code: i32) -> Option<Stokes> {
+        Some(match code {
+            1 => Stokes::I,
+            -5 => Stokes::Pol(Pol::XX),
+            -6 => Stokes::Pol(Pol::YY),
+            -7 => Stokes::Pol(Pol::XY),
+            -8 => Stokes::Pol(Pol::YX),
+            _ => return None,
+        })
+    }
+}
+
+/// Where an image is on the sky and in frequency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageGeometry {
+    /// Phase centre (ICRS), at pixel `(npix_y/2, npix_x/2)`.
+    pub phase_centre: RaDec,
+    /// Columns.
+    pub npix_x: usize,
+    /// Rows.
+    pub npix_y: usize,
+    /// Pixel size along l (rad, direction cosine at the centre).
+    pub cell_x_rad: f64,
+    /// Pixel size along m.
+    pub cell_y_rad: f64,
+    /// Centre frequency of each plane (Hz).
+    pub freqs_hz: Vec<f64>,
+    /// Bandwidth of each plane (Hz).
+    pub freq_width_hz: f64,
+    /// What the planes hold.
+    pub stokes: Stokes,
+    /// Observation start (Julian Date, UTC), FITS `DATE-OBS`.
+    pub date_obs_jd_utc: f64,
+}
+
+impl ImageGeometry {
+    /// `(l, m)` of pixel `(row, col)` (fractional pixels allowed).
+    pub fn pixel_to_lm(&self, row: f64, col: f64) -> (f64, f64) {
+        (
+            -(col - (self.npix_x / 2) as f64) * self.cell_x_rad,
+            (row - (self.npix_y / 2) as f64) * self.cell_y_rad,
+        )
+    }
+
+    /// Fractional `(row, col)` of direction cosines `(l, m)`.
+    pub fn lm_to_pixel(&self, l: f64, m: f64) -> (f64, f64) {
+        (
+            (self.npix_y / 2) as f64 + m / self.cell_y_rad,
+            (self.npix_x / 2) as f64 - l / self.cell_x_rad,
+        )
+    }
+
+    /// Fractional `(row, col)` of a sky position (SIN projection), or `None` behind the
+    /// phase centre's hemisphere.
+    pub fn radec_to_pixel(&self, p: RaDec) -> Option<(f64, f64)> {
+        let lmn = p.to_lmn(self.phase_centre);
+        (lmn.n > 0.0).then(|| self.lm_to_pixel(lmn.l, lmn.m))
+    }
+
+    /// Sky position of pixel `(row, col)`, or `None` beyond the horizon of the projection.
+    pub fn pixel_to_radec(&self, row: f64, col: f64) -> Option<RaDec> {
+        let (l, m) = self.pixel_to_lm(row, col);
+        lm_to_radec(self.phase_centre, l, m)
+    }
+}
+
+/// The sky position at direction cosines `(l, m)` from `centre` (SIN projection).
+pub fn lm_to_radec(centre: RaDec, l: f64, m: f64) -> Option<RaDec> {
+    let r2 = l * l + m * m;
+    if r2 >= 1.0 {
+        return None;
+    }
+    let n = (1.0 - r2).sqrt();
+    let (sd0, cd0) = centre.dec_rad.sin_cos();
+    let dec = (m * cd0 + n * sd0).clamp(-1.0, 1.0).asin();
+    let ra = centre.ra_rad + l.atan2(n * cd0 - m * sd0);
+    Some(RaDec {
+        ra_rad: ra.rem_euclid(std::f64::consts::TAU),
+        dec_rad: dec,
+    })
+}
+
+/// An image cube `[plane, row, col]` with its geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Where the pixels are.
+    pub geometry: ImageGeometry,
+    /// Pixel values.
+    pub data: Array3<f32>,
+    /// Brightness unit (FITS `BUNIT`), e.g. "JY/BEAM".
+    pub unit: String,
+    /// Provenance lines (FITS `HISTORY`).
+    pub history: Vec<String>,
+}
+
+impl Image {
+    /// Largest pixel of plane `plane`: `(row, col, value)`.
+    pub fn peak(&self, plane: usize) -> (usize, usize, f32) {
+        let mut best = (0, 0, f32::NEG_INFINITY);
+        for ((r, c), &v) in self.data.slice(s![plane, .., ..]).indexed_iter() {
+            if v > best.2 {
+                best = (r, c, v);
+            }
+        }
+        best
+    }
+}
+
+/// How to image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImagingConfig {
+    /// Columns.
+    pub npix_x: usize,
+    /// Rows.
+    pub npix_y: usize,
+    /// Pixel size (rad), both axes.
+    pub cell_rad: f64,
+    /// Weighting scheme.
+    pub weighting: Weighting,
+    /// Gridding accuracy.
+    pub epsilon: f64,
+    /// Gridding precision.
+    pub precision: Precision,
+    /// w-stacking (`None`: on when the w-term exceeds 0.05 turn anywhere in the field).
+    pub wstacking: Option<bool>,
+    /// Channels to image (`None`: all).
+    pub channels: Option<Range<usize>>,
+    /// One plane per channel instead of one multi-frequency-synthesis plane.
+    pub per_channel: bool,
+}
+
+/// Times and parameters of one imaging run.
+#[derive(Debug, Clone, Default)]
+pub struct ImagingReport {
+    /// Gridder report of each plane of the dirty image.
+    pub grid: Vec<GridReport>,
+    /// Whether w-stacking was used.
+    pub wstacking: bool,
+    /// Weighting, selection and Stokes combination (s).
+    pub prepare_s: f64,
+    /// Samples imaged (rows × channels, unflagged, non-zero weight).
+    pub n_vis: usize,
+    /// Sum of the imaging weights (the normalisation).
+    pub weight_sum: f64,
+}
+
+/// Stokes I samples of `vis` as `[row, chan]` arrays (rows = time × baseline,
+/// cross-correlations only): `(XX + YY)/2` with weight `4/(1/w_XX + 1/w_YY)`, flagged
+/// where either is; a single XX or YY product is used as it is.
+pub struct StokesI {
+    /// uvw per row (m).
+    pub uvw_m: Array2<f64>,
+    /// Frequencies (Hz).
+    pub freqs_hz: Vec<f64>,
+    /// Visibilities.
+    pub vis: Array2<Complex<f64>>,
+    /// Data weights.
+    pub weight: Array2<f32>,
+    /// Flags.
+    pub flags: Array2<bool>,
+}
+
+/// Selects channels and forms Stokes I (see [`StokesI`]).
+pub fn stokes_i(vis: &Visibilities, channels: Range<usize>) -> Result<StokesI, GridError> {
+    let meta = vis.meta();
+    let pols = &meta.pols;
+    let ix = pols.iter().position(|&p| p == Pol::XX);
+    let iy = pols.iter().position(|&p| p == Pol::YY);
+    if ix.is_none() && iy.is_none() {
+        return Err(GridError::Empty(format!(
+            "Stokes I needs XX or YY; the data have {:?}",
+            pols.iter().map(|p| p.name()).collect::<Vec<_>>()
+        )));
+    }
+    if channels.is_empty() || channels.end > vis.n_chan() {
+        return Err(GridError::InvalidConfig {
+            field: "channels",
+            value: format!("{}:{}", channels.start, channels.end),
+            expected: format!("a non-empty range within 0:{}", vis.n_chan()),
+        });
+    }
+    let cross: Vec<usize> = (0..vis.n_baselines())
+        .filter(|&b| meta.baselines[b].0 != meta.baselines[b].1)
+        .collect();
+    let nrow = vis.n_times() * cross.len();
+    let nchan = channels.len();
+    let data = vis.data();
+    let w = vis.weights();
+    let f = vis.flags();
+    let uvw = vis.uvw_m();
+    let mut out = StokesI {
+        uvw_m: Array2::zeros((nrow, 3)),
+        freqs_hz: meta.freqs_hz[channels.clone()].to_vec(),
+        vis: Array2::zeros((nrow, nchan)),
+        weight: Array2::zeros((nrow, nchan)),
+        flags: Array2::from_elem((nrow, nchan), true),
+    };
+    for t in 0..vis.n_times() {
+        for (i, &b) in cross.iter().enumerate() {
+            let row = t * cross.len() + i;
+            for k in 0..3 {
+                out.uvw_m[[row, k]] = uvw[[t, b, k]];
+            }
+            for (c, ch) in channels.clone().enumerate() {
+                let get = |p: Option<usize>| {
+                    p.map(|p| {
+                        (
+                            data[[t, b, ch, p]],
+                            w[[t, b, ch, p]],
+                            f[[t, b, ch, p]] || w[[t, b, ch, p]] <= 0.0,
+                        )
+                    })
+                };
+                let (v, wt, flag) = match (get(ix), get(iy)) {
+                    (Some((vx, wx, fx)), Some((vy, wy, fy))) => (
+                        (vx + vy) * 0.5,
+                        if fx || fy {
+                            0.0
+                        } else {
+                            4.0 / (1.0 / wx + 1.0 / wy)
+                        },
+                        fx || fy,
+                    ),
+                    (Some(one), None) | (None, Some(one)) => one,
+                    (None, None) => unreachable!("checked above"),
+                };
+                out.vis[[row, c]] = Complex::new(v.re as f64, v.im as f64);
+                out.weight[[row, c]] = wt;
+                out.flags[[row, c]] = flag || !(v.re.is_finite() && v.im.is_finite());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the w-term matters: its largest phase over the field, `|w| · |n − 1|`, above
+/// 0.05 turn.
+pub fn needs_wstacking(data: &StokesI, npix_x: usize, npix_y: usize, cell_rad: f64) -> bool {
+    let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
+    let wmax = data
+        .uvw_m
+        .column(2)
+        .iter()
+        .fold(0.0f64, |a, w| a.max(w.abs()))
+        * fmax
+        / crate::telescope::SPEED_OF_LIGHT_M_S;
+    let l = cell_rad * (npix_x / 2) as f64;
+    let m = cell_rad * (npix_y / 2) as f64;
+    let r2 = (l * l + m * m).min(0.999);
+    wmax * crate::grid::n_minus_1(r2.sqrt(), 0.0).abs() > 0.05
+}
+
+fn grid_plane<T: GridFloat>(
+    cfg: &GridConfig,
+    d: &StokesI,
+    chans: Range<usize>,
+    weights: &Array2<f32>,
+    psf: bool,
+) -> Result<(Array2<f64>, GridReport), GridError> {
+    let v = d.vis.slice(s![.., chans.clone()]).mapv(|z| {
+        if psf {
+            Complex::new(T::one(), T::zero())
+        } else {
+            Complex::new(T::of_f64(z.re), T::of_f64(z.im))
+        }
+    });
+    let w = weights.slice(s![.., chans.clone()]);
+    let fl = d.flags.slice(s![.., chans.clone()]);
+    let (img, rep) = vis2dirty(
+        cfg,
+        d.uvw_m.view(),
+        &d.freqs_hz[chans],
+        v.view(),
+        Some(w),
+        Some(fl),
+    )?;
+    Ok((img.mapv(|x| x.as_f64()), rep))
+}
+
+/// Dirty image (Jy/beam: a 1 Jy point source at the phase centre reads 1) and PSF (peak 1)
+/// of the Stokes I data of `vis`.
+pub fn dirty_image_and_psf(
+    vis: &Visibilities,
+    cfg: &ImagingConfig,
+) -> Result<(Image, Image, ImagingReport), GridError> {
+    let t0 = Instant::now();
+    cfg.weighting.validate()?;
+    let channels = cfg.channels.clone().unwrap_or(0..vis.n_chan());
+    let data = stokes_i(vis, channels.clone())?;
+    let wstacking = cfg
+        .wstacking
+        .unwrap_or_else(|| needs_wstacking(&data, cfg.npix_x, cfg.npix_y, cfg.cell_rad));
+    let gcfg = GridConfig {
+        wstacking,
+        ..GridConfig::new(cfg.npix_x, cfg.npix_y, cfg.cell_rad, cfg.epsilon)
+    };
+    gcfg.validate()?;
+    let weights = imaging_weights(
+        cfg.weighting,
+        &gcfg,
+        data.uvw_m.view(),
+        &data.freqs_hz,
+        Some(data.weight.view()),
+        Some(data.flags.view()),
+    )?;
+    let planes: Vec<Range<usize>> = if cfg.per_channel {
+        (0..channels.len()).map(|c| c..c + 1).collect()
+    } else {
+        vec![0..channels.len()]
+    };
+    let mut report = ImagingReport {
+        wstacking,
+        prepare_s: t0.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    let (ny, nx) = (cfg.npix_y, cfg.npix_x);
+    let mut dirty = Array3::<f32>::zeros((planes.len(), ny, nx));
+    let mut psf = Array3::<f32>::zeros((planes.len(), ny, nx));
+    for (p, chans) in planes.iter().enumerate() {
+        let wsum: f64 = weights
+            .slice(s![.., chans.clone()])
+            .indexed_iter()
+            .filter(|&((r, c), _)| !data.flags[[r, chans.start + c]])
+            .map(|(_, &w)| w as f64)
+            .sum();
+        if wsum <= 0.0 {
+            return Err(GridError::Empty(format!(
+                "channels {}..{}: every sample is flagged or has zero weight",
+                channels.start + chans.start,
+                channels.start + chans.end
+            )));
+        }
+        let run = |psf: bool| match cfg.precision {
+            Precision::F32 => grid_plane::<f32>(&gcfg, &data, chans.clone(), &weights, psf),
+            Precision::F64 => grid_plane::<f64>(&gcfg, &data, chans.clone(), &weights, psf),
+        };
+        let (img, rep) = run(false)?;
+        report.n_vis += rep.n_vis;
+        report.weight_sum += wsum;
+        report.grid.push(rep);
+        dirty
+            .slice_mut(s![p, .., ..])
+            .assign(&img.mapv(|x| (x / wsum) as f32));
+        let (b, _) = run(true)?;
+        psf.slice_mut(s![p, .., ..])
+            .assign(&b.mapv(|x| (x / wsum) as f32));
+    }
+    let meta = vis.meta();
+    let freqs: Vec<f64> = planes
+        .iter()
+        .map(|c| {
+            let f = &data.freqs_hz[c.clone()];
+            f.iter().sum::<f64>() / f.len() as f64
+        })
+        .collect();
+    let width = if cfg.per_channel {
+        meta.chan_width_hz
+    } else {
+        meta.chan_width_hz * channels.len() as f64
+    };
+    let geometry = ImageGeometry {
+        phase_centre: meta.phase_centre,
+        npix_x: nx,
+        npix_y: ny,
+        cell_x_rad: cfg.cell_rad,
+        cell_y_rad: cfg.cell_rad,
+        freqs_hz: freqs,
+        freq_width_hz: width,
+        stokes: Stokes::I,
+        date_obs_jd_utc: meta.times_jd_utc.first().copied().unwrap_or(0.0)
+            - 0.5 * meta.int_time_s / 86_400.0,
+    };
+    let p = &report.grid[0].params;
+    let history = vec![
+        format!("fxgrid {} dirty image", crate::VERSION),
+        format!(
+            "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}:{}{}",
+            cfg.weighting.describe(),
+            cfg.epsilon,
+            cfg.precision.name(),
+            wstacking,
+            channels.start,
+            channels.end,
+            if cfg.per_channel {
+                " per channel"
+            } else {
+                " MFS"
+            }
+        ),
+        format!(
+            "kernel ES W={} beta={:.4} sigma={:.2} grid {}x{} w-planes {}",
+            p.support, p.beta, p.sigma, p.nu, p.nv, p.n_planes
+        ),
+    ];
+    let dirty = Image {
+        geometry: geometry.clone(),
+        data: dirty,
+        unit: "JY/BEAM".into(),
+        history: history.clone(),
+    };
+    let mut psf_history = history;
+    psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
+    let psf = Image {
+        geometry,
+        data: psf,
+        unit: "JY/BEAM".into(),
+        history: psf_history,
+    };
+    Ok((dirty, psf, report))
+}
+
+/// Model visibilities of the Stokes I model image `model` (Jy per pixel, first plane, no
+/// spectral dependence) on the samples of `vis` (cross-correlations; autocorrelations get
+/// the total flux): XX = YY = I, XY = YX = 0. Returns the gridder report.
+pub fn predict_into(
+    model: &Image,
+    vis: &mut Visibilities,
+    epsilon: f64,
+    precision: Precision,
+    wstacking: Option<bool>,
+) -> Result<GridReport, GridError> {
+    let g = &model.geometry;
+    let centre = vis.meta().phase_centre;
+    if g.phase_centre.separation_rad(centre) > 1e-9 {
+        return Err(GridError::InvalidConfig {
+            field: "model phase centre",
+            value: format!(
+                "RA {:.6}° Dec {:.6}°",
+                g.phase_centre.ra_rad.to_degrees(),
+                g.phase_centre.dec_rad.to_degrees()
+            ),
+            expected: format!(
+                "the visibilities' phase centre RA {:.6}° Dec {:.6}°",
+                centre.ra_rad.to_degrees(),
+                centre.dec_rad.to_degrees()
+            ),
+        });
+    }
+    let plane = model.data.slice(s![0, .., ..]).mapv(|x| x as f64);
+    let all = 0..vis.n_chan();
+    let d = stokes_i(vis, all)?;
+    let wstack = wstacking.unwrap_or_else(|| needs_wstacking(&d, g.npix_x, g.npix_y, g.cell_x_rad));
+    let cfg = GridConfig {
+        npix_x: g.npix_x,
+        npix_y: g.npix_y,
+        cell_x_rad: g.cell_x_rad,
+        cell_y_rad: g.cell_y_rad,
+        epsilon,
+        wstacking: wstack,
+    };
+    let (pred, rep) = match precision {
+        Precision::F32 => {
+            let m = plane.mapv(|x| x as f32);
+            let (v, r) = dirty2vis(&cfg, d.uvw_m.view(), &d.freqs_hz, m.view(), None, None)?;
+            (v.mapv(|z| Complex::new(z.re as f64, z.im as f64)), r)
+        }
+        Precision::F64 => dirty2vis(&cfg, d.uvw_m.view(), &d.freqs_hz, plane.view(), None, None)?,
+    };
+    let total: f64 = plane.sum();
+    let meta = vis.meta().clone();
+    let cross: Vec<usize> = (0..vis.n_baselines())
+        .filter(|&b| meta.baselines[b].0 != meta.baselines[b].1)
+        .collect();
+    let n_times = vis.n_times();
+    let n_chan = vis.n_chan();
+    let mut data = vis.data_mut();
+    for t in 0..n_times {
+        let mut i = 0;
+        for b in 0..meta.baselines.len() {
+            let is_auto = meta.baselines[b].0 == meta.baselines[b].1;
+            for ch in 0..n_chan {
+                let v = if is_auto {
+                    Complex::new(total, 0.0)
+                } else {
+                    pred[[t * cross.len() + i, ch]]
+                };
+                for (p, pol) in meta.pols.iter().enumerate() {
+                    data[[t, b, ch, p]] = match pol {
+                        Pol::XX | Pol::YY => Complex::new(v.re as f32, v.im as f32),
+                        _ => Complex::new(0.0, 0.0),
+                    };
+                }
+            }
+            if !is_auto {
+                i += 1;
+            }
+        }
+    }
+    Ok(rep)
+}

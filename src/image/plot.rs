@@ -36,7 +36,7 @@ pub struct LinePlot {
     pub size: (u32, u32),
 }
 
-fn font() {
+pub(crate) fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The embedded DejaVu Sans is a valid TrueType font; a failure would only mean
@@ -54,7 +54,7 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> IoError {
 
 /// Draw `series` on `plot`'s axes and write a PNG to `path`.
 pub fn write_line_plot(path: &Path, plot: &LinePlot, series: &[Series]) -> Result<(), IoError> {
-    font();
+    register_fonts();
     let (w, h) = plot.size;
     if !(64..=8192).contains(&w) || !(64..=8192).contains(&h) {
         return Err(plot_err(

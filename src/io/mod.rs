@@ -1,10 +1,12 @@
-//! File I/O. HDF5 (UVH5 visibilities) behind the default-on `hdf5` feature.
+//! File I/O: FITS images ([`fits`]); HDF5 (UVH5 visibilities, voltages, spectra) behind the
+//! default-on `hdf5` feature.
 //!
 //! Writes go to a temporary name beside the target and are renamed into place only when
 //! complete, so a failed or interrupted write never leaves a partial file under the
 //! requested name.
 
 mod error;
+pub mod fits;
 #[cfg(feature = "hdf5")]
 mod h5;
 #[cfg(feature = "hdf5")]
