@@ -75,5 +75,35 @@ else
   tail -n 1 "$work/fx.json"; fail "correlator output"
 fi
 
+# 5. Imaging: one 1 Jy source 1° east and 0.5° north (direction cosines) of a phase centre
+#    at Dec −30°; astropy's WCS of our FITS file must put the peak on the source, and the
+#    peak must read 1 Jy/beam ± 1e-3.
+src=$("$py" -c '
+import math
+ra0, d0 = 60.0, math.radians(-30.0)
+l, m = math.radians(1.0), math.radians(0.5)
+n = math.sqrt(1 - l * l - m * m)
+dec = math.asin(m * math.cos(d0) + n * math.sin(d0))
+ra = math.radians(ra0) + math.atan2(l, n * math.cos(d0) - m * math.sin(d0))
+print(f"{math.degrees(ra):.12f} {math.degrees(dec):.12f}")')
+read -r sra sdec <<< "$src"
+"$fx" -q simulate vis --layout ska-low:128 --source "$sra,$sdec,1.0" --ra-deg 60 --dec-deg -30 \
+  --ntimes 4 --int-time-s 60 --nchan 2 --precision f64 --out "$work/pt.uvh5"
+"$fx" -q image "$work/pt.uvh5" --npix 512 --cell-arcsec 30 --psf "$work/pt_psf.fits" \
+  --png "$work/pt.png" --out "$work/pt.fits"
+if "$py" "$anchors/check_fits_image.py" "$work/pt.fits" --expect-peak "$sra" "$sdec" \
+    --expect-stokes I > "$work/pt.json" 2> "$work/pt.err" \
+  && "$py" "$anchors/check_fits_image.py" "$work/pt_psf.fits" > /dev/null 2>&1 \
+  && tail -n 1 "$work/pt.json" | "$py" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+p = d["peak"]
+print("check_fits_image: peak", p["value"], "Jy/beam at", p["ra_deg"], p["dec_deg"], "sep", p["sep_arcsec"], "arcsec")
+sys.exit(0 if abs(p["value"] - 1.0) <= 1e-3 else 1)'; then
+  pass "astropy WCS puts the imaged source where it was simulated, at 1 Jy/beam"
+else
+  tail -n 1 "$work/pt.json"; tail -3 "$work/pt.err"; fail "imaged source position or flux"
+fi
+
 echo "interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

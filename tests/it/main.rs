@@ -7,6 +7,7 @@ mod common;
 mod correlate;
 mod fx;
 mod grid;
+mod imaging;
 mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
