@@ -3,7 +3,7 @@
 //!
 //! The kernel is the exponential of semicircle ([`kernel`]); [`params`] chooses its support
 //! and the grid oversampling from the requested accuracy ε by a cost model; w-stacking
-//! with the exact `n − 1` term handles wide fields. [`reference`] holds the direct Fourier
+//! with the exact `n − 1` term handles wide fields. [`mod@reference`] holds the direct Fourier
 //! sums the fast path is tested against, and [`weighting`] the natural, uniform and Briggs
 //! weights.
 //!

@@ -351,7 +351,7 @@ pub fn dirty_image_and_psf(
     let planes: Vec<Range<usize>> = if cfg.per_channel {
         (0..channels.len()).map(|c| c..c + 1).collect()
     } else {
-        vec![0..channels.len()]
+        std::iter::once(0..channels.len()).collect()
     };
     let mut report = ImagingReport {
         wstacking,
