@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Arguments: data file, precision (f32|f64), ε, `w` or `nw` (w-stacking on or off),
-//! repetitions. Threads: `RAYON_NUM_THREADS`.
+//! repetitions, and optionally `grid` or `degrid` to run one direction only (for peak-memory
+//! measurements with `/usr/bin/time -v`). Threads: `RAYON_NUM_THREADS`.
 
 use fxgrid::grid::{dirty2vis, vis2dirty, GridConfig, GridFloat, StageTimes};
 use fxgrid::ndarray::{Array1, Array2};
@@ -16,6 +17,7 @@ fn best(a: &mut Option<StageTimes>, t: StageTimes) {
     let b = a.get_or_insert(t);
     b.bucket_s = b.bucket_s.min(t.bucket_s);
     b.grid_s = b.grid_s.min(t.grid_s);
+    b.reorder_s = b.reorder_s.min(t.reorder_s);
     b.fft_s = b.fft_s.min(t.fft_s);
     b.correct_s = b.correct_s.min(t.correct_s);
     b.total_s = b.total_s.min(t.total_s);
@@ -24,29 +26,41 @@ fn best(a: &mut Option<StageTimes>, t: StageTimes) {
 fn run<T: GridFloat>(
     uvw: &Array2<f64>,
     freq: &[f64],
-    vis: &Array2<Complex32>,
+    vis: Array2<Complex32>,
     cfg: &GridConfig,
     n: usize,
+    only: Option<&str>,
 ) {
+    // Converted, then the input dropped: only one copy is alive while gridding.
     let vis = vis.mapv(|v| Complex::new(T::of_f64(v.re as f64), T::of_f64(v.im as f64)));
-    let dirty = Array2::from_shape_fn((cfg.npix_y, cfg.npix_x), |(r, c)| {
-        T::of_f64(((r * 31 + c * 17) % 97) as f64 / 97.0 - 0.5)
-    });
+    let dirty = if only == Some("grid") {
+        Array2::zeros((0, 0))
+    } else {
+        Array2::from_shape_fn((cfg.npix_y, cfg.npix_x), |(r, c)| {
+            T::of_f64(((r * 31 + c * 17) % 97) as f64 / 97.0 - 0.5)
+        })
+    };
     let (mut g, mut d) = (None, None);
     for _ in 0..n {
-        let (_, rep) = vis2dirty(cfg, uvw.view(), freq, vis.view(), None, None).unwrap();
-        best(&mut g, rep.times);
-        let (_, rep) = dirty2vis(cfg, uvw.view(), freq, dirty.view(), None, None).unwrap();
-        best(&mut d, rep.times);
-        println!("# params {:?}", rep.params);
+        if only != Some("degrid") {
+            let (_, rep) = vis2dirty(cfg, uvw.view(), freq, vis.view(), None, None).unwrap();
+            best(&mut g, rep.times);
+            println!("# params {:?}", rep.params);
+        }
+        if only != Some("grid") {
+            let (_, rep) = dirty2vis(cfg, uvw.view(), freq, dirty.view(), None, None).unwrap();
+            best(&mut d, rep.times);
+        }
     }
     let nvis = vis.len() as f64;
-    for (name, t) in [("grid", g.unwrap()), ("degrid", d.unwrap())] {
+    for (name, t) in [("grid", g), ("degrid", d)] {
+        let Some(t) = t else { continue };
         println!(
-            "{name}: total {:.4} s ({:.2} Mvis/s) = bucket {:.4} + kernel {:.4} + fft {:.4} + correct {:.4} (+ rest)",
+            "{name}: total {:.4} s ({:.2} Mvis/s) = bucket {:.4} + reorder {:.4} + kernel {:.4} + fft {:.4} + correct {:.4} (+ rest)",
             t.total_s,
             nvis / t.total_s / 1e6,
             t.bucket_s,
+            t.reorder_s,
             t.grid_s,
             t.fft_s,
             t.correct_s
@@ -72,8 +86,9 @@ fn main() {
         ..GridConfig::new(npix, npix, pix, eps)
     };
     let n: usize = args[5].parse().expect("repeats");
+    let only = args.get(6).map(|s| s.as_str());
     match args[2].as_str() {
-        "f32" => run::<f32>(&uvw, freq.as_slice().unwrap(), &vis, &cfg, n),
-        _ => run::<f64>(&uvw, freq.as_slice().unwrap(), &vis, &cfg, n),
+        "f32" => run::<f32>(&uvw, freq.as_slice().unwrap(), vis, &cfg, n, only),
+        _ => run::<f64>(&uvw, freq.as_slice().unwrap(), vis, &cfg, n, only),
     }
 }

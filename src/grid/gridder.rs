@@ -48,6 +48,22 @@ fn floor(x: f64) -> f64 {
     }
 }
 
+/// A run of `len` channels from `c0` of row `row`, as one bucket entry.
+#[inline(always)]
+fn pack(row: usize, c0: usize, len: usize) -> u64 {
+    ((row as u64) << 32) | ((c0 as u64) << CHAN_BITS) | len as u64
+}
+
+/// `(row, first channel, number of channels)` of a bucket entry.
+#[inline(always)]
+fn unpack(e: u64) -> (usize, usize, usize) {
+    (
+        (e >> 32) as usize,
+        ((e >> CHAN_BITS) & 0xffff) as usize,
+        (e & 0xffff) as usize,
+    )
+}
+
 /// Direction-cosine offset `n − 1` of `(l, m)`, computed without cancellation.
 #[inline]
 pub fn n_minus_1(l: f64, m: f64) -> f64 {
@@ -104,12 +120,16 @@ impl Geometry<'_> {
     /// u, v, w in wavelengths (folded to w ≥ 0 with w-stacking).
     #[inline(always)]
     fn uvw_lambda(&self, row: usize, chan: usize) -> (f64, f64, f64, bool) {
+        assert!(row < self.uvw.nrows() && chan < self.scale.len());
+        let (rs, cs) = (self.uvw.strides()[0], self.uvw.strides()[1]);
+        // SAFETY: row is in bounds (asserted) and the array has 3 columns (checked when
+        // the plan was made).
+        let (u, v, w) = unsafe {
+            let p = self.uvw.as_ptr().offset(row as isize * rs);
+            (*p, *p.offset(cs), *p.offset(2 * cs))
+        };
         let s = self.scale[chan];
-        let (u, v, w) = (
-            self.uvw[[row, 0]] * s,
-            self.uvw[[row, 1]] * s,
-            self.uvw[[row, 2]] * s,
-        );
+        let (u, v, w) = (u * s, v * s, w * s);
         if self.wstack && w < 0.0 {
             (-u, -v, -w, true)
         } else {
@@ -119,16 +139,22 @@ impl Geometry<'_> {
 
     #[inline(always)]
     fn axis(&self, x: f64, n: usize) -> (usize, f64) {
-        let nf = n as f64;
-        let x = x - nf * floor(x / nf);
         let fl = floor(x - self.half);
         let delta = x - self.half - fl;
-        // x ∈ [0, n] so the first cell is in [1 − W/2, n]: one conditional wrap each way.
+        // The first cell, wrapped onto the grid: usually one conditional step; samples far
+        // beyond the grid (aliased, exactly as the DFT does) take the modulo.
+        let n = n as i64;
         let mut a0 = fl as i64 + 1;
         if a0 < 0 {
-            a0 += n as i64;
-        } else if a0 >= n as i64 {
-            a0 -= n as i64;
+            a0 += n;
+            if a0 < 0 {
+                a0 = a0.rem_euclid(n);
+            }
+        } else if a0 >= n {
+            a0 -= n;
+            if a0 >= n {
+                a0 = a0.rem_euclid(n);
+            }
         }
         (a0 as usize, delta)
     }
@@ -169,8 +195,11 @@ pub(crate) struct Plan<'a> {
     ntv: usize,
     /// First-plane index range of the buckets: 0 ..= n_planes − W.
     n_first: usize,
-    /// Bucket entries `row << 16 | chan`, sorted by (first plane, tile).
+    /// Bucket entries, runs of channels of one row (see [`pack`]), sorted by (first plane,
+    /// tile).
     entries: Vec<u64>,
+    /// Position of each entry's first sample in bucket order; one extra at the end.
+    value_start: Vec<u32>,
     /// Start of each (first plane, tile) bucket in `entries`; one extra at the end.
     offsets: Vec<usize>,
     pub n_skipped_nonfinite: usize,
@@ -203,11 +232,11 @@ impl<'a> Plan<'a> {
         if nchan == 0 {
             return Err(GridError::Empty("no channels".into()));
         }
-        if nchan > 1 << CHAN_BITS {
+        if nchan >= 1 << CHAN_BITS || nrow > u32::MAX as usize {
             return Err(GridError::InvalidConfig {
-                field: "channels",
-                value: nchan.to_string(),
-                expected: format!("at most {}", 1u64 << CHAN_BITS),
+                field: "rows × channels",
+                value: format!("{nrow} × {nchan}"),
+                expected: format!("fewer than {} channels and 2^32 rows", 1u64 << CHAN_BITS),
             });
         }
         if let Some(f) = freq_hz.iter().find(|f| !(f.is_finite() && **f > 0.0)) {
@@ -288,70 +317,73 @@ impl<'a> Plan<'a> {
         let n_first = params.n_planes - if cfg.wstacking { params.support - 1 } else { 0 };
         let n_keys = n_first * n_tiles;
 
-        // Bucket keys, in parallel; u32::MAX marks excluded samples.
-        let mut keys = vec![u32::MAX; n_samples];
-        keys.par_chunks_mut(nchan)
-            .enumerate()
-            .for_each(|(row, out)| {
-                for (chan, k) in out.iter_mut().enumerate() {
-                    if include(row, chan) {
-                        let loc = geom.locate(row, chan);
-                        let t = (loc.ay / tile) * ntu + loc.ax / tile;
-                        *k = (loc.plane.min(n_first - 1) * n_tiles + t) as u32;
+        // Runs of consecutive channels of one row that fall in the same bucket (a short
+        // baseline's channels usually share a tile): one entry per run, found in parallel
+        // over blocks of rows.
+        let n_blocks = (rayon::current_num_threads() * 8).min(nrow.max(1));
+        let block = nrow.div_ceil(n_blocks).max(1);
+        let runs: Vec<Vec<(u32, u64)>> = (0..nrow.div_ceil(block))
+            .into_par_iter()
+            .map(|bi| {
+                let mut out = Vec::new();
+                for row in bi * block..((bi + 1) * block).min(nrow) {
+                    let mut cur: Option<(u32, usize, usize)> = None;
+                    for chan in 0..nchan {
+                        let key = include(row, chan).then(|| {
+                            let loc = geom.locate(row, chan);
+                            let t = (loc.ay / tile) * ntu + loc.ax / tile;
+                            (loc.plane.min(n_first - 1) * n_tiles + t) as u32
+                        });
+                        match (cur, key) {
+                            (Some((k, c0, len)), Some(k2)) if k == k2 => {
+                                cur = Some((k, c0, len + 1))
+                            }
+                            _ => {
+                                if let Some((k, c0, len)) = cur {
+                                    out.push((k, pack(row, c0, len)));
+                                }
+                                cur = key.map(|k| (k, chan, 1));
+                            }
+                        }
+                    }
+                    if let Some((k, c0, len)) = cur {
+                        out.push((k, pack(row, c0, len)));
                     }
                 }
-            });
-        // Counting sort: counts per chunk of samples, offsets, then a parallel scatter.
-        let n_chunks = rayon::current_num_threads().max(1);
-        let chunk = n_samples.div_ceil(n_chunks).max(1);
-        let mut counts: Vec<Vec<usize>> = keys
-            .par_chunks(chunk)
-            .map(|ks| {
-                let mut c = vec![0usize; n_keys];
-                for &k in ks {
-                    if k != u32::MAX {
-                        c[k as usize] += 1;
-                    }
-                }
-                c
+                out
             })
             .collect();
+        // Counting sort of the runs by key.
         let mut offsets = vec![0usize; n_keys + 1];
-        let mut total = 0usize;
-        for key in 0..n_keys {
-            offsets[key] = total;
-            for c in counts.iter_mut() {
-                let n = c[key];
-                c[key] = total;
-                total += n;
-            }
+        for &(k, _) in runs.iter().flatten() {
+            offsets[k as usize + 1] += 1;
         }
-        offsets[n_keys] = total;
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let n_entries = offsets[n_keys];
+        let mut fill = offsets.clone();
+        let mut entries = vec![0u64; n_entries];
+        for &(k, e) in runs.iter().flatten() {
+            let slot = &mut fill[k as usize];
+            entries[*slot] = e;
+            *slot += 1;
+        }
+        drop(fill);
+        drop(runs);
+        // Where each entry's samples start in bucket order.
+        let mut value_start = Vec::with_capacity(n_entries + 1);
+        let mut total = 0usize;
+        for &e in &entries {
+            value_start.push(total as u32);
+            total += unpack(e).2;
+        }
+        value_start.push(total as u32);
         if total == 0 {
             return Err(GridError::Empty(
                 "every visibility is flagged, has zero weight or is not finite".into(),
             ));
         }
-        let mut entries = vec![0u64; total];
-        let out = SharedMut(entries.as_mut_ptr());
-        keys.par_chunks(chunk)
-            .zip(counts.par_iter_mut())
-            .enumerate()
-            .for_each(|(ci, (ks, fill))| {
-                for (i, &k) in ks.iter().enumerate() {
-                    if k != u32::MAX {
-                        let flat = ci * chunk + i;
-                        let (row, chan) = (flat / nchan, flat % nchan);
-                        let slot = &mut fill[k as usize];
-                        // SAFETY: each chunk owns the slots its counts reserved.
-                        unsafe {
-                            *out.ptr().add(*slot) = ((row as u64) << CHAN_BITS) | chan as u64;
-                        }
-                        *slot += 1;
-                    }
-                }
-            });
-        drop(keys);
         let times = StageTimes {
             bucket_s: t0.elapsed().as_secs_f64(),
             ..Default::default()
@@ -369,9 +401,15 @@ impl<'a> Plan<'a> {
             n_first,
             entries,
             offsets,
+            value_start,
             n_skipped_nonfinite: 0,
             times,
         })
+    }
+
+    /// Number of samples held (unflagged, non-zero weight).
+    fn n_values(&self) -> usize {
+        *self.value_start.last().unwrap_or(&0) as usize
     }
 
     fn n_tiles(&self) -> usize {
@@ -428,14 +466,6 @@ impl<'a> Plan<'a> {
             }
         };
         c(t / self.ntu, self.ntv) * 3 + c(t % self.ntu, self.ntu)
-    }
-
-    #[inline(always)]
-    fn unpack(e: u64) -> (usize, usize) {
-        (
-            (e >> CHAN_BITS) as usize,
-            (e & ((1 << CHAN_BITS) - 1)) as usize,
-        )
     }
 
     /// Image-plane corrections: per column, per row, and (w-stacking) per pixel of a
@@ -567,16 +597,20 @@ pub(crate) fn grid<T: GridFloat>(
     let values: Vec<Complex<T>> = plan
         .entries
         .par_iter()
-        .map(|&e| {
-            let (row, chan) = Plan::unpack(e);
-            let v = vis[[row, chan]];
-            let v = Complex::new(v.re.as_f64(), v.im.as_f64())
-                * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
-            let (flip, ph) = plan.entry_factor(row, chan);
-            let v = if flip { v.conj() } else { v } * ph;
-            Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+        .flat_map_iter(|&e| {
+            let (row, c0, len) = unpack(e);
+            let plan = &plan;
+            (c0..c0 + len).map(move |chan| {
+                let v = vis[[row, chan]];
+                let v = Complex::new(v.re.as_f64(), v.im.as_f64())
+                    * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+                let (flip, ph) = plan.entry_factor(row, chan);
+                let v = if flip { v.conj() } else { v } * ph;
+                Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+            })
         })
         .collect();
+    plan.times.reorder_s = t_grid.elapsed().as_secs_f64();
     let (coeff, coeff2) = plan.coeff::<T>();
     let degree = plan.poly.degree;
     let simd = Simd::detect();
@@ -679,7 +713,7 @@ pub(crate) fn grid<T: GridFloat>(
     plan.times.total_s = plan.times.bucket_s + t_grid.elapsed().as_secs_f64();
     let report = GridReport {
         params: p,
-        n_vis: plan.entries.len(),
+        n_vis: plan.n_values(),
         n_skipped_nonfinite: plan.n_skipped_nonfinite,
         kernel_degree: degree,
         times: plan.times,
@@ -736,22 +770,11 @@ pub(crate) fn degrid<T: GridFloat>(
     let bwp = p.tile + padded(w) - 1;
     let zero = Complex::new(T::zero(), T::zero());
     let (cu, cv, cw) = plan.corrections();
-    let corrected: Vec<f64> = (0..ny * nx)
-        .into_par_iter()
-        .map(|i| {
-            let (r, c) = (i / nx, i % nx);
-            let mut f = cu[c] * cv[r];
-            if plan.geom.wstack {
-                f *= cw[plan.quadrant_index(r, c)];
-            }
-            dirty[[r, c]].as_f64() * f
-        })
-        .collect();
     let t_corr = t_start.elapsed().as_secs_f64();
     let (coeff, coeff2) = plan.coeff::<T>();
     let degree = plan.poly.degree;
     let simd = Simd::detect();
-    let mut sorted = vec![zero; plan.entries.len()];
+    let mut sorted = vec![zero; plan.n_values()];
     let mut grid = vec![zero; nu * nv];
     let cols = image_axis_indices(nx, nu);
     let out_rows = image_axis_indices(ny, nv);
@@ -769,24 +792,27 @@ pub(crate) fn degrid<T: GridFloat>(
         let mask = plan.row_mask(&tiles);
         // Place the (phased) corrected image on the grid.
         {
+            // The image-plane corrections are applied here, on the fly, so no corrected
+            // copy of the image is kept.
             let shared = SharedMut(grid.as_mut_ptr());
-            let ph = &phase;
-            let corrected = &corrected;
+            let (ph, cu, cv, cw) = (&phase, &cu, &cv, &cw);
             let plan = &plan;
             let cols = &cols;
             out_rows.par_iter().enumerate().for_each(move |(r, &gr)| {
                 let g = shared;
+                let drow = dirty.row(r);
                 for c in 0..nx {
-                    let v = corrected[r * nx + c];
+                    let v = drow[c].as_f64() * cu[c] * cv[r];
                     let z = if plan.geom.wstack {
+                        let q = plan.quadrant_index(r, c);
                         // The adjoint of the gridder's exp(−iφ) is exp(+iφ).
-                        ph[plan.quadrant_index(r, c)].conj() * v
+                        ph[q].conj() * (v * cw[q])
                     } else {
                         Complex::new(v, 0.0)
                     };
                     // SAFETY: each task writes its own grid row.
                     unsafe {
-                        *g.0.add(gr * nu + cols[c]) =
+                        *g.ptr().add(gr * nu + cols[c]) =
                             Complex::new(T::of_f64(z.re), T::of_f64(z.im));
                     }
                 }
@@ -830,33 +856,40 @@ pub(crate) fn degrid<T: GridFloat>(
     }
     drop(grid);
     // Scatter back to [row, chan] with the visibility-side factors.
+    let t_scatter = Instant::now();
     let mut vis = Array2::from_elem((nrow, nchan), zero);
     {
         let out = SharedMut(vis.as_mut_ptr());
         let plan = &plan;
+        let sorted = &sorted;
         plan.entries
             .par_iter()
-            .zip(sorted.par_iter())
-            .for_each(move |(&e, &s)| {
-                let (row, chan) = Plan::unpack(e);
-                let (flip, ph) = plan.entry_factor(row, chan);
-                let v = Complex::new(s.re.as_f64(), s.im.as_f64()) * ph.conj();
-                let v = if flip { v.conj() } else { v }
-                    * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
-                // SAFETY: entries are unique (row, chan) pairs.
-                unsafe {
-                    *out.ptr().add(row * nchan + chan) =
-                        Complex::new(T::of_f64(v.re), T::of_f64(v.im));
+            .zip(plan.value_start.par_iter())
+            .for_each(move |(&e, &v0)| {
+                let (row, c0, len) = unpack(e);
+                for i in 0..len {
+                    let chan = c0 + i;
+                    let s = sorted[v0 as usize + i];
+                    let (flip, ph) = plan.entry_factor(row, chan);
+                    let v = Complex::new(s.re.as_f64(), s.im.as_f64()) * ph.conj();
+                    let v = if flip { v.conj() } else { v }
+                        * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+                    // SAFETY: entries cover unique (row, chan) pairs.
+                    unsafe {
+                        *out.ptr().add(row * nchan + chan) =
+                            Complex::new(T::of_f64(v.re), T::of_f64(v.im));
+                    }
                 }
             });
     }
+    plan.times.reorder_s = t_scatter.elapsed().as_secs_f64();
     plan.times.grid_s = t_kernel;
     plan.times.fft_s = t_fft;
     plan.times.correct_s = t_corr;
     plan.times.total_s = plan.times.bucket_s + t_start.elapsed().as_secs_f64();
     let report = GridReport {
         params: p,
-        n_vis: plan.entries.len(),
+        n_vis: plan.n_values(),
         n_skipped_nonfinite: plan.n_skipped_nonfinite,
         kernel_degree: degree,
         times: plan.times,
@@ -967,24 +1000,26 @@ fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
         let end = range.end;
         for k in range {
             if k + PREFETCH < end {
-                plan.geom
-                    .prefetch(Plan::unpack(plan.entries[k + PREFETCH]).0);
+                plan.geom.prefetch(unpack(plan.entries[k + PREFETCH]).0);
             }
-            let (row, chan) = Plan::unpack(plan.entries[k]);
-            let loc = plan.geom.locate(row, chan);
-            let (kx, ky) =
-                weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
-            let mut v = values[k];
-            if plan.geom.wstack {
-                v = v * weight_one(
-                    job.coeff,
-                    WP,
-                    job.degree,
-                    T::of_f64(loc.dz),
-                    job.plane - loc.plane,
-                );
+            let (row, c0, len) = unpack(plan.entries[k]);
+            let v0 = plan.value_start[k] as usize;
+            for i in 0..len {
+                let loc = plan.geom.locate(row, c0 + i);
+                let (kx, ky) =
+                    weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
+                let mut v = values[v0 + i];
+                if plan.geom.wstack {
+                    v = v * weight_one(
+                        job.coeff,
+                        WP,
+                        job.degree,
+                        T::of_f64(loc.dz),
+                        job.plane - loc.plane,
+                    );
+                }
+                spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
             }
-            spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
         }
     }
 }
@@ -1005,28 +1040,31 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
         let end = range.end;
         for k in range {
             if k + PREFETCH < end {
-                plan.geom
-                    .prefetch(Plan::unpack(plan.entries[k + PREFETCH]).0);
+                plan.geom.prefetch(unpack(plan.entries[k + PREFETCH]).0);
             }
-            let (row, chan) = Plan::unpack(plan.entries[k]);
-            let loc = plan.geom.locate(row, chan);
-            let (kx, ky) =
-                weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
-            let mut v =
-                interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky);
-            if plan.geom.wstack {
-                v = v * weight_one(
-                    job.coeff,
-                    WP,
-                    job.degree,
-                    T::of_f64(loc.dz),
-                    job.plane - loc.plane,
-                );
-            }
-            // SAFETY: entry k belongs to this tile only, and planes run one after another.
-            unsafe {
-                let o = out.ptr().add(k);
-                *o = *o + v;
+            let (row, c0, len) = unpack(plan.entries[k]);
+            let v0 = plan.value_start[k] as usize;
+            for i in 0..len {
+                let loc = plan.geom.locate(row, c0 + i);
+                let (kx, ky) =
+                    weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
+                let mut v =
+                    interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky);
+                if plan.geom.wstack {
+                    v = v * weight_one(
+                        job.coeff,
+                        WP,
+                        job.degree,
+                        T::of_f64(loc.dz),
+                        job.plane - loc.plane,
+                    );
+                }
+                // SAFETY: entry k belongs to this tile only, and planes run one after
+                // another.
+                unsafe {
+                    let o = out.ptr().add(v0 + i);
+                    *o = *o + v;
+                }
             }
         }
     }

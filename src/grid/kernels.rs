@@ -87,7 +87,7 @@ pub fn spread<T: GridFloat, const W: usize, const WP: usize>(
             std::slice::from_raw_parts_mut(buf.as_mut_ptr().add(start) as *mut T, 2 * WP)
         };
         for j in 0..2 * WP {
-            row[j] = row[j] + t[j & 1] * kxx[j];
+            row[j] = t[j & 1].mul_add(kxx[j], row[j]);
         }
     }
 }
@@ -111,13 +111,13 @@ pub fn interpolate<T: GridFloat, const W: usize, const WP: usize>(
         let row =
             unsafe { std::slice::from_raw_parts(buf.as_ptr().add(start) as *const T, 2 * WP) };
         for j in 0..2 * WP {
-            acc[j] = acc[j] + row[j] * ky[r];
+            acc[j] = row[j].mul_add(ky[r], acc[j]);
         }
     }
     let (mut re, mut im) = (T::zero(), T::zero());
     for i in 0..WP {
-        re = re + acc[2 * i] * kx[i];
-        im = im + acc[2 * i + 1] * kx[i];
+        re = acc[2 * i].mul_add(kx[i], re);
+        im = acc[2 * i + 1].mul_add(kx[i], im);
     }
     Complex::new(re, im)
 }

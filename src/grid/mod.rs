@@ -172,6 +172,9 @@ impl GridConfig {
 pub struct StageTimes {
     /// Validation, parameter choice and bucketing.
     pub bucket_s: f64,
+    /// Putting the visibilities in bucket order (gridding) or back in row order
+    /// (degridding), with their weights and phase factors.
+    pub reorder_s: f64,
     /// Spreading onto or interpolating from the grid.
     pub grid_s: f64,
     /// FFTs (and placing the image on the grid or taking it off).
