@@ -556,6 +556,31 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// A zeroed grid of `n` cells. On Linux the memory is advised to use transparent huge
+/// pages (a uv grid is tens to hundreds of MB: 4 KiB pages would mean tens of thousands of
+/// page faults, which serialise the threads that first touch them), and it is zeroed in
+/// parallel.
+fn zeroed_grid<T: GridFloat>(n: usize) -> Vec<Complex<T>> {
+    let zero = Complex::new(T::zero(), T::zero());
+    let mut v: Vec<Complex<T>> = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = n * std::mem::size_of::<Complex<T>>();
+        let start = v.as_ptr() as usize;
+        let aligned = start.div_ceil(HUGE) * HUGE;
+        if bytes > 2 * HUGE && aligned < start + bytes {
+            let len = (start + bytes - aligned) / HUGE * HUGE;
+            // SAFETY: advice only, on memory this Vec owns; failure is harmless.
+            unsafe {
+                libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v.par_extend(rayon::iter::repeat_n(zero, n));
+    v
+}
+
 /// Zeroes the grid where the last plane left data: the rows in `mask` and, in every row
 /// listed in `rows`, the columns `cols`.
 fn clear_grid<T: GridFloat>(
@@ -615,7 +640,7 @@ pub(crate) fn grid<T: GridFloat>(
     let degree = plan.poly.degree;
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
-    let mut grid = vec![zero; nu * nv];
+    let mut grid = zeroed_grid::<T>(nu * nv);
     let mut acc = vec![T::zero(); nx * ny];
     let cols = image_axis_indices(nx, nu);
     let out_rows = image_axis_indices(ny, nv);
@@ -775,7 +800,7 @@ pub(crate) fn degrid<T: GridFloat>(
     let degree = plan.poly.degree;
     let simd = Simd::detect();
     let mut sorted = vec![zero; plan.n_values()];
-    let mut grid = vec![zero; nu * nv];
+    let mut grid = zeroed_grid::<T>(nu * nv);
     let cols = image_axis_indices(nx, nu);
     let out_rows = image_axis_indices(ny, nv);
     let fft = GridFft::<T>::new(nu, nv);

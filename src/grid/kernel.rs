@@ -269,7 +269,7 @@ impl InverseFourier {
     pub fn new(kernel: &EsKernel, xi_max: f64) -> Self {
         let xi_max = xi_max.max(1e-12);
         let mut best: Option<InverseFourier> = None;
-        for n in [16usize, 24, 32, 48, 64] {
+        for n in [16usize, 24, 32, 48, 64, 96, 128] {
             let f: Vec<f64> = (0..n)
                 .map(|j| {
                     let y = (PI * (j as f64 + 0.5) / n as f64).cos();
@@ -359,22 +359,45 @@ mod tests {
     }
 
     #[test]
-    fn inverse_fourier_interpolant_matches_quadrature() {
-        for (w, sigma) in [(4usize, 2.0), (7, 1.4), (12, 1.25), (16, 1.2)] {
-            let k = EsKernel::new(w, 0.95 * PI * w as f64 * (1.0 - 0.5 / sigma));
+    fn inverse_fourier_interpolant_is_negligible_against_the_kernel_error() {
+        use crate::grid::params::{KERNEL_TABLE, MIN_SUPPORT, SIGMAS};
+        for (w, si) in [
+            (4usize, 16usize),
+            (7, 4),
+            (10, 1),
+            (12, 2),
+            (16, 0),
+            (16, 16),
+        ] {
+            let (beta, alias, _) = KERNEL_TABLE[w - MIN_SUPPORT][si];
+            let sigma = SIGMAS[si];
+            let k = EsKernel::new(w, beta);
             let inv = InverseFourier::new(&k, 0.5 / sigma);
-            assert!(inv.max_rel_error < 1e-13, "W {w}: {}", inv.max_rel_error);
+            let bound = (0.01 * alias).max(1e-14);
+            assert!(
+                inv.max_rel_error < bound,
+                "W {w} σ {sigma}: {} vs {bound:e}",
+                inv.max_rel_error
+            );
             let xi = 0.3 / sigma;
-            assert!((inv.eval(-xi) * k.fourier(xi) - 1.0).abs() < 1e-13);
+            assert!((inv.eval(-xi) * k.fourier(xi) - 1.0).abs() < bound);
         }
     }
 
     #[test]
-    fn polynomial_fit_reaches_rounding_level() {
+    fn polynomial_fit_is_limited_only_by_the_kernel_edge() {
+        // ψ has a square-root edge of height e^-β at |t| = 1, which bounds how well any
+        // polynomial can follow it: narrow kernels (small β) reach ~e^-β, wide ones ~1e-13.
         for w in [4usize, 7, 11, 16] {
-            let k = EsKernel::new(w, 2.2 * w as f64);
-            let p = PolyKernel::fit(&k, 1e-14);
-            assert!(p.max_error < 1e-13, "W {w}: {}", p.max_error);
+            let beta = 2.2 * w as f64;
+            let k = EsKernel::new(w, beta);
+            let p = PolyKernel::fit(&k, 1e-15);
+            let bound = 3.0 * (-beta).exp() + 1e-14;
+            assert!(
+                p.max_error < bound,
+                "W {w}: {} (bound {bound:e})",
+                p.max_error
+            );
         }
     }
 
