@@ -1010,18 +1010,17 @@ struct TileJob<'p, 'a, T> {
     stride: usize,
 }
 
-/// Spreads the tile's visibilities for plane `job.plane` into `buf`.
+/// Calls `f(sample index in bucket order, location, kernel weights on x and y, w-kernel
+/// weight)` for every sample of the tile that touches plane `job.plane`.
 #[inline(always)]
-fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
+fn for_each_sample<T: GridFloat, const WP: usize>(
     job: &TileJob<'_, '_, T>,
-    values: &[Complex<T>],
-    buf: &mut [Complex<T>],
+    mut f: impl FnMut(usize, &Loc, &[T; WP], &[T; WP], T),
 ) {
     let plan = job.plan;
     let nt = plan.n_tiles();
-    let (ox, oy) = job.origin;
-    for f in job.firsts.clone() {
-        let range = plan.offsets[f * nt + job.tile]..plan.offsets[f * nt + job.tile + 1];
+    for first in job.firsts.clone() {
+        let range = plan.offsets[first * nt + job.tile]..plan.offsets[first * nt + job.tile + 1];
         let end = range.end;
         for k in range {
             if k + PREFETCH < end {
@@ -1033,20 +1032,39 @@ fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
                 let loc = plan.geom.locate(row, c0 + i);
                 let (kx, ky) =
                     weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
-                let mut v = values[v0 + i];
-                if plan.geom.wstack {
-                    v = v * weight_one(
+                let kw = if plan.geom.wstack {
+                    weight_one(
                         job.coeff,
                         WP,
                         job.degree,
                         T::of_f64(loc.dz),
                         job.plane - loc.plane,
-                    );
-                }
-                spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky, v);
+                    )
+                } else {
+                    T::one()
+                };
+                f(v0 + i, &loc, &kx, &ky, kw);
             }
         }
     }
+}
+
+/// Spreads the tile's visibilities for plane `job.plane` into `buf`.
+#[inline(always)]
+fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
+    job: &TileJob<'_, '_, T>,
+    values: &[Complex<T>],
+    buf: &mut [Complex<T>],
+) {
+    let (ox, oy) = job.origin;
+    for_each_sample::<T, WP>(
+        job,
+        #[inline(always)]
+        |i, loc, kx, ky, kw| {
+            let v = values[i] * kw;
+            spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky, v);
+        },
+    );
 }
 
 /// Interpolates the tile's visibilities for plane `job.plane` from `buf`, adding to `out`
@@ -1057,40 +1075,17 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
     buf: &[Complex<T>],
     out: SharedMut<Complex<T>>,
 ) {
-    let plan = job.plan;
-    let nt = plan.n_tiles();
     let (ox, oy) = job.origin;
-    for f in job.firsts.clone() {
-        let range = plan.offsets[f * nt + job.tile]..plan.offsets[f * nt + job.tile + 1];
-        let end = range.end;
-        for k in range {
-            if k + PREFETCH < end {
-                plan.geom.prefetch(unpack(plan.entries[k + PREFETCH]).0);
+    for_each_sample::<T, WP>(
+        job,
+        #[inline(always)]
+        |i, loc, kx, ky, kw| {
+            let v = interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky) * kw;
+            // SAFETY: sample i belongs to this tile only, and planes run one after another.
+            unsafe {
+                let o = out.ptr().add(i);
+                *o = *o + v;
             }
-            let (row, c0, len) = unpack(plan.entries[k]);
-            let v0 = plan.value_start[k] as usize;
-            for i in 0..len {
-                let loc = plan.geom.locate(row, c0 + i);
-                let (kx, ky) =
-                    weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
-                let mut v =
-                    interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, &kx, &ky);
-                if plan.geom.wstack {
-                    v = v * weight_one(
-                        job.coeff,
-                        WP,
-                        job.degree,
-                        T::of_f64(loc.dz),
-                        job.plane - loc.plane,
-                    );
-                }
-                // SAFETY: entry k belongs to this tile only, and planes run one after
-                // another.
-                unsafe {
-                    let o = out.ptr().add(v0 + i);
-                    *o = *o + v;
-                }
-            }
-        }
-    }
+        },
+    );
 }

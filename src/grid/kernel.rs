@@ -118,6 +118,24 @@ impl EsKernel {
     }
 }
 
+/// Chebyshev coefficients `c_k` of the degree `n − 1` interpolant of `f` at the `n`
+/// Chebyshev points of `[-1, 1]`: `f(y) ≈ Σ c_k T_k(y)`.
+fn chebyshev_interpolant(n: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
+    let values: Vec<f64> = (0..n)
+        .map(|j| f((PI * (j as f64 + 0.5) / n as f64).cos()))
+        .collect();
+    (0..n)
+        .map(|k| {
+            let s: f64 = values
+                .iter()
+                .enumerate()
+                .map(|(j, v)| v * (PI * k as f64 * (j as f64 + 0.5) / n as f64).cos())
+                .sum();
+            s * if k == 0 { 1.0 } else { 2.0 } / n as f64
+        })
+        .collect()
+}
+
 /// The ES function itself, zero outside `|t| < 1`.
 pub fn es(beta: f64, t: f64) -> f64 {
     let t2 = t * t;
@@ -175,21 +193,10 @@ impl PolyKernel {
         let n = degree + 1;
         let mut coeff = vec![0.0; n * w];
         for i in 0..w {
-            // Chebyshev interpolation of p_i at the n Chebyshev points of [-1, 1] ...
-            let f: Vec<f64> = (0..n)
-                .map(|j| {
-                    let z = (PI * (j as f64 + 0.5) / n as f64).cos();
-                    kernel.value((2 * i + 1) as f64 / w as f64 + z / w as f64 - 1.0)
-                })
-                .collect();
-            let cheb: Vec<f64> = (0..n)
-                .map(|k| {
-                    let s: f64 = (0..n)
-                        .map(|j| f[j] * (PI * k as f64 * (j as f64 + 0.5) / n as f64).cos())
-                        .sum();
-                    s * if k == 0 { 1.0 } else { 2.0 } / n as f64
-                })
-                .collect();
+            // Chebyshev interpolation of p_i on [-1, 1] ...
+            let cheb = chebyshev_interpolant(n, |z| {
+                kernel.value((2 * i + 1) as f64 / w as f64 + z / w as f64 - 1.0)
+            });
             // ... converted to monomials with the recurrence T_{k+1} = 2 z T_k − T_{k−1}.
             let mut mono = vec![0.0; n];
             let mut t_prev = vec![0.0; n];
@@ -270,21 +277,9 @@ impl InverseFourier {
         let xi_max = xi_max.max(1e-12);
         let mut best: Option<InverseFourier> = None;
         for n in [16usize, 24, 32, 48, 64, 96, 128] {
-            let f: Vec<f64> = (0..n)
-                .map(|j| {
-                    let y = (PI * (j as f64 + 0.5) / n as f64).cos();
-                    let s = 0.5 * (y + 1.0);
-                    1.0 / kernel.fourier(xi_max * s.sqrt())
-                })
-                .collect();
-            let cheb: Vec<f64> = (0..n)
-                .map(|k| {
-                    let s: f64 = (0..n)
-                        .map(|j| f[j] * (PI * k as f64 * (j as f64 + 0.5) / n as f64).cos())
-                        .sum();
-                    s * if k == 0 { 1.0 } else { 2.0 } / n as f64
-                })
-                .collect();
+            let cheb = chebyshev_interpolant(n, |y| {
+                1.0 / kernel.fourier(xi_max * (0.5 * (y + 1.0)).sqrt())
+            });
             let mut cand = InverseFourier {
                 xi_max2: xi_max * xi_max,
                 cheb,
