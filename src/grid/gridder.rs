@@ -522,9 +522,8 @@ impl<'a> Plan<'a> {
         (phase, step)
     }
 
-    /// Kernel coefficients as `T`: rows padded with zeros to [`padded`]`(W)`, and the
-    /// same with each row repeated twice (for [`weights2`]).
-    fn coeff<T: GridFloat>(&self) -> (Vec<T>, Vec<T>) {
+    /// Kernel coefficients as `T` for the tile loops.
+    fn coeffs<T: GridFloat>(&self) -> TileCoeffs<T> {
         let w = self.params.support;
         let wp = padded(w);
         let mut out = vec![T::zero(); (self.poly.degree + 1) * wp];
@@ -536,7 +535,32 @@ impl<'a> Plan<'a> {
                 out2[d * 2 * wp + wp + i] = T::of_f64(c);
             }
         }
-        (out, out2)
+        TileCoeffs {
+            one: out,
+            two: out2,
+            degree: self.poly.degree,
+        }
+    }
+
+    /// The job of tile `tile` for plane `plane`: its origin and the first planes whose
+    /// buckets touch the plane.
+    fn tile_job<'p, T>(
+        &'p self,
+        coeffs: &'p TileCoeffs<T>,
+        plane: usize,
+        tile: usize,
+        stride: usize,
+    ) -> TileJob<'p, 'a, T> {
+        let t = self.params.tile;
+        TileJob {
+            plan: self,
+            coeffs,
+            plane,
+            firsts: self.first_planes(plane),
+            tile,
+            origin: ((tile % self.ntu) * t, (tile / self.ntu) * t),
+            stride,
+        }
     }
 
     /// Visibility-side factor of an entry: conjugation for folded samples and the phase of
@@ -636,8 +660,7 @@ pub(crate) fn grid<T: GridFloat>(
         })
         .collect();
     plan.times.reorder_s = t_grid.elapsed().as_secs_f64();
-    let (coeff, coeff2) = plan.coeff::<T>();
-    let degree = plan.poly.degree;
+    let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
     let mut grid = zeroed_grid::<T>(nu * nv);
@@ -661,24 +684,13 @@ pub(crate) fn grid<T: GridFloat>(
             by_colour[plan.colour(t)].push(t);
         }
         let shared = SharedMut(grid.as_mut_ptr());
-        let firsts = plan.first_planes(j);
         for colour_tiles in &by_colour {
             colour_tiles.par_iter().for_each_init(
                 || vec![zero; bw * bwp],
                 |buf, &t| {
                     buf.fill(zero);
-                    let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
-                    let job = TileJob {
-                        plan: &plan,
-                        coeff: &coeff,
-                        coeff2: &coeff2,
-                        degree,
-                        plane: j,
-                        firsts: firsts.clone(),
-                        tile: t,
-                        origin: (ox, oy),
-                        stride: bwp,
-                    };
+                    let job = plan.tile_job(&coeffs, j, t, bwp);
+                    let (ox, oy) = job.origin;
                     with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &values, buf)));
                     // SAFETY: tiles of one colour cover disjoint grid cells.
                     unsafe { add_tile(shared, nu, nv, ox, oy, bw, bwp, buf) };
@@ -706,10 +718,7 @@ pub(crate) fn grid<T: GridFloat>(
             }
         });
         if j + 1 < p.n_planes {
-            phase
-                .par_iter_mut()
-                .zip(step.par_iter())
-                .for_each(|(a, s)| *a *= s);
+            advance_phases(&mut phase, &step);
             clear_grid(&mut grid, nu, &mask, &out_rows, &cols);
         }
         t_kernel += (t1 - t0).as_secs_f64();
@@ -740,7 +749,7 @@ pub(crate) fn grid<T: GridFloat>(
         params: p,
         n_vis: plan.n_values(),
         n_skipped_nonfinite: plan.n_skipped_nonfinite,
-        kernel_degree: degree,
+        kernel_degree: coeffs.degree,
         times: plan.times,
     };
     (image, report)
@@ -796,8 +805,7 @@ pub(crate) fn degrid<T: GridFloat>(
     let zero = Complex::new(T::zero(), T::zero());
     let (cu, cv, cw) = plan.corrections();
     let t_corr = t_start.elapsed().as_secs_f64();
-    let (coeff, coeff2) = plan.coeff::<T>();
-    let degree = plan.poly.degree;
+    let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let mut sorted = vec![zero; plan.n_values()];
     let mut grid = zeroed_grid::<T>(nu * nv);
@@ -848,32 +856,18 @@ pub(crate) fn degrid<T: GridFloat>(
         let t2 = Instant::now();
         let out = SharedMut(sorted.as_mut_ptr());
         let g = &grid;
-        let firsts = plan.first_planes(j);
         let plan = &plan;
         tiles.par_iter().for_each_init(
             || vec![zero; bw * bwp],
             |buf, &t| {
-                let (ox, oy) = ((t % plan.ntu) * p.tile, (t / plan.ntu) * p.tile);
+                let job = plan.tile_job(&coeffs, j, t, bwp);
+                let (ox, oy) = job.origin;
                 load_tile(g, nu, nv, ox, oy, bw, bwp, buf);
-                let job = TileJob {
-                    plan,
-                    coeff: &coeff,
-                    coeff2: &coeff2,
-                    degree,
-                    plane: j,
-                    firsts: firsts.clone(),
-                    tile: t,
-                    origin: (ox, oy),
-                    stride: bwp,
-                };
                 with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out)));
             },
         );
         if j + 1 < p.n_planes {
-            phase
-                .par_iter_mut()
-                .zip(step.par_iter())
-                .for_each(|(a, s)| *a *= s);
+            advance_phases(&mut phase, &step);
             clear_grid(&mut grid, nu, &mask, &all_rows, &cols);
         }
         t_kernel += t2.elapsed().as_secs_f64();
@@ -916,7 +910,7 @@ pub(crate) fn degrid<T: GridFloat>(
         params: p,
         n_vis: plan.n_values(),
         n_skipped_nonfinite: plan.n_skipped_nonfinite,
-        kernel_degree: degree,
+        kernel_degree: coeffs.degree,
         times: plan.times,
     };
     (vis, report)
@@ -997,12 +991,26 @@ macro_rules! dispatch {
 }
 use dispatch;
 
+/// Kernel coefficients as `T`: rows padded with zeros to [`padded`]`(W)` (`one`), and the
+/// same with each row repeated twice (`two`, for [`weights2`]).
+struct TileCoeffs<T> {
+    one: Vec<T>,
+    two: Vec<T>,
+    degree: usize,
+}
+
+/// Moves the per-pixel w-phases on to the next plane.
+fn advance_phases(phase: &mut [Complex<f64>], step: &[Complex<f64>]) {
+    phase
+        .par_iter_mut()
+        .zip(step.par_iter())
+        .for_each(|(a, s)| *a *= s);
+}
+
 /// One tile of one plane: what the tile loops need.
 struct TileJob<'p, 'a, T> {
     plan: &'p Plan<'a>,
-    coeff: &'p [T],
-    coeff2: &'p [T],
-    degree: usize,
+    coeffs: &'p TileCoeffs<T>,
     plane: usize,
     firsts: std::ops::Range<usize>,
     tile: usize,
@@ -1030,13 +1038,17 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
             let v0 = plan.value_start[k] as usize;
             for i in 0..len {
                 let loc = plan.geom.locate(row, c0 + i);
-                let (kx, ky) =
-                    weights2::<T, WP>(job.coeff2, job.degree, T::of_f64(loc.dx), T::of_f64(loc.dy));
+                let (kx, ky) = weights2::<T, WP>(
+                    &job.coeffs.two,
+                    job.coeffs.degree,
+                    T::of_f64(loc.dx),
+                    T::of_f64(loc.dy),
+                );
                 let kw = if plan.geom.wstack {
                     weight_one(
-                        job.coeff,
+                        &job.coeffs.one,
                         WP,
-                        job.degree,
+                        job.coeffs.degree,
                         T::of_f64(loc.dz),
                         job.plane - loc.plane,
                     )
