@@ -27,7 +27,7 @@ use super::kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::kernels::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::params::{choose, GridParams, ParamInputs};
 use super::{GridConfig, GridError, GridFloat, GridReport, StageTimes};
-use crate::image::fft::{image_axis_indices, GridFft, SharedMut};
+use crate::image::fft::{transpose_map, GridFft, SharedMut};
 use crate::telescope::SPEED_OF_LIGHT_M_S;
 
 /// How many entries ahead the tile loops prefetch uvw.
@@ -469,7 +469,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Image-plane corrections: per column, per row, and (w-stacking) per pixel of a
-    /// quadrant indexed by `(|row offset|, |column offset|)`.
+    /// quadrant indexed by `(|column offset|, |row offset|)` (see [`Self::quadrant_index`]).
     fn corrections(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let p = &self.params;
         let kernel = EsKernel::new(p.support, p.beta);
@@ -492,13 +492,14 @@ impl<'a> Plan<'a> {
         (self.nx / 2 + 1, self.ny / 2 + 1)
     }
 
-    /// `f(n − 1)` for every pixel of the quadrant.
+    /// `f(n − 1)` for every pixel of the quadrant, column by column (the column
+    /// transforms walk the image a column at a time).
     fn quadrant_map<U: Send>(&self, f: impl Fn(f64) -> U + Sync) -> Vec<U> {
         let (qx, qy) = self.quadrant_dims();
         (0..qx * qy)
             .into_par_iter()
             .map(|q| {
-                let (qr, qc) = (q / qx, q % qx);
+                let (qc, qr) = (q / qy, q % qy);
                 f(n_minus_1(qc as f64 * self.cell_x, qr as f64 * self.cell_y))
             })
             .collect()
@@ -508,7 +509,7 @@ impl<'a> Plan<'a> {
     fn quadrant_index(&self, r: usize, c: usize) -> usize {
         let qr = (r as i64 - (self.ny / 2) as i64).unsigned_abs() as usize;
         let qc = (c as i64 - (self.nx / 2) as i64).unsigned_abs() as usize;
-        qr * self.quadrant_dims().0 + qc
+        qc * self.quadrant_dims().1 + qr
     }
 
     /// Phase `exp(−2πi w (n − 1 − centre))` and its per-plane step, on the quadrant.
@@ -605,31 +606,6 @@ fn zeroed_grid<T: GridFloat>(n: usize) -> Vec<Complex<T>> {
     v
 }
 
-/// Zeroes the grid where the last plane left data: the rows in `mask` and, in every row
-/// listed in `rows`, the columns `cols`.
-fn clear_grid<T: GridFloat>(
-    grid: &mut [Complex<T>],
-    nu: usize,
-    mask: &[bool],
-    rows: &[usize],
-    cols: &[usize],
-) {
-    let zero = Complex::new(T::zero(), T::zero());
-    let mut listed = vec![false; mask.len()];
-    for &r in rows {
-        listed[r] = true;
-    }
-    grid.par_chunks_mut(nu).enumerate().for_each(|(r, row)| {
-        if mask[r] {
-            row.fill(zero);
-        } else if listed[r] {
-            for &c in cols {
-                row[c] = zero;
-            }
-        }
-    });
-}
-
 /// Grids `vis` (`[row, chan]`) and returns the unnormalised dirty image `[ny, nx]`.
 pub(crate) fn grid<T: GridFloat>(
     mut plan: Plan<'_>,
@@ -664,10 +640,10 @@ pub(crate) fn grid<T: GridFloat>(
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
     let mut grid = zeroed_grid::<T>(nu * nv);
+    // The image accumulates column by column (`acc[k * ny + i]`), as the column
+    // transforms deliver it.
     let mut acc = vec![T::zero(); nx * ny];
-    let cols = image_axis_indices(nx, nu);
-    let out_rows = image_axis_indices(ny, nv);
-    let fft = GridFft::<T>::new(nu, nv);
+    let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
     } else {
@@ -698,28 +674,33 @@ pub(crate) fn grid<T: GridFloat>(
             );
         }
         let t1 = Instant::now();
-        fft.forward(&mut grid, &mask, &cols, &out_rows);
+        // Transform, adding this plane's contribution (phased, with w-stacking) to the
+        // image as each block of columns comes out; the grid is left zero.
+        {
+            let out = SharedMut(acc.as_mut_ptr());
+            let (ph, plan, out_rows) = (&phase, &plan, fft.out_rows());
+            fft.forward(&mut grid, &mask, move |k0, buf| {
+                for (b, col) in buf.chunks_exact(nv).enumerate() {
+                    let k = k0 + b;
+                    // SAFETY: each block of columns writes only its own image columns.
+                    let o = unsafe { std::slice::from_raw_parts_mut(out.ptr().add(k * ny), ny) };
+                    if plan.geom.wstack {
+                        let q0 = plan.quadrant_index(0, k);
+                        for (i, (o, &gr)) in o.iter_mut().zip(out_rows).enumerate() {
+                            let (f, q) = (col[gr], ph[q0 - (ny / 2) + i.abs_diff(ny / 2)]);
+                            *o = *o + T::of_f64(f.re.as_f64() * q.re - f.im.as_f64() * q.im);
+                        }
+                    } else {
+                        for (o, &gr) in o.iter_mut().zip(out_rows) {
+                            *o = *o + col[gr].re;
+                        }
+                    }
+                }
+            });
+        }
         let t2 = Instant::now();
-        // Accumulate this plane's contribution to the image.
-        let g = &grid;
-        let ph = &phase;
-        acc.par_chunks_mut(nx).enumerate().for_each(|(r, out)| {
-            let grow = &g[out_rows[r] * nu..(out_rows[r] + 1) * nu];
-            if plan.geom.wstack {
-                for (c, o) in out.iter_mut().enumerate() {
-                    let f = grow[cols[c]];
-                    let q = ph[plan.quadrant_index(r, c)];
-                    *o = *o + T::of_f64(f.re.as_f64() * q.re - f.im.as_f64() * q.im);
-                }
-            } else {
-                for (c, o) in out.iter_mut().enumerate() {
-                    *o = *o + grow[cols[c]].re;
-                }
-            }
-        });
         if j + 1 < p.n_planes {
             advance_phases(&mut phase, &step);
-            clear_grid(&mut grid, nu, &mask, &out_rows, &cols);
         }
         t_kernel += (t1 - t0).as_secs_f64();
         t_fft += t2.elapsed().as_secs_f64() + (t2 - t1).as_secs_f64();
@@ -727,20 +708,19 @@ pub(crate) fn grid<T: GridFloat>(
     drop(grid);
     let t3 = Instant::now();
     let (cu, cv, cw) = plan.corrections();
-    let mut image = Array2::from_shape_vec((ny, nx), acc).expect("shape matches");
-    image
-        .axis_iter_mut(ndarray::Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(r, mut out)| {
-            for (c, o) in out.iter_mut().enumerate() {
-                let mut f = cu[c] * cv[r];
-                if plan.geom.wstack {
-                    f *= cw[plan.quadrant_index(r, c)];
-                }
-                *o = T::of_f64(o.as_f64() * f);
+    let mut image = Array2::zeros((ny, nx));
+    transpose_map(
+        nx,
+        ny,
+        |k, i| {
+            let mut f = cu[k] * cv[i];
+            if plan.geom.wstack {
+                f *= cw[plan.quadrant_index(i, k)];
             }
-        });
+            T::of_f64(acc[k * ny + i].as_f64() * f)
+        },
+        image.as_slice_mut().expect("standard layout"),
+    );
     plan.times.grid_s = t_kernel;
     plan.times.fft_s = t_fft;
     plan.times.correct_s = t3.elapsed().as_secs_f64();
@@ -803,56 +783,66 @@ pub(crate) fn degrid<T: GridFloat>(
     let bw = p.tile + w - 1;
     let bwp = p.tile + padded(w) - 1;
     let zero = Complex::new(T::zero(), T::zero());
-    let (cu, cv, cw) = plan.corrections();
+    // The corrected image, column by column (`corrected[k * ny + i]`), as the column
+    // transforms take it.
+    let mut corrected = vec![T::zero(); nx * ny];
+    {
+        let (cu, cv, cw) = plan.corrections();
+        let plan = &plan;
+        transpose_map(
+            ny,
+            nx,
+            |i, k| {
+                let mut f = cu[k] * cv[i];
+                if plan.geom.wstack {
+                    f *= cw[plan.quadrant_index(i, k)];
+                }
+                T::of_f64(dirty[[i, k]].as_f64() * f)
+            },
+            &mut corrected,
+        );
+    }
     let t_corr = t_start.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let mut sorted = vec![zero; plan.n_values()];
     let mut grid = zeroed_grid::<T>(nu * nv);
-    let cols = image_axis_indices(nx, nu);
-    let out_rows = image_axis_indices(ny, nv);
-    let fft = GridFft::<T>::new(nu, nv);
+    let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
     } else {
         (Vec::new(), Vec::new())
     };
-    let all_rows: Vec<usize> = (0..nv).collect();
     let (mut t_kernel, mut t_fft) = (0.0, 0.0);
     for j in 0..p.n_planes {
         let t0 = Instant::now();
         let tiles = plan.occupied_tiles(j);
         let mask = plan.row_mask(&tiles);
-        // Place the (phased) corrected image on the grid.
+        // The image, corrected and (with w-stacking) phased on the fly, so no corrected
+        // copy is kept, goes into the column transforms block by block.
         {
-            // The image-plane corrections are applied here, on the fly, so no corrected
-            // copy of the image is kept.
-            let shared = SharedMut(grid.as_mut_ptr());
-            let (ph, cu, cv, cw) = (&phase, &cu, &cv, &cw);
-            let plan = &plan;
-            let cols = &cols;
-            out_rows.par_iter().enumerate().for_each(move |(r, &gr)| {
-                let g = shared;
-                let drow = dirty.row(r);
-                for c in 0..nx {
-                    let v = drow[c].as_f64() * cu[c] * cv[r];
-                    let z = if plan.geom.wstack {
-                        let q = plan.quadrant_index(r, c);
-                        // The adjoint of the gridder's exp(−iφ) is exp(+iφ).
-                        ph[q].conj() * (v * cw[q])
+            let (ph, corrected) = (&phase, &corrected);
+            let (plan, out_rows) = (&plan, fft.out_rows());
+            fft.inverse(&mut grid, &mask, move |k0, buf| {
+                for (b, col) in buf.chunks_exact_mut(nv).enumerate() {
+                    let k = k0 + b;
+                    let image = &corrected[k * ny..(k + 1) * ny];
+                    if plan.geom.wstack {
+                        let q0 = plan.quadrant_index(0, k);
+                        for (i, (&v, &gr)) in image.iter().zip(out_rows).enumerate() {
+                            // The adjoint of the gridder's exp(−iφ) is exp(+iφ).
+                            let q = ph[q0 - (ny / 2) + i.abs_diff(ny / 2)].conj();
+                            let v = v.as_f64();
+                            col[gr] = Complex::new(T::of_f64(v * q.re), T::of_f64(v * q.im));
+                        }
                     } else {
-                        Complex::new(v, 0.0)
-                    };
-                    // SAFETY: each task writes its own grid row.
-                    unsafe {
-                        *g.ptr().add(gr * nu + cols[c]) =
-                            Complex::new(T::of_f64(z.re), T::of_f64(z.im));
+                        for (&v, &gr) in image.iter().zip(out_rows) {
+                            col[gr] = Complex::new(v, T::zero());
+                        }
                     }
                 }
             });
         }
-        let t1 = Instant::now();
-        fft.inverse(&mut grid, &cols, &mask);
         let t2 = Instant::now();
         let out = SharedMut(sorted.as_mut_ptr());
         let g = &grid;
@@ -868,10 +858,9 @@ pub(crate) fn degrid<T: GridFloat>(
         );
         if j + 1 < p.n_planes {
             advance_phases(&mut phase, &step);
-            clear_grid(&mut grid, nu, &mask, &all_rows, &cols);
         }
         t_kernel += t2.elapsed().as_secs_f64();
-        t_fft += (t2 - t1).as_secs_f64() + (t1 - t0).as_secs_f64();
+        t_fft += (t2 - t0).as_secs_f64();
     }
     drop(grid);
     // Scatter back to [row, chan] with the visibility-side factors.

@@ -23,6 +23,21 @@ pub(crate) struct SharedMut<T>(pub *mut T);
 unsafe impl<T: Send> Send for SharedMut<T> {}
 unsafe impl<T: Send> Sync for SharedMut<T> {}
 
+/// Asks for the cache line holding `p` (a hint: never faults, any address is allowed).
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no architectural effect.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// How many rows ahead the strided column gathers prefetch.
+const PREFETCH_ROWS: usize = 8;
+
 impl<T> SharedMut<T> {
     /// The pointer (a method, so closures capture the whole wrapper).
     #[inline(always)]
@@ -31,10 +46,20 @@ impl<T> SharedMut<T> {
     }
 }
 
-/// Plans of the row and column transforms of one grid size.
+/// Plans of the row and column transforms between one grid size and one image size.
+///
+/// The image's column `k` is the grid's column `cols[k]` and its row `i` the grid's row
+/// `out_rows[i]` (see [`image_axis_indices`]). Image values never pass through the grid:
+/// the column transforms hand their results to, or take their inputs from, the caller in
+/// blocks of up to `COL_BLOCK` whole columns, `buf[b * nv + grid row]` holding image column
+/// `k0 + b`.
 pub struct GridFft<T: FftNum> {
     nu: usize,
     nv: usize,
+    cols: Vec<usize>,
+    out_rows: Vec<usize>,
+    /// Grid columns no image column maps to: `gap.0..gap.1`.
+    gap: (usize, usize),
     row_fwd: Arc<dyn Fft<T>>,
     row_inv: Arc<dyn Fft<T>>,
     col_fwd: Arc<dyn Fft<T>>,
@@ -42,12 +67,20 @@ pub struct GridFft<T: FftNum> {
 }
 
 impl<T: FftNum> GridFft<T> {
-    /// Plans for a grid of `nv` rows by `nu` columns.
-    pub fn new(nu: usize, nv: usize) -> Self {
+    /// Plans for a grid of `nv` rows by `nu` columns and an image of `ny` rows by `nx`
+    /// columns (`nx ≤ nu`, `ny ≤ nv`).
+    pub fn new(nu: usize, nv: usize, nx: usize, ny: usize) -> Self {
+        assert!(
+            nx <= nu && ny <= nv,
+            "image {ny}x{nx} larger than grid {nv}x{nu}"
+        );
         let mut planner = FftPlanner::new();
         GridFft {
             nu,
             nv,
+            cols: image_axis_indices(nx, nu),
+            out_rows: image_axis_indices(ny, nv),
+            gap: (nx - nx / 2, nu - nx / 2),
             row_fwd: planner.plan_fft_forward(nu),
             row_inv: planner.plan_fft_inverse(nu),
             col_fwd: planner.plan_fft_forward(nv),
@@ -55,87 +88,186 @@ impl<T: FftNum> GridFft<T> {
         }
     }
 
-    /// Grid → image direction: forward transform of the rows flagged in `rows`, then of the
-    /// columns listed in `cols`, written back to the grid only at rows `out_rows`.
+    /// The grid row of each image row.
+    pub fn out_rows(&self) -> &[usize] {
+        &self.out_rows
+    }
+
+    /// Grid → image: forward transform of the rows flagged in `rows` (the only rows that
+    /// may hold data), then of the columns that map to image columns, each block of which
+    /// goes to `sink(k0, buf)`. The grid is left all zero.
     pub fn forward(
         &self,
         grid: &mut [Complex<T>],
         rows: &[bool],
-        cols: &[usize],
-        out_rows: &[usize],
+        sink: impl Fn(usize, &[Complex<T>]) + Sync,
     ) {
-        self.rows(grid, rows, &self.row_fwd);
-        self.columns(grid, cols, &self.col_fwd, Some(out_rows));
+        let zero = Complex::new(T::zero(), T::zero());
+        let (a, b) = self.gap;
+        self.rows(
+            grid,
+            rows,
+            &self.row_fwd,
+            |_| {},
+            |row| row[a..b].fill(zero),
+        );
+        let data_rows: Vec<usize> = (0..self.nv).filter(|&r| rows[r]).collect();
+        let (nu, nv) = (self.nu, self.nv);
+        let shared = SharedMut(grid.as_mut_ptr());
+        self.columns(
+            &self.col_fwd,
+            |_, block, buf| {
+                let g = shared;
+                buf.fill(zero);
+                // SAFETY: each task reads and zeroes only its own columns `block`, which
+                // no other task touches; r < nv and c < nu.
+                let per_line = (64 / std::mem::size_of::<Complex<T>>()).max(1);
+                unsafe {
+                    for (n, &r) in data_rows.iter().enumerate() {
+                        if let Some(&ahead) = data_rows.get(n + PREFETCH_ROWS) {
+                            let row = g.ptr().add(ahead * nu);
+                            for &c in block.iter().step_by(per_line) {
+                                prefetch(row.add(c));
+                            }
+                        }
+                        let row = g.ptr().add(r * nu);
+                        for (b, &c) in block.iter().enumerate() {
+                            let cell = row.add(c);
+                            *buf.get_unchecked_mut(b * nv + r) = *cell;
+                            *cell = zero;
+                        }
+                    }
+                }
+            },
+            |k0, _, buf| sink(k0, buf),
+        );
     }
 
-    /// Image → grid direction: inverse transform of the columns `cols` (whole columns),
-    /// then of the rows flagged in `rows`. Other rows are left partly transformed.
-    pub fn inverse(&self, grid: &mut [Complex<T>], cols: &[usize], rows: &[bool]) {
-        self.columns(grid, cols, &self.col_inv, None);
-        self.rows(grid, rows, &self.row_inv);
+    /// Image → grid: `source(k0, buf)` writes each block of image columns at the rows
+    /// [`Self::out_rows`] of a zeroed `buf`; the columns are inverse transformed and
+    /// stored at the grid rows flagged in `rows`, and those rows are inverse transformed.
+    /// Only the flagged rows are meaningful afterwards.
+    pub fn inverse(
+        &self,
+        grid: &mut [Complex<T>],
+        rows: &[bool],
+        source: impl Fn(usize, &mut [Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let data_rows: Vec<usize> = (0..self.nv).filter(|&r| rows[r]).collect();
+        let (nu, nv) = (self.nu, self.nv);
+        let shared = SharedMut(grid.as_mut_ptr());
+        self.columns(
+            &self.col_inv,
+            |k0, _, buf| {
+                buf.fill(zero);
+                source(k0, buf);
+            },
+            |_, block, buf| {
+                let g = shared;
+                // SAFETY: each task writes only its own columns `block`; r < nv, c < nu.
+                let per_line = (64 / std::mem::size_of::<Complex<T>>()).max(1);
+                unsafe {
+                    for (n, &r) in data_rows.iter().enumerate() {
+                        if let Some(&ahead) = data_rows.get(n + PREFETCH_ROWS) {
+                            let row = g.ptr().add(ahead * nu);
+                            for &c in block.iter().step_by(per_line) {
+                                prefetch(row.add(c));
+                            }
+                        }
+                        let row = g.ptr().add(r * nu);
+                        for (b, &c) in block.iter().enumerate() {
+                            *row.add(c) = *buf.get_unchecked(b * nv + r);
+                        }
+                    }
+                }
+            },
+        );
+        let (a, b) = self.gap;
+        self.rows(
+            grid,
+            rows,
+            &self.row_inv,
+            |row| row[a..b].fill(zero),
+            |_| {},
+        );
     }
 
-    fn rows(&self, grid: &mut [Complex<T>], rows: &[bool], fft: &Arc<dyn Fft<T>>) {
+    /// Transforms the rows flagged in `rows` in place, calling `before` and `after` on
+    /// each (while it is in cache).
+    fn rows(
+        &self,
+        grid: &mut [Complex<T>],
+        rows: &[bool],
+        fft: &Arc<dyn Fft<T>>,
+        before: impl Fn(&mut [Complex<T>]) + Sync,
+        after: impl Fn(&mut [Complex<T>]) + Sync,
+    ) {
         let scratch_len = fft.get_inplace_scratch_len();
         grid.par_chunks_mut(self.nu)
             .zip(rows.par_iter())
             .filter(|(_, &r)| r)
             .for_each_init(
                 || vec![Complex::new(T::zero(), T::zero()); scratch_len],
-                |scratch, (row, _)| fft.process_with_scratch(row, scratch),
+                |scratch, (row, _)| {
+                    before(row);
+                    fft.process_with_scratch(row, scratch);
+                    after(row);
+                },
             );
     }
 
+    /// Transforms the image's columns in blocks: `load(k0, grid columns, buf)` fills the
+    /// block's `buf` (`nv` values per column), which is transformed and passed to
+    /// `store(k0, grid columns, buf)`.
     fn columns(
         &self,
-        grid: &mut [Complex<T>],
-        cols: &[usize],
         fft: &Arc<dyn Fft<T>>,
-        out_rows: Option<&[usize]>,
+        load: impl Fn(usize, &[usize], &mut [Complex<T>]) + Sync,
+        store: impl Fn(usize, &[usize], &[Complex<T>]) + Sync,
     ) {
-        let (nu, nv) = (self.nu, self.nv);
+        let nv = self.nv;
         let scratch_len = fft.get_inplace_scratch_len();
-        let shared = SharedMut(grid.as_mut_ptr());
         let zero = Complex::new(T::zero(), T::zero());
-        cols.par_chunks(COL_BLOCK).for_each_init(
+        self.cols.par_chunks(COL_BLOCK).enumerate().for_each_init(
             || (vec![zero; COL_BLOCK * nv], vec![zero; scratch_len]),
-            |(buf, scratch), block| {
-                let g = shared;
-                let nb = block.len();
-                // SAFETY: each task reads and writes only its own columns `block`, which
-                // no other task touches; rows are in bounds (r < nv, c < nu).
-                unsafe {
-                    for r in 0..nv {
-                        let row = g.0.add(r * nu);
-                        for (b, &c) in block.iter().enumerate() {
-                            *buf.get_unchecked_mut(b * nv + r) = *row.add(c);
-                        }
-                    }
-                }
-                fft.process_with_scratch(&mut buf[..nb * nv], scratch);
-                unsafe {
-                    match out_rows {
-                        Some(out) => {
-                            for &r in out {
-                                let row = g.0.add(r * nu);
-                                for (b, &c) in block.iter().enumerate() {
-                                    *row.add(c) = *buf.get_unchecked(b * nv + r);
-                                }
-                            }
-                        }
-                        None => {
-                            for r in 0..nv {
-                                let row = g.0.add(r * nu);
-                                for (b, &c) in block.iter().enumerate() {
-                                    *row.add(c) = *buf.get_unchecked(b * nv + r);
-                                }
-                            }
-                        }
-                    }
-                }
+            |(buf, scratch), (i, block)| {
+                let buf = &mut buf[..block.len() * nv];
+                load(i * COL_BLOCK, block, buf);
+                fft.process_with_scratch(buf, scratch);
+                store(i * COL_BLOCK, block, buf);
             },
         );
     }
+}
+
+/// `dst[c * rows + r] = get(r, c)` for `r < rows`, `c < cols`: a transposition (with a
+/// map) in square blocks, so neither side is walked with a page-sized stride.
+pub(crate) fn transpose_map<U: Send>(
+    rows: usize,
+    cols: usize,
+    get: impl Fn(usize, usize) -> U + Sync,
+    dst: &mut [U],
+) {
+    const B: usize = 64;
+    assert_eq!(dst.len(), rows * cols);
+    if rows == 0 {
+        return;
+    }
+    dst.par_chunks_mut(rows * B)
+        .enumerate()
+        .for_each(|(j, chunk)| {
+            let c0 = j * B;
+            let nc = chunk.len() / rows;
+            for r0 in (0..rows).step_by(B) {
+                for dc in 0..nc {
+                    let out = &mut chunk[dc * rows..(dc + 1) * rows];
+                    for (r, o) in out.iter_mut().enumerate().take((r0 + B).min(rows)).skip(r0) {
+                        *o = get(r, c0 + dc);
+                    }
+                }
+            }
+        });
 }
 
 /// Grid indices of the `n` image positions `k − n/2`, `k = 0..n`, on an FFT axis of
@@ -150,37 +282,71 @@ pub fn image_axis_indices(n: usize, len: usize) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    /// The restricted transforms equal a full naive 2-D DFT at the kept positions.
-    #[test]
-    fn restricted_transforms_match_a_naive_dft() {
-        let (nu, nv) = (12usize, 10usize);
-        let grid: Vec<Complex<f64>> = (0..nu * nv)
-            .map(|i| Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos()))
-            .collect();
-        let cols = image_axis_indices(6, nu);
-        let out_rows = image_axis_indices(4, nv);
-        let mut g = grid.clone();
-        let plan = GridFft::<f64>::new(nu, nv);
-        plan.forward(&mut g, &vec![true; nv], &cols, &out_rows);
-        for &r in &out_rows {
-            for &c in &cols {
-                let mut s = Complex::new(0.0, 0.0);
-                for b in 0..nv {
-                    for a in 0..nu {
-                        let ph = -2.0
-                            * std::f64::consts::PI
-                            * ((a * c) as f64 / nu as f64 + (b * r) as f64 / nv as f64);
-                        s += grid[b * nu + a] * Complex::from_polar(1.0, ph);
-                    }
-                }
-                assert!((s - g[r * nu + c]).norm() < 1e-10);
+    fn dft(
+        grid: &[Complex<f64>],
+        nu: usize,
+        nv: usize,
+        c: usize,
+        r: usize,
+        sign: f64,
+    ) -> Complex<f64> {
+        let mut s = Complex::new(0.0, 0.0);
+        for b in 0..nv {
+            for a in 0..nu {
+                let ph = sign
+                    * 2.0
+                    * std::f64::consts::PI
+                    * ((a * c) as f64 / nu as f64 + (b * r) as f64 / nv as f64);
+                s += grid[b * nu + a] * Complex::from_polar(1.0, ph);
             }
         }
-        // Inverse: an image with one non-zero pixel gives a plane wave on every row.
-        let mut g = vec![Complex::new(0.0, 0.0); nu * nv];
-        g[out_rows[1] * nu + cols[2]] = Complex::new(1.0, 0.0);
-        plan.inverse(&mut g, &cols, &vec![true; nv]);
-        for b in 0..nv {
+        s
+    }
+
+    /// The restricted transforms equal a full naive 2-D DFT at the kept positions, the
+    /// forward one leaves the grid zero, and the inverse one is its adjoint.
+    #[test]
+    fn restricted_transforms_match_a_naive_dft() {
+        let (nu, nv, nx, ny) = (12usize, 10usize, 7usize, 4usize);
+        let rows: Vec<bool> = (0..nv).map(|r| r != 3 && r != 6).collect();
+        let grid: Vec<Complex<f64>> = (0..nu * nv)
+            .map(|i| {
+                if rows[i / nu] {
+                    Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())
+                } else {
+                    Complex::new(0.0, 0.0)
+                }
+            })
+            .collect();
+        let plan = GridFft::<f64>::new(nu, nv, nx, ny);
+        let cols = image_axis_indices(nx, nu);
+        let out_rows = image_axis_indices(ny, nv);
+        let image = std::sync::Mutex::new(vec![Complex::new(0.0, 0.0); nx * ny]);
+        let mut g = grid.clone();
+        plan.forward(&mut g, &rows, |k0, buf| {
+            let mut im = image.lock().unwrap();
+            for b in 0..buf.len() / nv {
+                for (i, &r) in out_rows.iter().enumerate() {
+                    im[i * nx + k0 + b] = buf[b * nv + r];
+                }
+            }
+        });
+        assert!(g.iter().all(|z| z.norm() == 0.0));
+        let image = image.into_inner().unwrap();
+        for (i, &r) in out_rows.iter().enumerate() {
+            for (k, &c) in cols.iter().enumerate() {
+                let want = dft(&grid, nu, nv, c, r, -1.0);
+                assert!((want - image[i * nx + k]).norm() < 1e-10);
+            }
+        }
+        // Inverse: an image with one non-zero pixel gives a plane wave on every flagged row.
+        let mut g = vec![Complex::new(7.0, 7.0); nu * nv];
+        plan.inverse(&mut g, &rows, |k0, buf| {
+            if (k0..k0 + buf.len() / nv).contains(&2) {
+                buf[(2 - k0) * nv + out_rows[1]] = Complex::new(1.0, 0.0);
+            }
+        });
+        for b in (0..nv).filter(|&b| rows[b]) {
             for a in 0..nu {
                 let ph = 2.0
                     * std::f64::consts::PI
