@@ -581,29 +581,62 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// A zeroed grid of `n` cells. On Linux the memory is advised to use transparent huge
-/// pages (a uv grid is tens to hundreds of MB: 4 KiB pages would mean tens of thousands of
-/// page faults, which serialise the threads that first touch them), and it is zeroed in
-/// parallel.
-fn zeroed_grid<T: GridFloat>(n: usize) -> Vec<Complex<T>> {
-    let zero = Complex::new(T::zero(), T::zero());
-    let mut v: Vec<Complex<T>> = Vec::with_capacity(n);
+/// `n` zeros, for the gridder's large buffers (grids, image accumulators, visibility
+/// arrays). The memory comes zeroed from the allocator (fresh pages need no second
+/// clearing pass). On Linux it is advised to use transparent huge pages (a uv grid is tens
+/// to hundreds of MB: 4 KiB pages would mean tens of thousands of page faults, which
+/// serialise the threads that first touch them and are slow under virtualisation), and
+/// its pages are touched in parallel so the kernel's clearing is shared between threads.
+///
+/// # Safety
+/// All-zero bytes must be a valid `U` (true of `T` and `Complex<T>` for `T: GridFloat`,
+/// which is sealed to `f32` and `f64`).
+unsafe fn zeroed<U: Copy>(n: usize) -> Vec<U> {
+    let layout = std::alloc::Layout::array::<U>(n).expect("buffer size fits memory");
+    if layout.size() == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the layout has non-zero size; all-zero bytes are a valid U (contract).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut U;
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    let bytes = layout.size();
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        let bytes = n * std::mem::size_of::<Complex<T>>();
-        let start = v.as_ptr() as usize;
+        let start = ptr as usize;
         let aligned = start.div_ceil(HUGE) * HUGE;
         if bytes > 2 * HUGE && aligned < start + bytes {
             let len = (start + bytes - aligned) / HUGE * HUGE;
-            // SAFETY: advice only, on memory this Vec owns; failure is harmless.
+            // SAFETY: advice only, on memory just allocated; failure is harmless.
             unsafe {
                 libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
             }
         }
     }
-    v.par_extend(rayon::iter::repeat_n(zero, n));
-    v
+    const PAGE: usize = 4096;
+    let base = SharedMut(ptr as *mut u8);
+    (0..bytes.div_ceil(PAGE)).into_par_iter().for_each(|page| {
+        let p = base;
+        // SAFETY: inside the allocation; writing the zero it already holds.
+        unsafe { std::ptr::write_volatile(p.ptr().add(page * PAGE), 0u8) };
+    });
+    // SAFETY: allocated by the global allocator with the layout of `n` U, all `n`
+    // initialised (zero).
+    unsafe { Vec::from_raw_parts(ptr, n, n) }
+}
+
+/// `n` complex zeros (see [`zeroed`]).
+fn complex_zeros<T: GridFloat>(n: usize) -> Vec<Complex<T>> {
+    // SAFETY: T is f32 or f64 (sealed); all-zero bytes are 0 + 0i.
+    unsafe { zeroed(n) }
+}
+
+/// `n` real zeros (see [`zeroed`]).
+fn real_zeros<T: GridFloat>(n: usize) -> Vec<T> {
+    // SAFETY: T is f32 or f64 (sealed); all-zero bytes are 0.
+    unsafe { zeroed(n) }
 }
 
 /// Grids `vis` (`[row, chan]`) and returns the unnormalised dirty image `[ny, nx]`.
@@ -639,10 +672,10 @@ pub(crate) fn grid<T: GridFloat>(
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
-    let mut grid = zeroed_grid::<T>(nu * nv);
+    let mut grid = complex_zeros::<T>(nu * nv);
     // The image accumulates column by column (`acc[k * ny + i]`), as the column
     // transforms deliver it.
-    let mut acc = vec![T::zero(); nx * ny];
+    let mut acc = real_zeros::<T>(nx * ny);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
@@ -708,7 +741,7 @@ pub(crate) fn grid<T: GridFloat>(
     drop(grid);
     let t3 = Instant::now();
     let (cu, cv, cw) = plan.corrections();
-    let mut image = Array2::zeros((ny, nx));
+    let mut image = Array2::from_shape_vec((ny, nx), real_zeros::<T>(nx * ny)).expect("shape");
     transpose_map(
         nx,
         ny,
@@ -785,7 +818,7 @@ pub(crate) fn degrid<T: GridFloat>(
     let zero = Complex::new(T::zero(), T::zero());
     // The corrected image, column by column (`corrected[k * ny + i]`), as the column
     // transforms take it.
-    let mut corrected = vec![T::zero(); nx * ny];
+    let mut corrected = real_zeros::<T>(nx * ny);
     {
         let (cu, cv, cw) = plan.corrections();
         let plan = &plan;
@@ -805,8 +838,8 @@ pub(crate) fn degrid<T: GridFloat>(
     let t_corr = t_start.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
-    let mut sorted = vec![zero; plan.n_values()];
-    let mut grid = zeroed_grid::<T>(nu * nv);
+    let mut sorted = complex_zeros::<T>(plan.n_values());
+    let mut grid = complex_zeros::<T>(nu * nv);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
@@ -865,7 +898,8 @@ pub(crate) fn degrid<T: GridFloat>(
     drop(grid);
     // Scatter back to [row, chan] with the visibility-side factors.
     let t_scatter = Instant::now();
-    let mut vis = Array2::from_elem((nrow, nchan), zero);
+    let mut vis =
+        Array2::from_shape_vec((nrow, nchan), complex_zeros::<T>(nrow * nchan)).expect("shape");
     {
         let out = SharedMut(vis.as_mut_ptr());
         let plan = &plan;

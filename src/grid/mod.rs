@@ -47,8 +47,16 @@ pub use error::GridError;
 pub use gridder::n_minus_1;
 pub use params::{GridParams, Precision};
 
-/// Floating-point types the gridder runs in (`f32`, `f64`).
-pub trait GridFloat: FftNum + num_traits::Float + Default {
+mod sealed {
+    /// Seals [`super::GridFloat`] to `f32` and `f64` (the gridder relies on all-zero
+    /// bytes being 0).
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// Floating-point types the gridder runs in (`f32`, `f64`; sealed).
+pub trait GridFloat: sealed::Sealed + FftNum + num_traits::Float + Default {
     /// The matching [`Precision`].
     const PRECISION: Precision;
     /// Conversion from f64 (rounding).

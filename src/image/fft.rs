@@ -242,29 +242,27 @@ impl<T: FftNum> GridFft<T> {
 }
 
 /// `dst[c * rows + r] = get(r, c)` for `r < rows`, `c < cols`: a transposition (with a
-/// map) in square blocks, so neither side is walked with a page-sized stride.
-pub(crate) fn transpose_map<U: Send>(
+/// map) by strips of `STRIP` columns, so `get` reads a cache line of each source row and
+/// `dst` is written as `STRIP` sequential streams.
+pub(crate) fn transpose_map<U: Copy + Send>(
     rows: usize,
     cols: usize,
     get: impl Fn(usize, usize) -> U + Sync,
     dst: &mut [U],
 ) {
-    const B: usize = 64;
+    const STRIP: usize = 16;
     assert_eq!(dst.len(), rows * cols);
     if rows == 0 {
         return;
     }
-    dst.par_chunks_mut(rows * B)
+    dst.par_chunks_mut(rows * STRIP)
         .enumerate()
-        .for_each(|(j, chunk)| {
-            let c0 = j * B;
-            let nc = chunk.len() / rows;
-            for r0 in (0..rows).step_by(B) {
+        .for_each(|(j, strip)| {
+            let c0 = j * STRIP;
+            let nc = strip.len() / rows;
+            for r in 0..rows {
                 for dc in 0..nc {
-                    let out = &mut chunk[dc * rows..(dc + 1) * rows];
-                    for (r, o) in out.iter_mut().enumerate().take((r0 + B).min(rows)).skip(r0) {
-                        *o = get(r, c0 + dc);
-                    }
+                    strip[dc * rows + r] = get(r, c0 + dc);
                 }
             }
         });
