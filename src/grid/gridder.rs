@@ -488,6 +488,19 @@ impl<'a> Plan<'a> {
         (cu, cv, cw)
     }
 
+    /// The image-plane correction of pixel (row `i`, column `k`), from
+    /// [`Self::corrections`].
+    #[inline(always)]
+    fn correction(&self, corr: &(Vec<f64>, Vec<f64>, Vec<f64>), i: usize, k: usize) -> f64 {
+        let (cu, cv, cw) = corr;
+        let f = cu[k] * cv[i];
+        if self.geom.wstack {
+            f * cw[self.quadrant_index(i, k)]
+        } else {
+            f
+        }
+    }
+
     fn quadrant_dims(&self) -> (usize, usize) {
         (self.nx / 2 + 1, self.ny / 2 + 1)
     }
@@ -740,18 +753,12 @@ pub(crate) fn grid<T: GridFloat>(
     }
     drop(grid);
     let t3 = Instant::now();
-    let (cu, cv, cw) = plan.corrections();
+    let corr = plan.corrections();
     let mut image = Array2::from_shape_vec((ny, nx), real_zeros::<T>(nx * ny)).expect("shape");
     transpose_map(
         nx,
         ny,
-        |k, i| {
-            let mut f = cu[k] * cv[i];
-            if plan.geom.wstack {
-                f *= cw[plan.quadrant_index(i, k)];
-            }
-            T::of_f64(acc[k * ny + i].as_f64() * f)
-        },
+        |k, i| T::of_f64(acc[k * ny + i].as_f64() * plan.correction(&corr, i, k)),
         image.as_slice_mut().expect("standard layout"),
     );
     plan.times.grid_s = t_kernel;
@@ -820,18 +827,12 @@ pub(crate) fn degrid<T: GridFloat>(
     // transforms take it.
     let mut corrected = real_zeros::<T>(nx * ny);
     {
-        let (cu, cv, cw) = plan.corrections();
+        let corr = plan.corrections();
         let plan = &plan;
         transpose_map(
             ny,
             nx,
-            |i, k| {
-                let mut f = cu[k] * cv[i];
-                if plan.geom.wstack {
-                    f *= cw[plan.quadrant_index(i, k)];
-                }
-                T::of_f64(dirty[[i, k]].as_f64() * f)
-            },
+            |i, k| T::of_f64(dirty[[i, k]].as_f64() * plan.correction(&corr, i, k)),
             &mut corrected,
         );
     }

@@ -117,27 +117,15 @@ impl<T: FftNum> GridFft<T> {
         self.columns(
             &self.col_fwd,
             |_, block, buf| {
-                let g = shared;
                 buf.fill(zero);
                 // SAFETY: each task reads and zeroes only its own columns `block`, which
-                // no other task touches; r < nv and c < nu.
-                let per_line = (64 / std::mem::size_of::<Complex<T>>()).max(1);
+                // no other task touches; the rows are grid rows.
                 unsafe {
-                    for (n, &r) in data_rows.iter().enumerate() {
-                        if let Some(&ahead) = data_rows.get(n + PREFETCH_ROWS) {
-                            let row = g.ptr().add(ahead * nu);
-                            for &c in block.iter().step_by(per_line) {
-                                prefetch(row.add(c));
-                            }
-                        }
-                        let row = g.ptr().add(r * nu);
-                        for (b, &c) in block.iter().enumerate() {
-                            let cell = row.add(c);
-                            *buf.get_unchecked_mut(b * nv + r) = *cell;
-                            *cell = zero;
-                        }
-                    }
-                }
+                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                        *buf.get_unchecked_mut(b * nv + r) = *cell;
+                        *cell = zero;
+                    })
+                };
             },
             |k0, _, buf| sink(k0, buf),
         );
@@ -164,23 +152,13 @@ impl<T: FftNum> GridFft<T> {
                 source(k0, buf);
             },
             |_, block, buf| {
-                let g = shared;
-                // SAFETY: each task writes only its own columns `block`; r < nv, c < nu.
-                let per_line = (64 / std::mem::size_of::<Complex<T>>()).max(1);
+                // SAFETY: each task writes only its own columns `block`; the rows are
+                // grid rows.
                 unsafe {
-                    for (n, &r) in data_rows.iter().enumerate() {
-                        if let Some(&ahead) = data_rows.get(n + PREFETCH_ROWS) {
-                            let row = g.ptr().add(ahead * nu);
-                            for &c in block.iter().step_by(per_line) {
-                                prefetch(row.add(c));
-                            }
-                        }
-                        let row = g.ptr().add(r * nu);
-                        for (b, &c) in block.iter().enumerate() {
-                            *row.add(c) = *buf.get_unchecked(b * nv + r);
-                        }
-                    }
-                }
+                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                        *cell = *buf.get_unchecked(b * nv + r);
+                    })
+                };
             },
         );
         let (a, b) = self.gap;
@@ -238,6 +216,35 @@ impl<T: FftNum> GridFft<T> {
                 store(i * COL_BLOCK, block, buf);
             },
         );
+    }
+}
+
+/// Calls `f(row, index in block, cell)` for the cells of columns `block` in each of
+/// `rows` (rows of `nu` cells), prefetching the cells `PREFETCH_ROWS` rows ahead: the
+/// strided walk of the column transforms.
+///
+/// # Safety
+/// Every row index is below the grid's row count, every column below `nu`, and no other
+/// thread touches these cells meanwhile.
+unsafe fn walk_rows<T>(
+    grid: SharedMut<Complex<T>>,
+    nu: usize,
+    rows: &[usize],
+    block: &[usize],
+    mut f: impl FnMut(usize, usize, *mut Complex<T>),
+) {
+    let per_line = (64 / std::mem::size_of::<Complex<T>>()).max(1);
+    for (n, &r) in rows.iter().enumerate() {
+        if let Some(&ahead) = rows.get(n + PREFETCH_ROWS) {
+            let row = grid.0.add(ahead * nu);
+            for &c in block.iter().step_by(per_line) {
+                prefetch(row.add(c));
+            }
+        }
+        let row = grid.0.add(r * nu);
+        for (b, &c) in block.iter().enumerate() {
+            f(r, b, row.add(c));
+        }
     }
 }
 
