@@ -15,6 +15,12 @@
 //! spectral window, linear polarisations); files from other writers come with the full
 //! reader of a later version and are refused here with an error that says why.
 
+mod reader;
+
+pub use reader::{
+    BltMeta, CentreKind, PhaseCentre, PolProduct, Uvh5Block, Uvh5Header, Uvh5Reader, VisStorage,
+};
+
 use std::path::Path;
 
 use hdf5::types::FixedAscii;
