@@ -50,7 +50,7 @@ enum Command {
     /// Correlate an fxgrid spectra file into visibilities (UVH5), streaming the spectra.
     Correlate(CorrelateArgs),
     /// Make a dirty image (and optionally the PSF) of the Stokes I data of a UVH5 file.
-    Image(ImageArgs),
+    Image(Box<ImageArgs>),
     /// Predict visibilities of a FITS model image on the samples of a UVH5 file.
     Predict(PredictArgs),
 }
@@ -89,6 +89,20 @@ struct ImageArgs {
     /// One image plane per channel instead of one multi-frequency plane.
     #[arg(long)]
     per_channel: bool,
+    /// Phase centre of the image, RA_DEG,DEC_DEG (ICRS; default: the file's phase centre,
+    /// or the zenith at the middle of the observation for drift-scan data).
+    #[arg(long, allow_hyphen_values = true)]
+    phase_centre: Option<String>,
+    /// Keep baselines with lengths MIN:MAX metres (MAX exclusive; either may be empty).
+    #[arg(long)]
+    baseline_m: Option<String>,
+    /// Keep times A:B (Julian Date UTC, B exclusive; either may be empty).
+    #[arg(long)]
+    time_jd: Option<String>,
+    /// Samples (baseline-time × channel × polarisation) read per block: memory use is the
+    /// grids plus about 40 bytes per sample of one block.
+    #[arg(long, default_value_t = 1 << 23)]
+    block_samples: usize,
     /// Also write the point spread function to this FITS file.
     #[arg(long)]
     psf: Option<PathBuf>,
@@ -598,9 +612,31 @@ fn parse_channels(s: &str) -> CliResult<std::ops::Range<usize>> {
     Ok(a..b)
 }
 
+fn parse_range(s: &str, what: &str) -> CliResult<std::ops::Range<f64>> {
+    let bad = || format!("{what} {s}: expected MIN:MAX with MIN < MAX (either may be empty)");
+    let (a, b) = s.split_once(':').ok_or_else(bad)?;
+    let num = |x: &str, d: f64| -> CliResult<f64> {
+        let x = x.trim();
+        if x.is_empty() {
+            Ok(d)
+        } else {
+            x.parse::<f64>()
+                .ok()
+                .filter(|v| !v.is_nan())
+                .ok_or_else(bad)
+        }
+    };
+    let (lo, hi) = (num(a, f64::NEG_INFINITY)?, num(b, f64::INFINITY)?);
+    if lo >= hi {
+        return Err(format!("{what} {s}: the range is empty"));
+    }
+    Ok(lo..hi)
+}
+
 #[cfg(feature = "hdf5")]
 fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
-    use fxgrid::image::{dirty_image_and_psf, preview::write_preview, ImagingConfig};
+    use fxgrid::image::from_file::{image_uvh5, FileSelection};
+    use fxgrid::image::{preview::write_preview, ImagingConfig};
     use fxgrid::io::fits::write_fits;
     let t0 = Instant::now();
     if a.npix < 2 {
@@ -615,8 +651,33 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
     if !(a.epsilon > 0.0 && a.epsilon < 1.0) {
         return Err(format!("--epsilon {}: expected 0 < epsilon < 1", a.epsilon));
     }
-    let vis = fxgrid::io::uvh5::read_uvh5(&a.input).map_err(|e| e.to_string())?;
-    let t_read = t0.elapsed().as_secs_f64();
+    let phase_centre = match &a.phase_centre {
+        None => None,
+        Some(s) => {
+            let bad = || format!("--phase-centre {s}: expected RA_DEG,DEC_DEG");
+            let (r, d) = s.split_once(',').ok_or_else(bad)?;
+            let r: f64 = r.trim().parse().map_err(|_| bad())?;
+            let d: f64 = d.trim().parse().map_err(|_| bad())?;
+            Some(phase_centre(r, d)?)
+        }
+    };
+    if a.block_samples == 0 {
+        return Err("--block-samples 0: expected at least 1".into());
+    }
+    let selection = FileSelection {
+        phase_centre,
+        baseline_m: a
+            .baseline_m
+            .as_deref()
+            .map(|s| parse_range(s, "--baseline-m"))
+            .transpose()?,
+        time_jd: a
+            .time_jd
+            .as_deref()
+            .map(|s| parse_range(s, "--time-jd"))
+            .transpose()?,
+        block_samples: a.block_samples,
+    };
     let cell_rad = match (a.cell_arcsec, a.fov_deg) {
         (Some(c), _) => {
             if !(c > 0.0 && c.is_finite()) {
@@ -630,20 +691,7 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
             }
             f.to_radians() / a.npix as f64
         }
-        (None, None) => {
-            let fmax = vis.meta().freqs_hz.iter().copied().fold(0.0, f64::max);
-            let uvw = vis.uvw_m();
-            let umax = uvw
-                .outer_iter()
-                .flat_map(|t| t.outer_iter().map(|b| b[0].hypot(b[1])).collect::<Vec<_>>())
-                .fold(0.0f64, f64::max)
-                * fmax
-                / fxgrid::telescope::SPEED_OF_LIGHT_M_S;
-            if umax <= 0.0 {
-                return Err("all baselines have zero length; give --cell-arcsec".into());
-            }
-            1.0 / (3.0 * umax)
-        }
+        (None, None) => 0.0,
     };
     let field = cell_rad * a.npix as f64;
     if field >= 2.0 {
@@ -671,9 +719,10 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
         channels,
         per_channel: a.per_channel,
     };
-    let t1 = Instant::now();
-    let (mut dirty, mut psf, rep) = dirty_image_and_psf(&vis, &cfg).map_err(|e| e.to_string())?;
-    let t_image = t1.elapsed().as_secs_f64();
+    let (mut dirty, mut psf, file_rep) =
+        image_uvh5(&a.input, &cfg, &selection).map_err(|e| e.to_string())?;
+    let rep = &file_rep.imaging;
+    let cell_rad = file_rep.cell_rad;
     dirty.history.push(format!("Command: {command_line}"));
     psf.history.push(format!("Command: {command_line}"));
     let t2 = Instant::now();
@@ -709,7 +758,13 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
             "epsilon": a.epsilon,
             "precision": a.precision,
             "wstacking": rep.wstacking,
-            "planes": rep.grid.len(),
+            "planes": dirty.data.dim().0,
+            "blocks": file_rep.blocks,
+            "n_blts": file_rep.n_blts,
+            "rows_selected": file_rep.n_rows_selected,
+            "nonfinite_flagged": file_rep.n_nonfinite,
+            "phase_centre_deg": [file_rep.phase_centre.ra_rad.to_degrees(), file_rep.phase_centre.dec_rad.to_degrees()],
+            "rephased": file_rep.rephased,
             "n_vis": rep.n_vis,
             "weight_sum": rep.weight_sum,
             "kernel": {
@@ -720,13 +775,13 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
                 "estimated_error": g.params.estimated_error,
             },
             "seconds": {
-                "read": t_read,
-                "prepare": rep.prepare_s,
+                "scan": file_rep.scan_s,
+                "read": file_rep.read_s,
                 "bucket": sum(|t| t.bucket_s),
                 "grid": sum(|t| t.grid_s),
                 "fft": sum(|t| t.fft_s),
                 "correction": sum(|t| t.correct_s),
-                "image_and_psf": t_image,
+                "select_and_grid": file_rep.grid_s,
                 "write": t_write,
                 "total": t0.elapsed().as_secs_f64(),
             },
@@ -744,13 +799,15 @@ fn image(a: &ImageArgs, cli: &Cli, command_line: &str) -> CliResult<()> {
     if !cli.quiet {
         let peak = dirty.geometry.pixel_to_radec(pk_r as f64, pk_c as f64);
         println!(
-            "wrote {}: {}x{} pixels of {:.3} arcsec, {} plane(s), {} samples, w-stacking {}; peak {:.4} Jy/beam at pixel ({pk_c}, {pk_r}){}; {:.2} s",
+            "wrote {}: {}x{} pixels of {:.3} arcsec, {} plane(s), {} samples in {} block(s){}, w-stacking {}; peak {:.4} Jy/beam at pixel ({pk_c}, {pk_r}){}; {:.2} s",
             a.out.display(),
             a.npix,
             a.npix,
             cell_rad.to_degrees() * 3600.0,
-            rep.grid.len(),
+            dirty.data.dim().0,
             rep.n_vis,
+            file_rep.blocks,
+            if file_rep.n_nonfinite > 0 { format!(" ({} non-finite flagged)", file_rep.n_nonfinite) } else { String::new() },
             if rep.wstacking { "on" } else { "off" },
             pk_v,
             peak.map(|p| format!(" = RA {:.5}° Dec {:.5}°", p.ra_rad.to_degrees(), p.dec_rad.to_degrees())).unwrap_or_default(),

@@ -7,6 +7,8 @@
 //! the south edge, FITS order), the phase centre at pixel `(ny/2, nx/2)`.
 
 pub mod fft;
+#[cfg(feature = "hdf5")]
+pub mod from_file;
 pub mod plot;
 pub mod preview;
 
@@ -282,17 +284,26 @@ pub fn stokes_i(vis: &Visibilities, channels: Range<usize>) -> Result<StokesI, G
 /// 0.05 turn.
 pub fn needs_wstacking(data: &StokesI, npix_x: usize, npix_y: usize, cell_rad: f64) -> bool {
     let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
-    let wmax = data
+    let wmax_m = data
         .uvw_m
         .column(2)
         .iter()
-        .fold(0.0f64, |a, w| a.max(w.abs()))
-        * fmax
-        / crate::telescope::SPEED_OF_LIGHT_M_S;
+        .fold(0.0f64, |a, w| a.max(w.abs()));
+    w_term_matters(
+        wmax_m * fmax / crate::telescope::SPEED_OF_LIGHT_M_S,
+        npix_x,
+        npix_y,
+        cell_rad,
+    )
+}
+
+/// Whether a largest `|w|` of `wmax_lambda` wavelengths gives a w-term phase above 0.05
+/// turn anywhere in the field of `npix_x × npix_y` cells of `cell_rad`.
+pub fn w_term_matters(wmax_lambda: f64, npix_x: usize, npix_y: usize, cell_rad: f64) -> bool {
     let l = cell_rad * (npix_x / 2) as f64;
     let m = cell_rad * (npix_y / 2) as f64;
     let r2 = (l * l + m * m).min(0.999);
-    wmax * crate::grid::n_minus_1(r2.sqrt(), 0.0).abs() > 0.05
+    wmax_lambda * crate::grid::n_minus_1(r2.sqrt(), 0.0).abs() > 0.05
 }
 
 fn grid_plane<T: GridFloat>(
@@ -335,123 +346,216 @@ pub fn dirty_image_and_psf(
     let wstacking = cfg
         .wstacking
         .unwrap_or_else(|| needs_wstacking(&data, cfg.npix_x, cfg.npix_y, cfg.cell_rad));
-    let gcfg = GridConfig {
-        wstacking,
-        ..GridConfig::new(cfg.npix_x, cfg.npix_y, cfg.cell_rad, cfg.epsilon)
-    };
-    gcfg.validate()?;
+    let mut imager = DirtyImager::new(cfg, wstacking, channels.clone())?;
     let weights = imaging_weights(
         cfg.weighting,
-        &gcfg,
+        imager.grid_config(),
         data.uvw_m.view(),
         &data.freqs_hz,
         Some(data.weight.view()),
         Some(data.flags.view()),
     )?;
-    let planes: Vec<Range<usize>> = if cfg.per_channel {
-        (0..channels.len()).map(|c| c..c + 1).collect()
-    } else {
-        std::iter::once(0..channels.len()).collect()
-    };
-    let mut report = ImagingReport {
-        wstacking,
-        prepare_s: t0.elapsed().as_secs_f64(),
-        ..Default::default()
-    };
-    let (ny, nx) = (cfg.npix_y, cfg.npix_x);
-    let mut dirty = Array3::<f32>::zeros((planes.len(), ny, nx));
-    let mut psf = Array3::<f32>::zeros((planes.len(), ny, nx));
-    for (p, chans) in planes.iter().enumerate() {
-        let wsum: f64 = weights
-            .slice(s![.., chans.clone()])
-            .indexed_iter()
-            .filter(|&((r, c), _)| !data.flags[[r, chans.start + c]])
-            .map(|(_, &w)| w as f64)
-            .sum();
-        if wsum <= 0.0 {
+    imager.report.prepare_s = t0.elapsed().as_secs_f64();
+    imager.add(&data, &weights)?;
+    let meta = vis.meta();
+    let date_obs =
+        meta.times_jd_utc.first().copied().unwrap_or(0.0) - 0.5 * meta.int_time_s / 86_400.0;
+    imager.finish(
+        meta.phase_centre,
+        &meta.freqs_hz[channels],
+        meta.chan_width_hz,
+        date_obs,
+    )
+}
+
+/// Dirty image and PSF accumulated over any number of blocks of Stokes I samples (the
+/// dirty image is linear in the data): what [`dirty_image_and_psf`] does in one block and
+/// what streaming from a file does in many.
+pub struct DirtyImager {
+    cfg: ImagingConfig,
+    gcfg: GridConfig,
+    channels: Range<usize>,
+    planes: Vec<Range<usize>>,
+    dirty: Array3<f64>,
+    psf: Array3<f64>,
+    wsum: Vec<f64>,
+    /// The report so far.
+    pub report: ImagingReport,
+}
+
+impl DirtyImager {
+    /// An empty image of `cfg` over the selected `channels` (indices into the data's
+    /// channels; blocks given to [`DirtyImager::add`] hold exactly these).
+    pub fn new(
+        cfg: &ImagingConfig,
+        wstacking: bool,
+        channels: Range<usize>,
+    ) -> Result<Self, GridError> {
+        cfg.weighting.validate()?;
+        if channels.is_empty() {
             return Err(GridError::Empty(format!(
-                "channels {}..{}: every sample is flagged or has zero weight",
-                channels.start + chans.start,
-                channels.start + chans.end
+                "the channel range {}:{} is empty",
+                channels.start, channels.end
             )));
         }
-        let run = |psf: bool| match cfg.precision {
-            Precision::F32 => grid_plane::<f32>(&gcfg, &data, chans.clone(), &weights, psf),
-            Precision::F64 => grid_plane::<f64>(&gcfg, &data, chans.clone(), &weights, psf),
-        };
-        let (img, rep) = run(false)?;
-        report.n_vis += rep.n_vis;
-        report.weight_sum += wsum;
-        report.grid.push(rep);
-        dirty
-            .slice_mut(s![p, .., ..])
-            .assign(&img.mapv(|x| (x / wsum) as f32));
-        let (b, _) = run(true)?;
-        psf.slice_mut(s![p, .., ..])
-            .assign(&b.mapv(|x| (x / wsum) as f32));
-    }
-    let meta = vis.meta();
-    let freqs: Vec<f64> = planes
-        .iter()
-        .map(|c| {
-            let f = &data.freqs_hz[c.clone()];
-            f.iter().sum::<f64>() / f.len() as f64
-        })
-        .collect();
-    let width = if cfg.per_channel {
-        meta.chan_width_hz
-    } else {
-        meta.chan_width_hz * channels.len() as f64
-    };
-    let geometry = ImageGeometry {
-        phase_centre: meta.phase_centre,
-        npix_x: nx,
-        npix_y: ny,
-        cell_x_rad: cfg.cell_rad,
-        cell_y_rad: cfg.cell_rad,
-        freqs_hz: freqs,
-        freq_width_hz: width,
-        stokes: Stokes::I,
-        date_obs_jd_utc: meta.times_jd_utc.first().copied().unwrap_or(0.0)
-            - 0.5 * meta.int_time_s / 86_400.0,
-    };
-    let p = &report.grid[0].params;
-    let history = vec![
-        format!("fxgrid {} dirty image", crate::VERSION),
-        format!(
-            "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}:{}{}",
-            cfg.weighting.describe(),
-            cfg.epsilon,
-            cfg.precision.name(),
+        let gcfg = GridConfig {
             wstacking,
-            channels.start,
-            channels.end,
-            if cfg.per_channel {
-                " per channel"
-            } else {
-                " MFS"
+            ..GridConfig::new(cfg.npix_x, cfg.npix_y, cfg.cell_rad, cfg.epsilon)
+        };
+        gcfg.validate()?;
+        let planes: Vec<Range<usize>> = if cfg.per_channel {
+            (0..channels.len()).map(|c| c..c + 1).collect()
+        } else {
+            std::iter::once(0..channels.len()).collect()
+        };
+        let shape = (planes.len(), cfg.npix_y, cfg.npix_x);
+        Ok(Self {
+            cfg: cfg.clone(),
+            gcfg,
+            channels,
+            wsum: vec![0.0; planes.len()],
+            planes,
+            dirty: Array3::zeros(shape),
+            psf: Array3::zeros(shape),
+            report: ImagingReport {
+                wstacking,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The gridder configuration (image size, cells, ε, w-stacking).
+    pub fn grid_config(&self) -> &GridConfig {
+        &self.gcfg
+    }
+
+    /// Grids one block: `data` holds the selected channels, `weights` the imaging weights
+    /// (0 where flagged).
+    pub fn add(&mut self, data: &StokesI, weights: &Array2<f32>) -> Result<(), GridError> {
+        let nchan = self.channels.len();
+        if data.freqs_hz.len() != nchan || weights.dim() != (data.uvw_m.nrows(), nchan) {
+            return Err(GridError::Shape {
+                what: "imaging block",
+                expected: format!(
+                    "[{}, {nchan}] (rows, selected channels)",
+                    data.uvw_m.nrows()
+                ),
+                found: format!("{:?} with {} channels", weights.dim(), data.freqs_hz.len()),
+            });
+        }
+        for (p, chans) in self.planes.iter().enumerate() {
+            let wsum: f64 = weights
+                .slice(s![.., chans.clone()])
+                .indexed_iter()
+                .filter(|&((r, c), _)| !data.flags[[r, chans.start + c]])
+                .map(|(_, &w)| w as f64)
+                .sum();
+            if wsum <= 0.0 {
+                continue;
             }
-        ),
-        format!(
-            "kernel ES W={} beta={:.4} sigma={:.2} grid {}x{} w-planes {}",
-            p.support, p.beta, p.sigma, p.nu, p.nv, p.n_planes
-        ),
-    ];
-    let dirty = Image {
-        geometry: geometry.clone(),
-        data: dirty,
-        unit: "JY/BEAM".into(),
-        history: history.clone(),
-    };
-    let mut psf_history = history;
-    psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
-    let psf = Image {
-        geometry,
-        data: psf,
-        unit: "JY/BEAM".into(),
-        history: psf_history,
-    };
-    Ok((dirty, psf, report))
+            let run = |psf: bool| match self.cfg.precision {
+                Precision::F32 => grid_plane::<f32>(&self.gcfg, data, chans.clone(), weights, psf),
+                Precision::F64 => grid_plane::<f64>(&self.gcfg, data, chans.clone(), weights, psf),
+            };
+            let (img, rep) = run(false)?;
+            self.report.n_vis += rep.n_vis;
+            self.report.weight_sum += wsum;
+            self.report.grid.push(rep);
+            self.wsum[p] += wsum;
+            self.dirty.slice_mut(s![p, .., ..]).scaled_add(1.0, &img);
+            let (b, _) = run(true)?;
+            self.psf.slice_mut(s![p, .., ..]).scaled_add(1.0, &b);
+        }
+        Ok(())
+    }
+
+    /// Normalises and wraps the images: phase centre, the frequencies of the selected
+    /// channels, their width and the observation start (JD UTC) go into the geometry.
+    pub fn finish(
+        self,
+        phase_centre: RaDec,
+        freqs_hz: &[f64],
+        chan_width_hz: f64,
+        date_obs_jd_utc: f64,
+    ) -> Result<(Image, Image, ImagingReport), GridError> {
+        let (cfg, channels) = (&self.cfg, &self.channels);
+        if let Some(p) = self.wsum.iter().position(|&w| w <= 0.0) {
+            let c = &self.planes[p];
+            return Err(GridError::Empty(format!(
+                "channels {}..{}: every sample is flagged, non-finite or has zero weight",
+                channels.start + c.start,
+                channels.start + c.end
+            )));
+        }
+        let norm = |mut a: Array3<f64>| {
+            for (p, &w) in self.wsum.iter().enumerate() {
+                a.slice_mut(s![p, .., ..]).mapv_inplace(|x| x / w);
+            }
+            a.mapv(|x| x as f32)
+        };
+        let freqs: Vec<f64> = self
+            .planes
+            .iter()
+            .map(|c| {
+                let f = &freqs_hz[c.clone()];
+                f.iter().sum::<f64>() / f.len() as f64
+            })
+            .collect();
+        let width = if cfg.per_channel {
+            chan_width_hz
+        } else {
+            chan_width_hz * channels.len() as f64
+        };
+        let geometry = ImageGeometry {
+            phase_centre,
+            npix_x: cfg.npix_x,
+            npix_y: cfg.npix_y,
+            cell_x_rad: cfg.cell_rad,
+            cell_y_rad: cfg.cell_rad,
+            freqs_hz: freqs,
+            freq_width_hz: width,
+            stokes: Stokes::I,
+            date_obs_jd_utc,
+        };
+        let report = self.report;
+        let p = &report.grid[0].params;
+        let history = vec![
+            format!("fxgrid {} dirty image", crate::VERSION),
+            format!(
+                "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}:{}{}",
+                cfg.weighting.describe(),
+                cfg.epsilon,
+                cfg.precision.name(),
+                report.wstacking,
+                channels.start,
+                channels.end,
+                if cfg.per_channel {
+                    " per channel"
+                } else {
+                    " MFS"
+                }
+            ),
+            format!(
+                "kernel ES W={} beta={:.4} sigma={:.2} grid {}x{} w-planes {}",
+                p.support, p.beta, p.sigma, p.nu, p.nv, p.n_planes
+            ),
+        ];
+        let dirty = Image {
+            geometry: geometry.clone(),
+            data: norm(self.dirty),
+            unit: "JY/BEAM".into(),
+            history: history.clone(),
+        };
+        let mut psf_history = history;
+        psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
+        let psf = Image {
+            geometry,
+            data: norm(self.psf),
+            unit: "JY/BEAM".into(),
+            history: psf_history,
+        };
+        Ok((dirty, psf, report))
+    }
 }
 
 /// Model visibilities of the Stokes I model image `model` (Jy per pixel, first plane, no

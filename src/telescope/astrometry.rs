@@ -200,21 +200,51 @@ impl UvwFrame {
     pub fn new(obs: &ObserverFrame, centre: RaDec) -> Self {
         let c = obs.observed(centre);
         let pa = obs.frame_pa_rad(centre);
-        let h_g = c.ha_rad - obs.site.lon_rad;
+        Self::from_apparent(obs.site, obs.last_rad, c.app_ra_rad, c.dec_rad, pa)
+    }
+
+    /// The uvw frame a UVH5 file states per baseline-time: local apparent sidereal time,
+    /// `phase_center_app_ra`, `phase_center_app_dec` and `phase_center_frame_pa` (rad) at
+    /// `site`. For unprojected data (app RA = LAST, app Dec = latitude, angle 0) the axes
+    /// are east, north and up.
+    pub fn from_apparent(
+        site: LatLonHeight,
+        last_rad: f64,
+        app_ra_rad: f64,
+        app_dec_rad: f64,
+        frame_pa_rad: f64,
+    ) -> Self {
+        let ha = last_rad - app_ra_rad;
+        let h_g = ha - site.lon_rad;
         let (sh, ch) = h_g.sin_cos();
-        let (sd, cd) = c.dec_rad.sin_cos();
+        let (sd, cd) = app_dec_rad.sin_cos();
         let u0 = [sh, ch, 0.0];
         let v0 = [-sd * ch, sd * sh, cd];
         let w_hat = [cd * ch, -cd * sh, sd];
-        let (sp, cp) = pa.sin_cos();
+        let (sp, cp) = frame_pa_rad.sin_cos();
         let u_hat = [0, 1, 2].map(|i| cp * u0[i] - sp * v0[i]);
         let v_hat = [0, 1, 2].map(|i| sp * u0[i] + cp * v0[i]);
         Self {
             u_hat,
             v_hat,
             w_hat,
-            centre: c,
-            frame_pa_rad: pa,
+            centre: Observed {
+                ha_rad: ha,
+                dec_rad: app_dec_rad,
+                app_ra_rad,
+            },
+            frame_pa_rad,
+        }
+    }
+
+    /// The ECEF vector (m) whose projection is `uvw` (the inverse of [`UvwFrame::project`]).
+    pub fn unproject(&self, uvw: [f64; 3]) -> Ecef {
+        let r = [0, 1, 2]
+            .map(|i| uvw[0] * self.u_hat[i] + uvw[1] * self.v_hat[i] + uvw[2] * self.w_hat[i]);
+        Ecef {
+            x_m: r[0],
+            y_m: r[1],
+            z_m: r[2],
         }
     }
 

@@ -113,7 +113,7 @@ impl Enu {
 }
 
 /// A sky direction in an equatorial frame (ICRS unless stated otherwise).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RaDec {
     /// Right ascension (rad).
     pub ra_rad: f64,

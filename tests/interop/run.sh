@@ -125,5 +125,34 @@ while read -r name file; do
   fi
 done < "$work/variants.txt"
 
+# 7. Drift-scan data written by pyuvdata (the point-source file of check 5, unprojected by
+#    pyuvdata): imaged at its default centre (the zenith at mid time) the source is where
+#    astropy's WCS says; data pyuvdata phased elsewhere, imaged with --phase-centre at the
+#    source, peak on the source at 1 Jy/beam ± 1e-3 (streamed in 20 blocks).
+"$py" -c "
+from pyuvdata import UVData
+u = UVData.from_file('$work/pt.uvh5')
+u.unproject_phase()
+u.write_uvh5('$work/pt_drift.uvh5', clobber=True)
+u.phase(ra=0.9, dec=-0.4, cat_name='elsewhere')
+u.write_uvh5('$work/pt_other.uvh5', clobber=True)
+" 2> /dev/null
+"$fx" -q image "$work/pt_drift.uvh5" --npix 1024 --cell-arcsec 30 --out "$work/pt_drift.fits"
+"$fx" -q image "$work/pt_other.uvh5" --npix 256 --cell-arcsec 30 --phase-centre "$sra,$sdec" \
+  --block-samples 4000 --out "$work/pt_other.fits"
+if "$py" "$anchors/check_fits_image.py" "$work/pt_drift.fits" --expect-peak "$sra" "$sdec" \
+    > "$work/pt_drift.json" 2> /dev/null \
+  && "$py" "$anchors/check_fits_image.py" "$work/pt_other.fits" --expect-peak "$sra" "$sdec" \
+    > "$work/pt_other.json" 2> /dev/null \
+  && tail -n 1 "$work/pt_other.json" | "$py" -c '
+import json, sys
+p = json.loads(sys.stdin.read())["peak"]
+print("re-phased: peak", p["value"], "Jy/beam, sep", p["sep_arcsec"], "arcsec")
+sys.exit(0 if abs(p["value"] - 1.0) <= 1e-3 else 1)'; then
+  pass "pyuvdata-written drift-scan and re-phased data put the source at its RA/Dec"
+else
+  tail -n 1 "$work/pt_drift.json"; tail -n 1 "$work/pt_other.json"; fail "imaging drift-scan or re-phased data"
+fi
+
 echo "interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

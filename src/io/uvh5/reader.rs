@@ -409,6 +409,23 @@ impl Uvh5Reader {
         Ok(())
     }
 
+    /// `time_array` over `blts` (JD UTC).
+    pub fn read_times(&self, blts: Range<usize>) -> Result<Vec<f64>, IoError> {
+        let r = self.reader();
+        if blts.start > blts.end || blts.end > self.header.n_blts {
+            return Err(r.unsupported(format!(
+                "baseline-times {}..{} requested; the file has {}",
+                blts.start, blts.end, self.header.n_blts
+            )));
+        }
+        let ds = r.ds("Header/time_array")?;
+        Ok(r.h5(
+            "reading Header/time_array",
+            ds.read_slice::<f64, _, Ix1>(s![blts]),
+        )?
+        .to_vec())
+    }
+
     /// Per-blt metadata of `blts`.
     pub fn read_meta(&self, blts: Range<usize>) -> Result<BltMeta, IoError> {
         let r = self.reader();
