@@ -12,5 +12,7 @@ mod predict;
 #[cfg(feature = "hdf5")]
 mod uvh5;
 #[cfg(feature = "hdf5")]
+mod uvh5_reader;
+#[cfg(feature = "hdf5")]
 mod voltage_files;
 mod voltages;
