@@ -26,7 +26,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1, ArrayViewMut1, Zip};
 use num_complex::{Complex, Complex64};
 use thiserror::Error;
 
@@ -237,42 +237,51 @@ impl Plan<'_> {
             weight: Array2::zeros((n, nchan)),
             flags: Array2::from_elem((n, nchan), true),
         };
-        for (i, &k) in rows.index.iter().enumerate() {
-            let phase_turns_per_hz = -rows.dw_m[i] / SPEED_OF_LIGHT_M_S;
-            for c in 0..nchan {
-                let get = |p: usize| {
-                    let v = block
-                        .vis
-                        .as_ref()
-                        .map_or(Complex64::new(0.0, 0.0), |v| v[[k, c, p]]);
-                    let w = block.nsamples[[k, c, p]];
-                    (v, w, block.flags[[k, c, p]] || w <= 0.0 || !w.is_finite())
-                };
-                let (v, w, f) = match self.source {
-                    StokesSource::One(p) => get(p),
-                    StokesSource::Pair(a, b) => {
-                        let (va, wa, fa) = get(a);
-                        let (vb, wb, fb) = get(b);
-                        let f = fa || fb;
-                        let w = if f { 0.0 } else { 4.0 / (1.0 / wa + 1.0 / wb) };
-                        ((va + vb) * 0.5, w, f)
+        let mut nonfinite = vec![0usize; n];
+        let source = self.source;
+        Zip::from(out.vis.rows_mut())
+            .and(out.weight.rows_mut())
+            .and(out.flags.rows_mut())
+            .and(&ArrayView1::from(&rows.index))
+            .and(&ArrayView1::from(&rows.dw_m))
+            .and(&mut ArrayViewMut1::from(&mut nonfinite[..]))
+            .par_for_each(|mut vis, mut weight, mut flags, &k, &dw, bad| {
+                for c in 0..nchan {
+                    let get = |p: usize| {
+                        let v = block
+                            .vis
+                            .as_ref()
+                            .map_or(Complex64::new(0.0, 0.0), |v| v[[k, c, p]]);
+                        let w = block.nsamples[[k, c, p]];
+                        (v, w, block.flags[[k, c, p]] || w <= 0.0 || !w.is_finite())
+                    };
+                    let (v, w, f) = match source {
+                        StokesSource::One(p) => get(p),
+                        StokesSource::Pair(a, b) => {
+                            let (va, wa, fa) = get(a);
+                            let (vb, wb, fb) = get(b);
+                            let f = fa || fb;
+                            let w = if f { 0.0 } else { 4.0 / (1.0 / wa + 1.0 / wb) };
+                            ((va + vb) * 0.5, w, f)
+                        }
+                    };
+                    let finite = v.re.is_finite() && v.im.is_finite();
+                    if !f && !finite {
+                        *bad += 1;
                     }
-                };
-                let finite = v.re.is_finite() && v.im.is_finite();
-                if !f && !finite {
-                    *n_nonfinite += 1;
+                    vis[c] = if !finite {
+                        Complex64::new(0.0, 0.0)
+                    } else if dw != 0.0 {
+                        let turns = -dw * freqs[c] / SPEED_OF_LIGHT_M_S;
+                        v * Complex::from_polar(1.0, std::f64::consts::TAU * turns)
+                    } else {
+                        v
+                    };
+                    weight[c] = w;
+                    flags[c] = f || !finite;
                 }
-                let v = if rows.dw_m[i] != 0.0 && finite {
-                    let turns = phase_turns_per_hz * freqs[c];
-                    v * Complex::from_polar(1.0, std::f64::consts::TAU * turns)
-                } else {
-                    v
-                };
-                out.vis[[i, c]] = if finite { v } else { Complex64::new(0.0, 0.0) };
-                out.weight[[i, c]] = w;
-                out.flags[[i, c]] = f || !finite;
-            }
-        }
+            });
+        *n_nonfinite += nonfinite.iter().sum::<usize>();
         out
     }
 }
@@ -308,6 +317,7 @@ pub fn image_uvh5(
     let t0 = Instant::now();
     cfg.weighting.validate()?;
     let reader = Uvh5Reader::open(path)?;
+    reader.check_counts()?;
     let h = reader.header().clone();
     let nf = h.n_freqs();
     let channels = cfg.channels.clone().unwrap_or(0..nf);

@@ -185,6 +185,7 @@ fn replace<T: hdf5::H5Type>(f: &hdf5::File, name: &str, a: &ndarray::ArrayD<T>) 
 fn read_error(path: &Path) -> String {
     let all = || -> Result<(), fxgrid::io::IoError> {
         let rd = Uvh5Reader::open(path)?;
+        rd.check_counts()?;
         let nf = rd.header().n_freqs();
         for b in rd.blocks(nf, 1000) {
             rd.read_block(b, 0..nf, true)?;
@@ -255,6 +256,15 @@ fn broken_files_give_errors_that_name_the_problem() {
             replace(f, "Header/Nblts", &ndarray::arr0(7i64).into_dyn())
         }),
         &["Nbls", "Nblts = 7"],
+    );
+    check(
+        broken(&good, "nbls", |f| {
+            replace(f, "Header/Nbls", &ndarray::arr0(12i64).into_dyn())
+        }),
+        &[
+            "inconsistent header counts",
+            "Nbls = 12 but the data have 55 baselines",
+        ],
     );
     check(
         broken(&good, "nfreqs", |f| {

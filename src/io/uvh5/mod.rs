@@ -11,9 +11,14 @@
 //!   `nsamples` float32, all `(Nblts, Nfreqs, Npols)` and chunked along the first axis.
 //! - blt order is time-major: `blt = t · Nbls + b`.
 //!
-//! [`read_uvh5`] reads files written by [`write_uvh5`] (rectangular, time-major, one
-//! spectral window, linear polarisations); files from other writers come with the full
-//! reader of a later version and are refused here with an error that says why.
+//! Two readers:
+//! - [`Uvh5Reader`] reads every layout pyuvdata writes or has written, block by block (see
+//!   its module docs); `fxgrid info` and `fxgrid image` use it, and
+//!   [`crate::image::from_file`] images files of any size with it.
+//! - [`read_uvh5`] reads a whole file into [`Visibilities`], the regular
+//!   `[time, baseline, channel, pol]` container the predictor and `fxgrid predict` work
+//!   on; it takes files written by [`write_uvh5`] (rectangular, time-major, one spectral
+//!   window, linear polarisations) and refuses others with an error that says why.
 
 mod reader;
 
@@ -376,92 +381,115 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
         return super::voltages::summarise(path);
     }
     let mut out = format!("{p}\n");
-    let is_uvh5 = r.file.group("Header").is_ok() && r.ds("Data/visdata").is_ok();
-    if is_uvh5 {
-        let g = |n: &str| {
-            r.int(&format!("Header/{n}"))
-                .map(|v| v.to_string())
-                .unwrap_or_else(|e| format!("? ({e})"))
+    let looks_uvh5 = r.file.group("Header").is_ok() && r.ds("Data/visdata").is_ok();
+    if looks_uvh5 {
+        drop(r);
+        match Uvh5Reader::open(path) {
+            Ok(rd) => out += &describe_uvh5(&rd)?,
+            Err(e) => out += &format!("  format: UVH5-like, but not readable: {e}\n"),
+        }
+        let r = Reader {
+            path: &p,
+            file: open(path)?,
         };
-        let s = |n: &str| {
-            r.string(&format!("Header/{n}"))
-                .unwrap_or_else(|_| "?".into())
-        };
-        out += &format!(
-            "  format: UVH5 version {}\n  telescope: {} (instrument {})\n",
-            s("version"),
-            s("telescope_name"),
-            s("instrument")
-        );
-        if let (Ok(lat), Ok(lon), Ok(alt)) = (
-            r.scalar::<f64>("Header/latitude"),
-            r.scalar::<f64>("Header/longitude"),
-            r.scalar::<f64>("Header/altitude"),
-        ) {
-            out += &format!("  site: lat {lat:.5}°, lon {lon:.5}°, alt {alt:.1} m\n");
-        }
-        out += &format!(
-            "  Nants_telescope {}  Nants_data {}  Nbls {}  Nblts {}  Ntimes {}  Nfreqs {}  Npols {}  Nspws {}\n",
-            g("Nants_telescope"),
-            g("Nants_data"),
-            g("Nbls"),
-            g("Nblts"),
-            g("Ntimes"),
-            g("Nfreqs"),
-            g("Npols"),
-            g("Nspws")
-        );
-        if let Ok(f) = r
-            .ds("Header/freq_array")
-            .and_then(|d| r.h5("freq_array", d.read_raw::<f64>()))
-        {
-            let (lo, hi) = f
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-            out += &format!("  frequencies: {:.6} – {:.6} MHz\n", lo / 1e6, hi / 1e6);
-        }
-        if let Ok(t) = r
-            .ds("Header/time_array")
-            .and_then(|d| r.h5("time_array", d.read_raw::<f64>()))
-        {
-            let (lo, hi) = t
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-            out += &format!("  times: JD {lo:.6} – {hi:.6} (UTC, integration centres)\n");
-        }
-        if let Ok(c) = r
-            .ds("Header/polarization_array")
-            .and_then(|d| r.h5("pols", d.read_raw::<i64>()))
-        {
-            let names: Vec<String> = c
-                .iter()
-                .map(|&c| {
-                    Pol::from_aips_code(c)
-                        .map(|p| p.name().to_string())
-                        .unwrap_or(c.to_string())
-                })
-                .collect();
-            out += &format!("  polarisations: {}\n", names.join(" "));
-        }
-        if let (Ok(ra), Ok(dec)) = (
-            r.scalar::<f64>("Header/phase_center_catalog/0/cat_lon"),
-            r.scalar::<f64>("Header/phase_center_catalog/0/cat_lat"),
-        ) {
+        out += &describe_tree(&r, &r.file, "/")?;
+        return Ok(out);
+    }
+    out += "  format: HDF5 (not UVH5)\n";
+    out += &describe_tree(&r, &r.file, "/")?;
+    Ok(out)
+}
+
+/// The header of a UVH5 file in words; times are streamed through `time_array`.
+fn describe_uvh5(rd: &Uvh5Reader) -> Result<String, IoError> {
+    let h = rd.header();
+    let mut out = format!(
+        "  format: UVH5 {}\n  telescope: {} (instrument {})\n  site: lat {:.5}°, lon {:.5}°, alt {:.1} m\n",
+        match (&h.version, h.legacy) {
+            (Some(v), false) => format!("version {v}"),
+            (Some(v), true) => format!("version {v}, legacy layout"),
+            (None, _) => "legacy layout (no version)".into(),
+        },
+        h.telescope_name,
+        h.instrument,
+        h.site.lat_rad.to_degrees(),
+        h.site.lon_rad.to_degrees(),
+        h.site.height_m
+    );
+    out += &format!(
+        "  Nants_telescope {}  Nants_data {}  Nbls {}  Nblts {}  Ntimes {}  Nfreqs {}  Npols {}  Nspws {}\n",
+        h.antenna_numbers.len(),
+        h.n_ants_data.map_or("?".into(), |n| n.to_string()),
+        h.n_bls,
+        h.n_blts,
+        h.n_times,
+        h.n_freqs(),
+        h.n_pols(),
+        h.spw_array.len()
+    );
+    for &spw in &h.spw_array {
+        let chans: Vec<usize> = (0..h.n_freqs())
+            .filter(|&c| h.spw_of_channel[c] == spw)
+            .collect();
+        if let (Some(&a), Some(&b)) = (chans.first(), chans.last()) {
             out += &format!(
-                "  phase centre 0: RA {:.6}°, Dec {:.6}° ({})\n",
-                ra.to_degrees(),
-                dec.to_degrees(),
-                s("phase_center_catalog/0/cat_frame")
+                "  spectral window {spw}: {} channels ({a}..={b}), {:.6} – {:.6} MHz, width {:.3} kHz\n",
+                chans.len(),
+                h.freqs_hz[a] / 1e6,
+                h.freqs_hz[b] / 1e6,
+                h.channel_width_hz[a] / 1e3
             );
         }
-        out += &format!("  vis_units: {}\n", s("vis_units"));
-        if let Ok(h) = r.string("Header/history") {
-            out += &format!("  history: {}\n", h.lines().next().unwrap_or(""));
-        }
-    } else {
-        out += "  format: HDF5 (not UVH5)\n";
     }
-    out += &describe_tree(&r, &r.file, "/")?;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for b in rd.blocks(1, 1 << 20) {
+        for t in rd.read_times(b)? {
+            lo = lo.min(t);
+            hi = hi.max(t);
+        }
+    }
+    out += &format!("  times: JD {lo:.6} – {hi:.6} (UTC, integration centres)\n");
+    if let Err(e) = rd.check_counts() {
+        out += &format!("  WARNING: {e}\n");
+    }
+    let names: Vec<&str> = h.pols.iter().map(|p| p.name()).collect();
+    out += &format!("  polarisations: {}\n", names.join(" "));
+    for c in &h.phase_centres {
+        let what = match &c.kind {
+            CentreKind::Sidereal {
+                lon_rad,
+                lat_rad,
+                frame,
+                epoch,
+            } => format!(
+                "sidereal, RA {:.6}°, Dec {:.6}° ({frame}{})",
+                lon_rad.to_degrees(),
+                lat_rad.to_degrees(),
+                epoch.map(|e| format!(" {e}")).unwrap_or_default()
+            ),
+            CentreKind::Unprojected => "unprojected (drift scan)".into(),
+            CentreKind::Driftscan { az_rad, el_rad } => format!(
+                "drift scan at az {:.4}°, el {:.4}°",
+                az_rad.to_degrees(),
+                el_rad.to_degrees()
+            ),
+            CentreKind::Ephem => "ephemeris".into(),
+        };
+        out += &format!("  phase centre {} {:?}: {what}\n", c.id, c.name);
+    }
+    out += &format!(
+        "  visdata: {}{}; vis_units: {}\n",
+        match h.vis_storage {
+            VisStorage::Complex64 => "complex64".to_string(),
+            VisStorage::Complex128 => "complex128".to_string(),
+            VisStorage::Integer(n) => format!("{}-bit integer pairs", 8 * n),
+        },
+        if h.rank4 { ", rank 4 (legacy)" } else { "" },
+        h.vis_units
+    );
+    if let Some(l) = h.history.lines().next() {
+        out += &format!("  history: {l}\n");
+    }
     Ok(out)
 }
 
@@ -477,7 +505,27 @@ fn describe_tree(r: &Reader<'_>, g: &Group, prefix: &str) -> Result<String, IoEr
             .and_then(|t| t.to_descriptor())
             .map(|d| format!("{d}"))
             .unwrap_or_else(|_| "?".into());
-        out += &format!("  dataset {name}: shape {:?}, type {ty}\n", ds.shape());
+        let filters: Vec<String> = ds
+            .filters()
+            .iter()
+            .map(|f| match f {
+                hdf5::filters::Filter::Deflate(l) => format!("gzip {l}"),
+                hdf5::filters::Filter::Shuffle => "shuffle".into(),
+                hdf5::filters::Filter::Fletcher32 => "fletcher32".into(),
+                hdf5::filters::Filter::LZF => "lzf".into(),
+                hdf5::filters::Filter::User(32008, _) => "bitshuffle (32008, not readable)".into(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        out += &format!(
+            "  dataset {name}: shape {:?}, type {ty}{}\n",
+            ds.shape(),
+            if filters.is_empty() {
+                String::new()
+            } else {
+                format!(", filters {}", filters.join(", "))
+            }
+        );
     }
     for sub in r.h5("listing groups", g.groups())? {
         let name = sub.name();
