@@ -664,31 +664,54 @@ pub(crate) fn grid<T: GridFloat>(
     let w = p.support;
     let bw = p.tile + w - 1;
     let bwp = p.tile + padded(w) - 1;
-    // Prepared values in bucket order.
-    let values: Vec<Complex<T>> = plan
-        .entries
-        .par_iter()
-        .flat_map_iter(|&e| {
-            let (row, c0, len) = unpack(e);
-            let plan = &plan;
-            (c0..c0 + len).map(move |chan| {
-                let v = vis[[row, chan]];
-                let v = Complex::new(v.re.as_f64(), v.im.as_f64())
-                    * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
-                let (flip, ph) = plan.entry_factor(row, chan);
-                let v = if flip { v.conj() } else { v } * ph;
-                Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+    // With w-stacking each visibility is spread onto several planes: its value, weight and
+    // phase factor are prepared once, in bucket order. Without, the tile loop reads it.
+    let direct = !plan.geom.wstack;
+    let values: Vec<Complex<T>> = if direct {
+        Vec::new()
+    } else {
+        plan.entries
+            .par_iter()
+            .flat_map_iter(|&e| {
+                let (row, c0, len) = unpack(e);
+                let plan = &plan;
+                (c0..c0 + len).map(move |chan| {
+                    let v = vis[[row, chan]];
+                    let v = Complex::new(v.re.as_f64(), v.im.as_f64())
+                        * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+                    let (flip, ph) = plan.entry_factor(row, chan);
+                    let v = if flip { v.conj() } else { v } * ph;
+                    Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+    let prepared = |i: usize, _: usize, _: usize| values[i];
+    let read = |_: usize, row: usize, chan: usize| {
+        let v = vis[[row, chan]];
+        let wt = weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
+        Complex::new(T::of_f64(v.re.as_f64() * wt), T::of_f64(v.im.as_f64() * wt))
+    };
     plan.times.reorder_s = t_grid.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
     let mut grid = complex_zeros::<T>(nu * nv);
-    // The image accumulates column by column (`acc[k * ny + i]`), as the column
-    // transforms deliver it.
-    let mut acc = real_zeros::<T>(nx * ny);
+    let corr = plan.corrections();
+    // Without w-stacking the one plane's transform writes the corrected image directly,
+    // a block of columns at a time (whole cache lines of each row). With w-stacking the
+    // planes accumulate column by column (`acc[k * ny + i]`), as the column transforms
+    // deliver them, and the corrected image is made at the end.
+    let mut acc = if direct {
+        Vec::new()
+    } else {
+        real_zeros::<T>(nx * ny)
+    };
+    let mut direct_image = if direct {
+        real_zeros::<T>(nx * ny)
+    } else {
+        Vec::new()
+    };
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
@@ -713,7 +736,11 @@ pub(crate) fn grid<T: GridFloat>(
                     buf.fill(zero);
                     let job = plan.tile_job(&coeffs, j, t, bwp);
                     let (ox, oy) = job.origin;
-                    with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &values, buf)));
+                    if direct {
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &read, buf)));
+                    } else {
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, buf)));
+                    }
                     // SAFETY: tiles of one colour cover disjoint grid cells.
                     unsafe { add_tile(shared, nu, nv, ox, oy, bw, bwp, buf) };
                 },
@@ -722,7 +749,21 @@ pub(crate) fn grid<T: GridFloat>(
         let t1 = Instant::now();
         // Transform, adding this plane's contribution (phased, with w-stacking) to the
         // image as each block of columns comes out; the grid is left zero.
-        {
+        if direct {
+            let out = SharedMut(direct_image.as_mut_ptr());
+            let (cu, cv, _) = &corr;
+            fft.forward(&mut grid, &mask, |k0, buf| {
+                let nb = buf.len() / nv;
+                for (i, &gr) in fft.out_rows().iter().enumerate() {
+                    // SAFETY: each block of columns writes only its own columns of each row.
+                    let o =
+                        unsafe { std::slice::from_raw_parts_mut(out.ptr().add(i * nx + k0), nb) };
+                    for (b, o) in o.iter_mut().enumerate() {
+                        *o = T::of_f64(buf[b * nv + gr].re.as_f64() * cu[k0 + b] * cv[i]);
+                    }
+                }
+            });
+        } else {
             let out = SharedMut(acc.as_mut_ptr());
             let (ph, plan, out_rows) = (&phase, &plan, fft.out_rows());
             fft.forward(&mut grid, &mask, move |k0, buf| {
@@ -753,14 +794,18 @@ pub(crate) fn grid<T: GridFloat>(
     }
     drop(grid);
     let t3 = Instant::now();
-    let corr = plan.corrections();
-    let mut image = Array2::from_shape_vec((ny, nx), real_zeros::<T>(nx * ny)).expect("shape");
-    transpose_map(
-        nx,
-        ny,
-        |k, i| T::of_f64(acc[k * ny + i].as_f64() * plan.correction(&corr, i, k)),
-        image.as_slice_mut().expect("standard layout"),
-    );
+    let image = if direct {
+        Array2::from_shape_vec((ny, nx), direct_image).expect("shape")
+    } else {
+        let mut image = Array2::from_shape_vec((ny, nx), real_zeros::<T>(nx * ny)).expect("shape");
+        transpose_map(
+            nx,
+            ny,
+            |k, i| T::of_f64(acc[k * ny + i].as_f64() * plan.correction(&corr, i, k)),
+            image.as_slice_mut().expect("standard layout"),
+        );
+        image
+    };
     plan.times.grid_s = t_kernel;
     plan.times.fft_s = t_fft;
     plan.times.correct_s = t3.elapsed().as_secs_f64();
@@ -823,11 +868,14 @@ pub(crate) fn degrid<T: GridFloat>(
     let bw = p.tile + w - 1;
     let bwp = p.tile + padded(w) - 1;
     let zero = Complex::new(T::zero(), T::zero());
-    // The corrected image, column by column (`corrected[k * ny + i]`), as the column
-    // transforms take it.
-    let mut corrected = real_zeros::<T>(nx * ny);
-    {
-        let corr = plan.corrections();
+    // With w-stacking, the corrected image column by column (`corrected[k * ny + i]`), as
+    // the column transforms of every plane take it. Without, the one plane's transform
+    // reads and corrects the image directly, a block of columns at a time.
+    let corr = plan.corrections();
+    let direct = !plan.geom.wstack;
+    let mut corrected = Vec::new();
+    if !direct {
+        corrected = real_zeros::<T>(nx * ny);
         let plan = &plan;
         transpose_map(
             ny,
@@ -839,6 +887,9 @@ pub(crate) fn degrid<T: GridFloat>(
     let t_corr = t_start.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
+    // The planes' contributions accumulate in bucket order and are scattered to
+    // [row, chan] at the end (storing each directly, in bucket order, is slower: the
+    // scattered writes then stall the interpolation).
     let mut sorted = complex_zeros::<T>(plan.n_values());
     let mut grid = complex_zeros::<T>(nu * nv);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
@@ -854,7 +905,19 @@ pub(crate) fn degrid<T: GridFloat>(
         let mask = plan.row_mask(&tiles);
         // The image, corrected and (with w-stacking) phased on the fly, so no corrected
         // copy is kept, goes into the column transforms block by block.
-        {
+        if direct {
+            let (cu, cv, _) = &corr;
+            fft.inverse(&mut grid, &mask, |k0, buf| {
+                let nb = buf.len() / nv;
+                for (i, &gr) in fft.out_rows().iter().enumerate() {
+                    let row = dirty.row(i);
+                    for b in 0..nb {
+                        let v = row[k0 + b].as_f64() * cu[k0 + b] * cv[i];
+                        buf[b * nv + gr] = Complex::new(T::of_f64(v), T::zero());
+                    }
+                }
+            });
+        } else {
             let (ph, corrected) = (&phase, &corrected);
             let (plan, out_rows) = (&plan, fft.out_rows());
             fft.inverse(&mut grid, &mask, move |k0, buf| {
@@ -1046,12 +1109,12 @@ struct TileJob<'p, 'a, T> {
     stride: usize,
 }
 
-/// Calls `f(sample index in bucket order, location, kernel weights on x and y, w-kernel
-/// weight)` for every sample of the tile that touches plane `job.plane`.
+/// Calls `f(sample index in bucket order, row, channel, location, kernel weights on x and
+/// y, w-kernel weight)` for every sample of the tile that touches plane `job.plane`.
 #[inline(always)]
 fn for_each_sample<T: GridFloat, const WP: usize>(
     job: &TileJob<'_, '_, T>,
-    mut f: impl FnMut(usize, &Loc, &[T; WP], &[T; WP], T),
+    mut f: impl FnMut(usize, usize, usize, &Loc, &[T; WP], &[T; WP], T),
 ) {
     let plan = job.plan;
     let nt = plan.n_tiles();
@@ -1083,25 +1146,26 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
                 } else {
                     T::one()
                 };
-                f(v0 + i, &loc, &kx, &ky, kw);
+                f(v0 + i, row, c0 + i, &loc, &kx, &ky, kw);
             }
         }
     }
 }
 
-/// Spreads the tile's visibilities for plane `job.plane` into `buf`.
+/// Spreads the tile's visibilities for plane `job.plane` into `buf`; `value(sample index
+/// in bucket order, row, channel)` gives each visibility with its visibility-side factors.
 #[inline(always)]
 fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
     job: &TileJob<'_, '_, T>,
-    values: &[Complex<T>],
+    value: &impl Fn(usize, usize, usize) -> Complex<T>,
     buf: &mut [Complex<T>],
 ) {
     let (ox, oy) = job.origin;
     for_each_sample::<T, WP>(
         job,
         #[inline(always)]
-        |i, loc, kx, ky, kw| {
-            let v = values[i] * kw;
+        |i, row, chan, loc, kx, ky, kw| {
+            let v = value(i, row, chan) * kw;
             spread::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky, v);
         },
     );
@@ -1119,7 +1183,7 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
     for_each_sample::<T, WP>(
         job,
         #[inline(always)]
-        |i, loc, kx, ky, kw| {
+        |i, _, _, loc, kx, ky, kw| {
             let v = interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky) * kw;
             // SAFETY: sample i belongs to this tile only, and planes run one after another.
             unsafe {
