@@ -640,6 +640,31 @@ unsafe fn zeroed<U: Copy>(n: usize) -> Vec<U> {
     unsafe { Vec::from_raw_parts(ptr, n, n) }
 }
 
+/// A uv grid of `n` cells: the workspace kept by the last call (module docs of
+/// [`crate::grid`]) when it has this size, cleared if `zero` is asked and it is not,
+/// otherwise fresh zeros.
+fn take_grid<T: GridFloat>(n: usize, zero: bool) -> Vec<Complex<T>> {
+    let kept = T::grid_pool()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    match kept {
+        Some((mut g, clean)) if g.len() == n => {
+            if zero && !clean {
+                let z = Complex::new(T::zero(), T::zero());
+                g.par_chunks_mut(1 << 16).for_each(|c| c.fill(z));
+            }
+            g
+        }
+        _ => complex_zeros::<T>(n),
+    }
+}
+
+/// Keeps `grid` for the next call (`clean`: it is all zero), replacing any grid kept.
+fn keep_grid<T: GridFloat>(grid: Vec<Complex<T>>, clean: bool) {
+    *T::grid_pool().lock().unwrap_or_else(|e| e.into_inner()) = Some((grid, clean));
+}
+
 /// `n` complex zeros (see [`zeroed`]).
 fn complex_zeros<T: GridFloat>(n: usize) -> Vec<Complex<T>> {
     // SAFETY: T is f32 or f64 (sealed); all-zero bytes are 0 + 0i.
@@ -696,7 +721,7 @@ pub(crate) fn grid<T: GridFloat>(
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
-    let mut grid = complex_zeros::<T>(nu * nv);
+    let mut grid = take_grid::<T>(nu * nv, true);
     let corr = plan.corrections();
     // Without w-stacking the one plane's transform writes the corrected image directly,
     // a block of columns at a time (whole cache lines of each row). With w-stacking the
@@ -792,7 +817,8 @@ pub(crate) fn grid<T: GridFloat>(
         t_kernel += (t1 - t0).as_secs_f64();
         t_fft += t2.elapsed().as_secs_f64() + (t2 - t1).as_secs_f64();
     }
-    drop(grid);
+    // The forward transforms left the grid zero.
+    keep_grid(grid, true);
     let t3 = Instant::now();
     let image = if direct {
         Array2::from_shape_vec((ny, nx), direct_image).expect("shape")
@@ -891,7 +917,8 @@ pub(crate) fn degrid<T: GridFloat>(
     // [row, chan] at the end (storing each directly, in bucket order, is slower: the
     // scattered writes then stall the interpolation).
     let mut sorted = complex_zeros::<T>(plan.n_values());
-    let mut grid = complex_zeros::<T>(nu * nv);
+    // The inverse transforms write every cell the tiles read: any grid will do.
+    let mut grid = take_grid::<T>(nu * nv, false);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
     let (mut phase, step) = if plan.geom.wstack {
         plan.plane_phases()
@@ -957,7 +984,7 @@ pub(crate) fn degrid<T: GridFloat>(
         t_kernel += t2.elapsed().as_secs_f64();
         t_fft += (t2 - t0).as_secs_f64();
     }
-    drop(grid);
+    keep_grid(grid, false);
     // Scatter back to [row, chan] with the visibility-side factors.
     let t_scatter = Instant::now();
     let mut vis =

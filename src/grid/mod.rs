@@ -14,6 +14,13 @@
 //! `(ny/2, nx/2)`. The result of [`vis2dirty`] is not normalised: divide by the sum of the
 //! weights for Jy/beam (the [`crate::image`] module does).
 //!
+//! **Workspace.** The uv grid (tens to hundreds of MB) is kept, per precision, after a
+//! call for the next call of the same grid size: fresh memory has to be cleared page by
+//! page by the operating system, which on virtual machines costs as much as gridding a
+//! few million visibilities. A grid left by [`vis2dirty`] is zero already; one left by
+//! [`dirty2vis`] is cleared by the next [`vis2dirty`] that takes it. At most one grid per
+//! precision is kept; [`release_workspace`] frees them.
+//!
 //! ```
 //! use fxgrid::grid::{dirty2vis, vis2dirty, GridConfig};
 //! use fxgrid::ndarray::{array, Array2};
@@ -48,11 +55,37 @@ pub use gridder::n_minus_1;
 pub use params::{GridParams, Precision};
 
 mod sealed {
+    use num_complex::Complex;
+    use std::sync::Mutex;
+
+    /// One uv grid kept between gridder calls, with whether it is all zero.
+    pub type Pool<T> = Mutex<Option<(Vec<Complex<T>>, bool)>>;
+
+    static POOL_F32: Pool<f32> = Mutex::new(None);
+    static POOL_F64: Pool<f64> = Mutex::new(None);
+
     /// Seals [`super::GridFloat`] to `f32` and `f64` (the gridder relies on all-zero
-    /// bytes being 0).
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    /// bytes being 0), and gives each its grid workspace.
+    pub trait Sealed: Sized + 'static {
+        fn grid_pool() -> &'static Pool<Self>;
+    }
+    impl Sealed for f32 {
+        fn grid_pool() -> &'static Pool<f32> {
+            &POOL_F32
+        }
+    }
+    impl Sealed for f64 {
+        fn grid_pool() -> &'static Pool<f64> {
+            &POOL_F64
+        }
+    }
+}
+
+/// Frees the uv grid the gridder keeps between calls (module docs: workspace).
+pub fn release_workspace() {
+    use sealed::Sealed;
+    *f32::grid_pool().lock().unwrap_or_else(|e| e.into_inner()) = None;
+    *f64::grid_pool().lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// Floating-point types the gridder runs in (`f32`, `f64`; sealed).
