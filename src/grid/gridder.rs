@@ -353,32 +353,90 @@ impl<'a> Plan<'a> {
                 out
             })
             .collect();
-        // Counting sort of the runs by key.
+        // Counting sort of the runs by key, in parallel over ranges of keys: each task
+        // counts, then places, only the runs of its own keys (reading all runs twice is
+        // cheaper than serialising the scattered writes).
+        let n_parts = rayon::current_num_threads().clamp(1, n_keys.max(1));
+        let part_keys = n_keys.div_ceil(n_parts);
         let mut offsets = vec![0usize; n_keys + 1];
-        for &(k, _) in runs.iter().flatten() {
-            offsets[k as usize + 1] += 1;
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
+        offsets[1..]
+            .par_chunks_mut(part_keys)
+            .enumerate()
+            .for_each(|(pi, counts)| {
+                let k0 = pi * part_keys;
+                for &(k, _) in runs.iter().flatten() {
+                    let k = k as usize;
+                    if k >= k0 && k < k0 + counts.len() {
+                        counts[k - k0] += 1;
+                    }
+                }
+                for i in 1..counts.len() {
+                    counts[i] += counts[i - 1];
+                }
+            });
+        // Each part holds running counts from its own start: add the totals before it.
+        let mut base = 0;
+        for pi in 0..n_parts {
+            let range = 1 + pi * part_keys..(1 + (pi + 1) * part_keys).min(n_keys + 1);
+            if range.is_empty() {
+                continue;
+            }
+            let total = offsets[range.end - 1];
+            offsets[range.clone()]
+                .par_iter_mut()
+                .for_each(|o| *o += base);
+            base += total;
         }
         let n_entries = offsets[n_keys];
-        let mut fill = offsets.clone();
         let mut entries = vec![0u64; n_entries];
-        for &(k, e) in runs.iter().flatten() {
-            let slot = &mut fill[k as usize];
-            entries[*slot] = e;
-            *slot += 1;
+        {
+            let out = SharedMut(entries.as_mut_ptr());
+            let offsets = &offsets;
+            (0..n_parts).into_par_iter().for_each(|pi| {
+                let k0 = pi * part_keys;
+                let k1 = ((pi + 1) * part_keys).min(n_keys);
+                if k0 >= k1 {
+                    return;
+                }
+                let mut fill = offsets[k0..k1].to_vec();
+                for &(k, e) in runs.iter().flatten() {
+                    let k = k as usize;
+                    if k >= k0 && k < k1 {
+                        let slot = &mut fill[k - k0];
+                        // SAFETY: slots of keys k0..k1 lie in offsets[k0]..offsets[k1],
+                        // which only this task writes.
+                        unsafe { *out.ptr().add(*slot) = e };
+                        *slot += 1;
+                    }
+                }
+            });
         }
-        drop(fill);
         drop(runs);
-        // Where each entry's samples start in bucket order.
-        let mut value_start = Vec::with_capacity(n_entries + 1);
+        // Where each entry's samples start in bucket order (a parallel prefix sum).
+        const CHUNK: usize = 1 << 14;
+        let chunk_totals: Vec<usize> = entries
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().map(|&e| unpack(e).2).sum())
+            .collect();
+        let mut chunk_starts = Vec::with_capacity(chunk_totals.len());
         let mut total = 0usize;
-        for &e in &entries {
-            value_start.push(total as u32);
-            total += unpack(e).2;
+        for t in &chunk_totals {
+            chunk_starts.push(total);
+            total += t;
         }
-        value_start.push(total as u32);
+        let mut value_start = vec![0u32; n_entries + 1];
+        value_start[..n_entries]
+            .par_chunks_mut(CHUNK)
+            .zip(entries.par_chunks(CHUNK))
+            .zip(chunk_starts.par_iter())
+            .for_each(|((vs, es), &start)| {
+                let mut t = start;
+                for (v, &e) in vs.iter_mut().zip(es) {
+                    *v = t as u32;
+                    t += unpack(e).2;
+                }
+            });
+        value_start[n_entries] = total as u32;
         if total == 0 {
             return Err(GridError::Empty(
                 "every visibility is flagged, has zero weight or is not finite".into(),

@@ -48,6 +48,7 @@ pub mod weighting;
 
 use ndarray::{Array2, ArrayView2};
 use num_complex::Complex;
+use rayon::prelude::*;
 use rustfft::FftNum;
 
 pub use error::GridError;
@@ -259,7 +260,11 @@ fn check_shape(
 
 fn check_weights(weight: Option<ArrayView2<'_, f32>>) -> Result<(), GridError> {
     if let Some(w) = weight {
-        if let Some(i) = w.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+        let bad = |x: &f32| !(x.is_finite() && *x >= 0.0);
+        if !w.view().into_par_iter().any(bad) {
+            return Ok(());
+        }
+        if let Some(i) = w.iter().position(bad) {
             let nchan = w.ncols().max(1);
             return Err(GridError::NonFinite {
                 what: "weights (must be finite and ≥ 0)",
@@ -295,11 +300,15 @@ pub fn vis2dirty<T: GridFloat>(
         !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
     };
     let n_nonfinite = (0..nrow)
-        .flat_map(|r| (0..nchan).map(move |c| (r, c)))
-        .filter(|&(r, c)| {
-            usable(r, c) && !(vis[[r, c]].re.is_finite() && vis[[r, c]].im.is_finite())
+        .into_par_iter()
+        .map(|r| {
+            (0..nchan)
+                .filter(|&c| {
+                    usable(r, c) && !(vis[[r, c]].re.is_finite() && vis[[r, c]].im.is_finite())
+                })
+                .count()
         })
-        .count();
+        .sum();
     let include = |r: usize, c: usize| {
         usable(r, c) && {
             let v = vis[[r, c]];
