@@ -70,7 +70,8 @@ pub struct FileReport {
     pub blocks: usize,
     /// Baseline-times in the file.
     pub n_blts: usize,
-    /// Baseline-times selected (cross-correlations in the time and length ranges).
+    /// Baseline-times imaged: cross-correlations in the time and length ranges with at
+    /// least one unflagged sample of non-zero weight.
     pub n_rows_selected: usize,
     /// Stokes I samples flagged because a visibility was not finite.
     pub n_nonfinite: usize,
