@@ -145,3 +145,75 @@ fn bad_files_give_errors_that_name_the_problem() {
     assert!(e.contains("not a UVH5 file"), "{e}");
     assert!(summarise(&empty).unwrap().contains("not UVH5"));
 }
+
+/// `read_uvh5` goes through the streaming reader: what a file does not store (here the
+/// apparent coordinates of the phase centre) is derived as that reader derives it, and
+/// layouts `Visibilities` cannot hold are refused with the reason.
+#[test]
+fn whole_file_reading_derives_what_is_missing_and_names_what_it_cannot_hold() {
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.uvh5");
+    let vis = sample();
+    write_uvh5(&good, &vis).unwrap();
+    let edited = |name: &str, edit: &dyn Fn(&hdf5::File)| {
+        let p = dir.path().join(format!("{name}.uvh5"));
+        std::fs::copy(&good, &p).unwrap();
+        let f = hdf5::File::open_rw(&p).unwrap();
+        edit(&f);
+        f.close().unwrap();
+        p
+    };
+
+    let no_app = edited("no_app", &|f| {
+        for d in [
+            "phase_center_app_ra",
+            "phase_center_app_dec",
+            "phase_center_frame_pa",
+        ] {
+            f.group("Header").unwrap().unlink(d).unwrap();
+        }
+    });
+    let back = read_uvh5(&no_app).unwrap();
+    assert_eq!(back.data(), vis.data());
+    let (a, b) = (back.meta(), vis.meta());
+    for (x, y) in [
+        (&a.app_ra_rad, &b.app_ra_rad),
+        (&a.app_dec_rad, &b.app_dec_rad),
+    ] {
+        let worst = x
+            .iter()
+            .zip(y)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1e-9,
+            "derived apparent coordinates differ by {worst} rad"
+        );
+    }
+
+    let swapped = edited("swapped", &|f| {
+        let name = "Header/ant_2_array";
+        let mut a: ndarray::Array1<i64> = f.dataset(name).unwrap().read_1d().unwrap();
+        // The second antennas of baselines (0, 1) and (0, 2) in the last integration.
+        let nb: i64 = f.dataset("Header/Nbls").unwrap().read_scalar().unwrap();
+        let last = a.len() - nb as usize;
+        a.swap(last + 1, last + 2);
+        f.unlink(name).unwrap();
+        f.new_dataset_builder().with_data(&a).create(name).unwrap();
+    });
+    let e = read_uvh5(&swapped).unwrap_err().to_string();
+    assert!(e.contains("time-major rectangular order"), "{e}");
+
+    let circular = edited("circular", &|f| {
+        let name = "Header/polarization_array";
+        let codes = ndarray::Array1::from(vec![-1i64, -2, -3, -4]);
+        f.unlink(name).unwrap();
+        f.new_dataset_builder()
+            .with_data(&codes)
+            .create(name)
+            .unwrap();
+    });
+    let e = read_uvh5(&circular).unwrap_err().to_string();
+    assert!(e.contains("RR") && e.contains("linear products"), "{e}");
+}

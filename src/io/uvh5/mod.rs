@@ -17,8 +17,10 @@
 //!   [`crate::image::from_file`] images files of any size with it.
 //! - [`read_uvh5`] reads a whole file into [`Visibilities`], the regular
 //!   `[time, baseline, channel, pol]` container the predictor and `fxgrid predict` work
-//!   on; it takes files written by [`write_uvh5`] (rectangular, time-major, one spectral
-//!   window, linear polarisations) and refuses others with an error that says why.
+//!   on. It uses [`Uvh5Reader`], so it takes any layout that reader does (legacy files,
+//!   stored types, compression) as long as the baseline-times are rectangular and
+//!   time-major, with one spectral window, linear polarisations and one sidereal phase
+//!   centre; it refuses others with an error that says why.
 
 mod reader;
 
@@ -30,12 +32,12 @@ use std::path::Path;
 
 use hdf5::types::FixedAscii;
 use hdf5::{File, Group, H5Type};
-use ndarray::{Array1, Array2, Array4, ArrayD, Ix1};
+use ndarray::{Array1, Array2, Ix1};
 use num_complex::Complex32;
 
 use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
 use super::{write_atomically, IoError};
-use crate::telescope::{ArrayLayout, LatLonHeight, RaDec};
+use crate::telescope::ArrayLayout;
 use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
 
 /// Rows (baseline-times) per chunk of the `/Data` datasets, at most.
@@ -221,153 +223,134 @@ fn write_data(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoErr
 // ---------------------------------------------------------------------------------------
 // Reading
 
-/// Read a UVH5 file written by [`write_uvh5`] (module docs).
+/// Read a whole UVH5 file into [`Visibilities`] (module docs): any file [`Uvh5Reader`]
+/// reads whose baseline-times form a rectangular time-major grid (`blt = t · Nbls + b`),
+/// with one spectral window, linear polarisation products and one sidereal phase centre.
+/// Visibilities stored as complex128 or int32 pairs are narrowed to complex64.
 pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
-    let p = path.display().to_string();
-    let r = Reader {
-        path: &p,
-        file: open(path)?,
+    let rd = Uvh5Reader::open(path)?;
+    let h = rd.header();
+    let bad = |reason: String| IoError::Format {
+        path: rd.path().to_string(),
+        reason,
     };
-    if r.file.group("Header").is_err() || r.file.group("Data").is_err() {
-        return Err(r.unsupported("not a UVH5 file: /Header and /Data groups expected".into()));
-    }
-    let nt = r.int("Header/Ntimes")?;
-    let nb = r.int("Header/Nbls")?;
-    let nblts = r.int("Header/Nblts")?;
-    let nf = r.int("Header/Nfreqs")?;
-    let np = r.int("Header/Npols")?;
-    let n_ant = r.int("Header/Nants_telescope")?;
-    if r.int("Header/Nspws")? != 1 {
-        return Err(r.unsupported("only one spectral window is supported by this reader".into()));
+    let (nt, nb, nblts, nf) = (h.n_times, h.n_bls, h.n_blts, h.n_freqs());
+    if h.spw_array.len() != 1 {
+        return Err(bad(format!(
+            "{} spectral windows: reading into Visibilities needs one (fxgrid image reads any number)",
+            h.spw_array.len()
+        )));
     }
     if nblts != nt * nb {
-        return Err(r.unsupported(format!(
-            "Nblts = {nblts} but Ntimes × Nbls = {}: only rectangular time-major files are supported by this reader",
+        return Err(bad(format!(
+            "Nblts = {nblts} but Ntimes × Nbls = {}: reading into Visibilities needs a rectangular time-major file (fxgrid image reads any order)",
             nt * nb
         )));
     }
-    let site = LatLonHeight::from_degrees(
-        r.scalar("Header/latitude")?,
-        r.scalar("Header/longitude")?,
-        r.scalar("Header/altitude")?,
-    );
-    let numbers: Vec<i64> = r.vec("Header/antenna_numbers", n_ant)?;
-    let names = r.strings("Header/antenna_names")?;
-    let pos = r.mat::<f64>("Header/antenna_positions", n_ant, 3)?;
-    let enu = enu_from_ecef_offsets(&pos, site);
-    let name = r.string("Header/telescope_name")?;
-    let mut layout = ArrayLayout::new(name, site, names, enu)
-        .map_err(|e| r.unsupported(format!("antenna table: {e}")))?;
-    if let Ok(d) = r.vec::<f64>("Header/antenna_diameters", n_ant) {
-        layout.diameter_m = d.first().copied();
-    }
-    let index_of = |num: i64| numbers.iter().position(|&n| n == num);
-    let a1: Vec<i64> = r.vec("Header/ant_1_array", nblts)?;
-    let a2: Vec<i64> = r.vec("Header/ant_2_array", nblts)?;
-    let times: Vec<f64> = r.vec("Header/time_array", nblts)?;
-    let mut baselines = Vec::with_capacity(nb);
-    for i in 0..nb {
-        match (index_of(a1[i]), index_of(a2[i])) {
-            (Some(p), Some(q)) => baselines.push((p, q)),
-            _ => {
-                return Err(r.unsupported(format!(
-                    "blt {i}: antenna numbers ({}, {}) not in antenna_numbers",
-                    a1[i], a2[i]
-                )))
-            }
-        }
-    }
-    for i in 0..nblts {
-        let (t, b) = (i / nb, i % nb);
-        let want = baselines[b];
-        if index_of(a1[i]) != Some(want.0)
-            || index_of(a2[i]) != Some(want.1)
-            || times[i] != times[t * nb]
-        {
-            return Err(r.unsupported(format!("blt {i} breaks the time-major rectangular order")));
-        }
-    }
-    let per_time = |name: &str| -> Result<Vec<f64>, IoError> {
-        let v: Vec<f64> = r.vec(name, nblts)?;
-        Ok((0..nt).map(|t| v[t * nb]).collect())
-    };
-    let times_jd_utc: Vec<f64> = (0..nt).map(|t| times[t * nb]).collect();
-    let int_time: Vec<f64> = r.vec("Header/integration_time", nblts)?;
-    let freqs_hz: Vec<f64> = r.vec("Header/freq_array", nf)?;
-    let widths: Vec<f64> = r.vec("Header/channel_width", nf)?;
-    let codes: Vec<i64> = r.vec("Header/polarization_array", np)?;
-    let pols = codes
+    let pols = h
+        .pols
         .iter()
-        .map(|&c| {
-            Pol::from_aips_code(c).ok_or_else(|| {
-                r.unsupported(format!("polarisation code {c} is not a linear product"))
+        .map(|p| {
+            Pol::from_aips_code(p.aips_code()).ok_or_else(|| {
+                bad(format!(
+                    "polarisation {}: reading into Visibilities needs linear products (XX, XY, YX, YY)",
+                    p.name()
+                ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let units = match r.string("Header/vis_units").as_deref() {
-        Ok("Jy") => VisUnits::Jy,
-        _ => VisUnits::Uncalib,
+    let block = rd.read_block(0..nblts, 0..nf, true)?;
+    let m = &block.meta;
+    let centre = match h.phase_centres.as_slice() {
+        [c] => c.radec().ok_or_else(|| {
+            bad(format!(
+                "phase centre '{}' is not sidereal: reading into Visibilities needs a fixed RA/Dec",
+                c.name
+            ))
+        })?,
+        cs => {
+            return Err(bad(format!(
+                "{} phase centres: reading into Visibilities needs one",
+                cs.len()
+            )))
+        }
     };
-    let ra = r.scalar::<f64>("Header/phase_center_catalog/0/cat_lon")?;
-    let dec = r.scalar::<f64>("Header/phase_center_catalog/0/cat_lat")?;
-    let uvw2 = r.mat::<f64>("Header/uvw_array", nblts, 3)?;
-    let lst_rad = match r.vec::<f64>("Header/lst_array", nblts) {
-        Ok(v) => (0..nt).map(|t| v[t * nb]).collect(),
-        Err(_) => times_jd_utc
-            .iter()
-            .map(|&jd| {
-                crate::telescope::EarthOrientation::new(jd)
-                    .map(|e| e.last_rad(site.lon_rad))
-                    .map_err(|e| r.unsupported(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?,
+    let index = |blt: usize, num: i64| {
+        h.antenna_index(num).ok_or_else(|| {
+            bad(format!(
+                "blt {blt}: antenna number {num} not in antenna_numbers"
+            ))
+        })
     };
+    let baselines = (0..nb)
+        .map(|b| Ok((index(b, m.ant_1[b])?, index(b, m.ant_2[b])?)))
+        .collect::<Result<Vec<_>, IoError>>()?;
+    for i in 0..nblts {
+        let (t, b) = (i / nb, i % nb);
+        if (m.ant_1[i], m.ant_2[i]) != (m.ant_1[b], m.ant_2[b]) || m.time_jd[i] != m.time_jd[t * nb]
+        {
+            return Err(bad(format!(
+                "blt {i} breaks the time-major rectangular order that reading into Visibilities needs (fxgrid image reads any order)"
+            )));
+        }
+    }
+    let per_time = |v: &[f64]| (0..nt).map(|t| v[t * nb]).collect::<Vec<f64>>();
+    let pos = Array2::from_shape_fn((h.antenna_positions_m.len(), 3), |(a, k)| {
+        h.antenna_positions_m[a][k]
+    });
+    let enu = enu_from_ecef_offsets(&pos, h.site);
+    let mut layout = ArrayLayout::new(
+        h.telescope_name.clone(),
+        h.site,
+        h.antenna_names.clone(),
+        enu,
+    )
+    .map_err(|e| bad(format!("antenna table: {e}")))?;
+    layout.diameter_m = h
+        .antenna_diameters_m
+        .as_ref()
+        .and_then(|d| d.first().copied());
     let meta = VisMeta {
         layout,
-        phase_centre: RaDec {
-            ra_rad: ra,
-            dec_rad: dec,
-        },
-        phase_centre_name: r
-            .string("Header/phase_center_catalog/0/cat_name")
-            .unwrap_or_default(),
-        times_jd_utc,
-        lst_rad,
-        app_ra_rad: per_time("Header/phase_center_app_ra")?,
-        app_dec_rad: per_time("Header/phase_center_app_dec")?,
-        frame_pa_rad: per_time("Header/phase_center_frame_pa")?,
-        int_time_s: int_time[0],
-        freqs_hz,
-        chan_width_hz: widths[0],
+        phase_centre: centre,
+        phase_centre_name: h.phase_centres[0].name.clone(),
+        times_jd_utc: per_time(&m.time_jd),
+        lst_rad: per_time(&m.lst_rad),
+        app_ra_rad: per_time(&m.app_ra_rad),
+        app_dec_rad: per_time(&m.app_dec_rad),
+        frame_pa_rad: per_time(&m.frame_pa_rad),
+        int_time_s: m.integration_time_s[0],
+        freqs_hz: h.freqs_hz.clone(),
+        chan_width_hz: h.channel_width_hz[0],
         baselines,
         pols,
-        units,
-        history: r.string("Header/history").unwrap_or_default(),
+        units: if h.vis_units == "Jy" {
+            VisUnits::Jy
+        } else {
+            VisUnits::Uncalib
+        },
+        history: h.history.clone(),
     };
-    let shape = [nt, nb, nf, np];
-    let data = read_data::<Complex32>(&r, "Data/visdata", shape)?;
-    let flags = read_data::<bool>(&r, "Data/flags", shape)?;
-    let weights = read_data::<f32>(&r, "Data/nsamples", shape)?;
-    let uvw = uvw2
+    let np = h.n_pols();
+    let shape = (nt, nb, nf, np);
+    let reshape = |e: ndarray::ShapeError| bad(format!("reshaping the data: {e}"));
+    let vis = block
+        .vis
+        .ok_or_else(|| bad("visibilities were not read".into()))?
+        .mapv(|c| Complex32::new(c.re as f32, c.im as f32))
+        .into_shape_with_order(shape)
+        .map_err(reshape)?;
+    let flags = block.flags.into_shape_with_order(shape).map_err(reshape)?;
+    let weights = block
+        .nsamples
+        .into_shape_with_order(shape)
+        .map_err(reshape)?;
+    let uvw = block
+        .meta
+        .uvw_m
         .into_shape_with_order((nt, nb, 3))
-        .map_err(|e| r.unsupported(e.to_string()))?;
-    Visibilities::new(meta, data, weights, flags, uvw).map_err(|e| r.unsupported(e.to_string()))
-}
-
-fn read_data<T: H5Type>(
-    r: &Reader<'_>,
-    name: &str,
-    shape: [usize; 4],
-) -> Result<Array4<T>, IoError> {
-    let ds = r.ds(name)?;
-    let want = [shape[0] * shape[1], shape[2], shape[3]];
-    if ds.shape() != want {
-        return Err(r.shape_err(name, &format!("shape {want:?}"), &ds.shape()));
-    }
-    let a: ArrayD<T> = r.h5(&format!("reading {name}"), ds.read_dyn::<T>())?;
-    a.into_shape_with_order(shape.to_vec())
-        .and_then(|a| a.into_dimensionality())
-        .map_err(|e| r.unsupported(format!("{name}: {e}")))
+        .map_err(reshape)?;
+    Visibilities::new(meta, vis, weights, flags, uvw).map_err(|e| bad(e.to_string()))
 }
 
 /// A human-readable summary of an HDF5 file (UVH5 or any other layout).

@@ -188,6 +188,8 @@ pub struct Uvh5Header {
     pub antenna_names: Vec<String>,
     /// `antenna_positions`: ECEF offsets from the site (m).
     pub antenna_positions_m: Vec<[f64; 3]>,
+    /// `antenna_diameters` (m), when the file has them.
+    pub antenna_diameters_m: Option<Vec<f64>>,
     /// `Nblts`.
     pub n_blts: usize,
     /// `Nbls`.
@@ -835,6 +837,11 @@ fn read_header(r: &Reader<'_>) -> Result<Uvh5Header, IoError> {
     }
     let pos = r.mat::<f64>("Header/antenna_positions", n_ants, 3)?;
     let antenna_positions_m = pos.outer_iter().map(|p| [p[0], p[1], p[2]]).collect();
+    let antenna_diameters_m = if r.file.dataset("Header/antenna_diameters").is_ok() {
+        Some(r.vec::<f64>("Header/antenna_diameters", n_ants)?)
+    } else {
+        None
+    };
 
     // Frequencies: rank 1, or legacy (1, Nfreqs).
     let mut legacy = version.is_none();
@@ -901,6 +908,7 @@ fn read_header(r: &Reader<'_>) -> Result<Uvh5Header, IoError> {
         antenna_numbers,
         antenna_names,
         antenna_positions_m,
+        antenna_diameters_m,
         n_blts,
         n_bls,
         n_times,
