@@ -13,6 +13,12 @@
 pub trait FoldScalar: Copy + Send + Sync + 'static {
     /// The value as f32 (exact for int8 and int16).
     fn to_f32(self) -> f32;
+    /// The samples themselves when they are already f32 (then kernels can read them in
+    /// place instead of staging a converted copy).
+    fn as_f32(x: &[Self]) -> Option<&[f32]> {
+        let _ = x;
+        None
+    }
 }
 
 impl FoldScalar for i8 {
@@ -31,6 +37,9 @@ impl FoldScalar for f32 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self
+    }
+    fn as_f32(x: &[Self]) -> Option<&[f32]> {
+        Some(x)
     }
 }
 
@@ -99,8 +108,11 @@ fn fold_blocks<T: FoldScalar, const FMA: bool, const B: usize>(
                 };
             }
         }
-        for (o, a) in out[i..i + B].iter_mut().zip(acc) {
-            *o = a * sign;
+        // Indexed, not zipped: moving `acc` by value made LLVM spill it to the stack and
+        // reload it at another width (a failed store forwarding on every block).
+        let o = &mut out[i..i + B];
+        for j in 0..B {
+            o[j] = acc[j] * sign;
         }
         i += B;
     }
@@ -160,6 +172,119 @@ pub fn fold<T: FoldScalar>(
         // SAFETY: `checked_backend` only returns Avx2 after runtime detection of AVX2 and FMA.
         FoldBackend::Avx2 => unsafe { fold_avx2(taps, x, out, st, n_taps, sign) },
         _ => fold_generic::<T, false, 32>(taps, x, out, st, n_taps, sign),
+    }
+}
+
+/// Row strides of [`fold_group`], in f32 values.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupStrides {
+    /// Distance between the taps of consecutive rows.
+    pub taps: usize,
+    /// Distance between consecutive staged input rows.
+    pub stage: usize,
+    /// Distance between the output rows of consecutive spectra.
+    pub out: usize,
+}
+
+/// The fold of `g` consecutive critically sampled spectra over one block of `len` columns:
+/// `out[j·S_out + i] = Σ_{t<n_taps} taps[t·S_taps + i] · stage[(j + t)·S_stage + i]` for
+/// `j < g`, `i < len` (spectrum `j` starts at staged row `j`, as the group's spectra start
+/// one row apart). Same sums in the same order as [`fold`] with sign 1, so the results are
+/// bit-identical to folding each spectrum alone.
+///
+/// Returns `false`, doing nothing, when [`has_group_kernel`] is false: the caller then
+/// folds each spectrum with [`fold`]. The AVX-512 kernel keeps the block's taps in
+/// registers and folds eight spectra at a time, so every FMA reads one value from memory
+/// instead of two.
+#[inline]
+pub fn fold_group(
+    backend: FoldBackend,
+    taps: &[f32],
+    stage: &[f32],
+    out: &mut [f32],
+    st: GroupStrides,
+    (n_taps, g, len): (usize, usize, usize),
+) -> bool {
+    if !has_group_kernel(backend, n_taps) {
+        return false;
+    }
+    if g == 0 || len == 0 {
+        return true;
+    }
+    assert!(taps.len() >= (n_taps - 1) * st.taps + len);
+    assert!(stage.len() >= (g + n_taps - 2) * st.stage + len);
+    assert!(out.len() >= (g - 1) * st.out + len);
+    #[cfg(target_arch = "x86_64")]
+    if backend == FoldBackend::Avx512 {
+        macro_rules! dispatch {
+            ($($t:literal)*) => {
+                match n_taps {
+                    // SAFETY: `checked_backend` only returns Avx512 after runtime detection;
+                    // the bounds were asserted above.
+                    $($t => unsafe { group_avx512::<$t>(taps, stage, out, st, g, len) },)*
+                    _ => return false,
+                }
+            };
+        }
+        dispatch!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        return true;
+    }
+    let _ = (taps, stage, out, st);
+    false
+}
+
+/// Whether [`fold_group`] has a kernel for `backend` and `n_taps` (AVX-512, 2–16 taps).
+pub fn has_group_kernel(backend: FoldBackend, n_taps: usize) -> bool {
+    backend == FoldBackend::Avx512 && (2..=16).contains(&n_taps)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn group_avx512<const T: usize>(
+    taps: &[f32],
+    stage: &[f32],
+    out: &mut [f32],
+    st: GroupStrides,
+    g: usize,
+    len: usize,
+) {
+    use std::arch::x86_64::*;
+    let (tp, sp, op) = (taps.as_ptr(), stage.as_ptr(), out.as_mut_ptr());
+    let mut c = 0;
+    while c < len {
+        let k: __mmask16 = if len - c >= 16 {
+            0xffff
+        } else {
+            ((1u32 << (len - c)) - 1) as u16
+        };
+        // SAFETY (all pointer arithmetic below): column c + 15 < len under mask `k`, row
+        // indices stay below T (taps), g + T − 1 (stage) and g (out), as `fold_group`
+        // asserted.
+        let h: [__m512; T] =
+            std::array::from_fn(|t| unsafe { _mm512_maskz_loadu_ps(k, tp.add(t * st.taps + c)) });
+        let mut j = 0;
+        while j + 8 <= g {
+            let mut acc = [_mm512_setzero_ps(); 8];
+            for (t, &ht) in h.iter().enumerate() {
+                for (s, a) in acc.iter_mut().enumerate() {
+                    let x = unsafe { _mm512_maskz_loadu_ps(k, sp.add((j + s + t) * st.stage + c)) };
+                    *a = _mm512_fmadd_ps(ht, x, *a);
+                }
+            }
+            for (s, a) in acc.iter().enumerate() {
+                unsafe { _mm512_mask_storeu_ps(op.add((j + s) * st.out + c), k, *a) };
+            }
+            j += 8;
+        }
+        for j in j..g {
+            let mut a = _mm512_setzero_ps();
+            for (t, &ht) in h.iter().enumerate() {
+                let x = unsafe { _mm512_maskz_loadu_ps(k, sp.add((j + t) * st.stage + c)) };
+                a = _mm512_fmadd_ps(ht, x, a);
+            }
+            unsafe { _mm512_mask_storeu_ps(op.add(j * st.out + c), k, a) };
+        }
+        c += 16;
     }
 }
 

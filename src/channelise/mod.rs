@@ -23,14 +23,19 @@
 //!   centre, sample `m·D + (L − 1)/2`.
 //!
 //! # Implementation
-//! Spectra are made in groups whose folded blocks fit in L2. The fold (`kernels.rs`) reads
-//! the caller's samples directly — int8, int16 or float32, converted in registers — and
-//! writes each block of columns straight to its rotated place, so there is no
-//! intermediate copy of the input; only the samples of windows that straddle two calls
-//! are kept (converted to f32) in the [`PfbState`]. For complex input with even `N` the
-//! taps carry a factor `(−1)^r` (and the fold a sign `(−1)^s` for rotation `s`), which
-//! shifts the FFT output by `N/2`: the FFT then writes channels in DESIGN.md order
-//! directly into the output. Fold and FFT scratch is per thread.
+//! Spectra are made in groups whose working set fits in L2. The fold (`kernels.rs`) reads
+//! int8, int16 or float32 samples and converts in registers, and writes each block of
+//! columns straight to its rotated place. Critically sampled spectra share input rows and
+//! all have rotation 0, so a group is folded at once where a group kernel exists (AVX-512,
+//! 2–16 taps): the taps of a column block stay in registers while eight spectra are folded,
+//! reading float32 input in place. Otherwise (int8 and int16 input, other CPUs or tap
+//! counts) a group's input rows are staged once, converted to f32, at a padded stride.
+//! Only the samples of windows that straddle two calls are kept (converted to f32) in the
+//! [`PfbState`]. For complex input with even `N` the taps carry a factor `(−1)^r` (and the
+//! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
+//! then yields channels in DESIGN.md order, transformed in place in the (cached) fold
+//! buffer and copied to the output with non-temporal stores, so output lines are not read
+//! before they are written. Fold and FFT scratch is per thread.
 //!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input
@@ -241,7 +246,7 @@ impl Pfb {
             }
         }
         let backend = kernels::checked_backend(cfg.backend.unwrap_or_else(kernels::best_backend));
-        let group = (GROUP_BYTES / (n * std::mem::size_of::<Complex32>())).clamp(1, 64);
+        let group = group_size(n, t, hop == n, lanes_of(cfg.sampling));
         Ok(Self {
             n_chan: n,
             n_taps: t,
@@ -307,10 +312,7 @@ impl Pfb {
     }
     /// f32 values per input sample in the state buffer.
     fn lanes(&self) -> usize {
-        match self.sampling {
-            Sampling::Complex => 2,
-            Sampling::Real => 1,
-        }
+        lanes_of(self.sampling)
     }
     /// Offset of channel `k` in cycles per sample times `N`: `b_k` of the module docs.
     pub fn channel_bin(&self, k: usize) -> i64 {
@@ -472,7 +474,25 @@ impl Pfb {
                 .max(self.fft.get_outofplace_scratch_len());
             // Fold rows are padded by one cache line so they do not share cache sets.
             let rs = n + ROW_PAD;
-            let stage_len = (self.group + self.n_taps) * STAGE_STRIDE;
+            // Critically sampled: the group's spectra share input rows (spectrum m folds
+            // rows m .. m + T) and all have rotation 0 and sign +1, so the group is folded
+            // at once where a group kernel exists (`kernels::fold_group`). f32 input is
+            // read by it in place. Otherwise the rows are staged whole, converted to f32,
+            // at a stride padded by one cache line, so that the rows of a column block do
+            // not all map to the same L1 sets (the input stride N·lanes is a power of two
+            // for usual N). Whole rows make the copy one sequential stream the hardware
+            // prefetches, and the last T − 1 rows of a group are carried to the next one,
+            // so every input row is read from memory once.
+            let critical = hop == n;
+            let group_kernel = critical && kernels::has_group_kernel(self.backend, self.n_taps);
+            let direct = if group_kernel { T::as_f32(x) } else { None };
+            let staged = critical && direct.is_none();
+            let srow = width + STAGE_PAD;
+            let stage_len = if staged {
+                (self.group + self.n_taps - 1) * srow
+            } else {
+                0
+            };
             let (fold, scratch, stage) = w.buffers(self.group * rs, scratch_len, stage_len);
             let strides = kernels::Strides {
                 taps: FOLD_COLS,
@@ -482,6 +502,16 @@ impl Pfb {
             while j0 < count {
                 let g = self.group.min(count - j0);
                 let rows = &mut fold[..g * rs];
+                if staged {
+                    // Rows already staged: the previous (full) group's last T − 1.
+                    let kept = if j0 == 0 { 0 } else { self.n_taps - 1 };
+                    stage.copy_within(self.group * srow..self.group * srow + kept * srow, 0);
+                    let base = (first + j0 * hop) * lanes;
+                    for r in kept..g + self.n_taps - 1 {
+                        let src = &x[base + r * width..base + (r + 1) * width];
+                        convert(src, &mut stage[r * srow..r * srow + width]);
+                    }
+                }
                 {
                     // SAFETY: `Complex32` is `#[repr(C)]` (re, im: f32); a slice of g·rs of them
                     // is a valid, aligned slice of 2·g·rs f32.
@@ -491,21 +521,26 @@ impl Pfb {
                     let mut c0 = 0;
                     while c0 < width {
                         let len = FOLD_COLS.min(width - c0);
-                        // Critically sampled: the group's spectra share input rows. Stage the
-                        // rows' slice of this column block (converted to f32) at a padded
-                        // stride, so the rows do not all map to the same L1 sets (the input
-                        // stride N·lanes is a power of two for usual N) and are read from L1
-                        // by every spectrum that uses them.
-                        let staged = hop == n;
-                        if staged {
-                            let base = (first + j0 * hop) * lanes + c0;
-                            for r in 0..g + self.n_taps - 1 {
-                                let src = &x[base + r * width..base + r * width + len];
-                                convert(src, &mut stage[r * STAGE_STRIDE..r * STAGE_STRIDE + len]);
-                                // Ask for this row's next block while this one is folded.
-                                let next = base + r * width + len;
-                                prefetch(&x[next.min(x.len())..(next + FOLD_COLS).min(x.len())]);
-                            }
+                        if group_kernel {
+                            let (rows_in, stride) = match direct {
+                                Some(xf) => (&xf[(first + j0 * hop) * lanes + c0..], width),
+                                None => (&stage[c0..], srow),
+                            };
+                            let done = kernels::fold_group(
+                                self.backend,
+                                &self.taps[c0 * self.n_taps..],
+                                rows_in,
+                                &mut flat[c0..],
+                                kernels::GroupStrides {
+                                    taps: FOLD_COLS,
+                                    stage: stride,
+                                    out: 2 * rs,
+                                },
+                                (self.n_taps, g, len),
+                            );
+                            debug_assert!(done);
+                            c0 += len;
+                            continue;
                         }
                         for j in 0..g {
                             let m = m0 + (j0 + j) as u64;
@@ -521,12 +556,12 @@ impl Pfb {
                                 len,
                                 sign,
                             };
-                            if staged {
+                            if critical {
                                 let st = kernels::Strides {
                                     taps: FOLD_COLS,
-                                    x: STAGE_STRIDE,
+                                    x: srow,
                                 };
-                                self.fold_rotated(taps, &stage[j * STAGE_STRIDE..], row, st, at);
+                                self.fold_rotated(taps, &stage[j * srow + c0..], row, st, at);
                             } else {
                                 let xs = &x[(first + (j0 + j) * hop) * lanes + c0..];
                                 self.fold_rotated(taps, xs, row, strides, at);
@@ -549,7 +584,8 @@ impl Pfb {
                     let row = &mut rows[j * rs..j * rs + n];
                     let o = &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out];
                     if self.signed {
-                        self.fft.process_outofplace_with_scratch(row, o, scratch);
+                        self.fft.process_with_scratch(row, scratch);
+                        stream_copy(row, o);
                     } else {
                         self.fft.process_with_scratch(row, scratch);
                         match self.sampling {
@@ -665,17 +701,41 @@ struct RotatedBlock {
     sign: f32,
 }
 
-/// Bytes of folded spectra per group.
-const GROUP_BYTES: usize = 256 << 10;
+/// Bytes of a critically sampled group's working set (its folded spectra and the input
+/// rows they share): it stays in L2 while the group is folded and transformed.
+const GROUP_BYTES: usize = 1280 << 10;
+/// Bytes of folded spectra per group when oversampled (spectra share few input rows).
+const GROUP_BYTES_OVERSAMPLED: usize = 256 << 10;
+
+/// Spectra per group, at least 1, at most 64. Critically sampled: as many as fit
+/// `GROUP_BYTES` with their input rows (`g` fold rows of `N` complex values, `g + T − 1`
+/// input rows of `N·lanes` f32).
+fn group_size(n: usize, n_taps: usize, critical: bool, lanes: usize) -> usize {
+    let fold_row = n * std::mem::size_of::<Complex32>();
+    if !critical {
+        return (GROUP_BYTES_OVERSAMPLED / fold_row).clamp(1, 64);
+    }
+    let in_row = n * lanes * 4;
+    let shared = (n_taps - 1) * in_row;
+    (GROUP_BYTES.saturating_sub(shared) / (fold_row + in_row)).clamp(1, 64)
+}
+
+/// f32 values per input sample.
+fn lanes_of(sampling: Sampling) -> usize {
+    match sampling {
+        Sampling::Complex => 2,
+        Sampling::Real => 1,
+    }
+}
 /// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
 /// input rows the group shares in L1.
 const FOLD_COLS: usize = 256;
 /// Padding of fold rows (complex values: one 64-byte cache line).
 const ROW_PAD: usize = 8;
 
-/// Row stride of the staged input block (f32 values): one cache line more than a block,
-/// so consecutive rows fall in different L1 sets.
-const STAGE_STRIDE: usize = FOLD_COLS + 16;
+/// Padding of staged input rows (f32 values: one 64-byte cache line), so consecutive rows
+/// fall in different L1 sets.
+const STAGE_PAD: usize = 16;
 
 /// Per-thread scratch: the fold buffer of a group, the FFT scratch and the staged input.
 #[derive(Default)]
@@ -713,24 +773,39 @@ thread_local! {
     static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
 }
 
-/// Hint the cache to load `x` (one hint per 64-byte line); no effect on results.
-#[inline(always)]
-fn prefetch<T>(x: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = x.as_ptr().cast::<i8>();
-        for off in (0..std::mem::size_of_val(x)).step_by(64) {
-            // SAFETY: a prefetch is only a hint, and the address is inside `x`.
-            unsafe { std::arch::x86_64::_mm_prefetch(p.add(off), std::arch::x86_64::_MM_HINT_T0) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 /// Convert scalars to f32.
 fn convert<T: FoldScalar>(src: &[T], dst: &mut [f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
         *d = v.to_f32();
     }
+}
+
+/// Copy `src` to `dst` with non-temporal stores where the CPU has them: spectra go to
+/// memory without first reading the destination lines (no read-for-ownership).
+fn stream_copy(src: &[Complex32], dst: &mut [Complex32]) {
+    assert_eq!(src.len(), dst.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_sfence, _mm_stream_ps};
+        // Complex values before the first 16-byte boundary of `dst`, stored normally.
+        let head = usize::from(!(dst.as_ptr() as usize).is_multiple_of(16));
+        if head == 1 && !dst.is_empty() {
+            dst[0] = src[0];
+        }
+        let head = head.min(dst.len());
+        let body = (dst.len() - head) / 2 * 2;
+        let s = src[head..].as_ptr().cast::<f32>();
+        let d = dst[head..].as_mut_ptr().cast::<f32>();
+        // SAFETY: `body` complex values (2·body f32) are in bounds of both slices after
+        // `head`; `d` is 16-byte aligned, as `_mm_stream_ps` requires.
+        unsafe {
+            for i in (0..2 * body).step_by(4) {
+                _mm_stream_ps(d.add(i), _mm_loadu_ps(s.add(i)));
+            }
+            _mm_sfence();
+        }
+        dst[head + body..].copy_from_slice(&src[head + body..]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dst.copy_from_slice(src);
 }
