@@ -875,6 +875,10 @@ pub(crate) fn grid<T: GridFloat>(
         t_kernel += (t1 - t0).as_secs_f64();
         t_fft += t2.elapsed().as_secs_f64() + (t2 - t1).as_secs_f64();
     }
+    // The prepared values are done with: freed before the image is made, so that the kept
+    // grid, the accumulator and the image are not alive together with them (the peak stays
+    // that of the plane loop).
+    drop(values);
     // The forward transforms left the grid zero.
     keep_grid(grid, true);
     let t3 = Instant::now();
