@@ -235,7 +235,7 @@ pub fn fold_group(
 
 /// Whether [`fold_group`] has a kernel for `backend` and `n_taps` (AVX-512, 2–16 taps).
 pub fn has_group_kernel(backend: FoldBackend, n_taps: usize) -> bool {
-    backend == FoldBackend::Avx512 && (2..=16).contains(&n_taps)
+    cfg!(target_arch = "x86_64") && backend == FoldBackend::Avx512 && (2..=16).contains(&n_taps)
 }
 
 #[cfg(target_arch = "x86_64")]
