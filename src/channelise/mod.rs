@@ -468,10 +468,8 @@ impl Pfb {
         let n_out = self.n_out();
         WORK.with(|w| {
             let mut w = w.borrow_mut();
-            let scratch_len = self
-                .fft
-                .get_inplace_scratch_len()
-                .max(self.fft.get_outofplace_scratch_len());
+            // Every transform is in place (in the fold buffer).
+            let scratch_len = self.fft.get_inplace_scratch_len();
             // Fold rows are padded by one cache line so they do not share cache sets.
             let rs = n + ROW_PAD;
             // Critically sampled: the group's spectra share input rows (spectrum m folds
@@ -583,20 +581,17 @@ impl Pfb {
                 for j in 0..g {
                     let row = &mut rows[j * rs..j * rs + n];
                     let o = &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out];
-                    if self.signed {
-                        self.fft.process_with_scratch(row, scratch);
-                        stream_copy(row, o);
-                    } else {
-                        self.fft.process_with_scratch(row, scratch);
-                        match self.sampling {
-                            Sampling::Complex => {
-                                // Channel k holds bin (k − ⌊N/2⌋) mod N.
-                                let h = n / 2;
-                                o[..h].copy_from_slice(&row[n - h..]);
-                                o[h..].copy_from_slice(&row[..n - h]);
-                            }
-                            Sampling::Real => o.copy_from_slice(&row[..n_out]),
+                    self.fft.process_with_scratch(row, scratch);
+                    match (self.signed, self.sampling) {
+                        // The signed taps already put the channels in order.
+                        (true, _) => stream_copy(row, o),
+                        (false, Sampling::Complex) => {
+                            // Channel k holds bin (k − ⌊N/2⌋) mod N.
+                            let h = n / 2;
+                            o[..h].copy_from_slice(&row[n - h..]);
+                            o[h..].copy_from_slice(&row[..n - h]);
                         }
+                        (false, Sampling::Real) => o.copy_from_slice(&row[..n_out]),
                     }
                 }
                 j0 += g;

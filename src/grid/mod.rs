@@ -299,22 +299,16 @@ pub fn vis2dirty<T: GridFloat>(
     let usable = |r: usize, c: usize| {
         !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
     };
+    let finite = |r: usize, c: usize| vis[[r, c]].re.is_finite() && vis[[r, c]].im.is_finite();
     let n_nonfinite = (0..nrow)
         .into_par_iter()
         .map(|r| {
             (0..nchan)
-                .filter(|&c| {
-                    usable(r, c) && !(vis[[r, c]].re.is_finite() && vis[[r, c]].im.is_finite())
-                })
+                .filter(|&c| usable(r, c) && !finite(r, c))
                 .count()
         })
         .sum();
-    let include = |r: usize, c: usize| {
-        usable(r, c) && {
-            let v = vis[[r, c]];
-            v.re.is_finite() && v.im.is_finite()
-        }
-    };
+    let include = |r: usize, c: usize| usable(r, c) && finite(r, c);
     let mut plan = gridder::Plan::new::<T>(cfg, uvw_m, freq_hz, include)?;
     plan.n_skipped_nonfinite = n_nonfinite;
     Ok(gridder::grid(plan, vis, weight))
