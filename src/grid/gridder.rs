@@ -19,19 +19,23 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis};
 use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::kernels::{interpolate, padded, spread, weight_one, weights2, with_support};
-use super::params::{choose, GridParams, ParamInputs};
+use super::params::{choose, GridParams, ParamInputs, TILE};
 use super::{GridConfig, GridError, GridFloat, GridReport, StageTimes};
-use crate::image::fft::{transpose_map, GridFft, SharedMut};
+use crate::image::fft::{prefetch, transpose_map, GridFft, SharedMut};
 use crate::telescope::SPEED_OF_LIGHT_M_S;
 
 /// How many entries ahead the tile loops prefetch uvw.
 const PREFETCH: usize = 8;
+
+/// How many image rows ahead the column-block walks over the image (direct image
+/// transforms, without w-stacking) prefetch.
+const IMAGE_PREFETCH_ROWS: usize = 16;
 
 /// Bits of a bucket entry that hold the channel.
 const CHAN_BITS: u32 = 16;
@@ -45,6 +49,78 @@ fn floor(x: f64) -> f64 {
         t - 1.0
     } else {
         t
+    }
+}
+
+/// Blocks of rows for the bucketing's counting sort: a few per thread, so rayon can even
+/// out uneven blocks, but no more than keep the per-block counts (`n_keys` each) within
+/// 16 MiB.
+fn bucket_blocks(threads: usize, nrow: usize, n_keys: usize) -> usize {
+    const MAX_COUNTS: usize = 1 << 22;
+    (threads * 4)
+        .min(MAX_COUNTS / n_keys.max(1))
+        .min(nrow)
+        .max(1)
+}
+
+/// One block of rows' share of the bucketing: its runs `(key, entry)` in row order, its
+/// count of runs per key (then its first slot per key) and its number of samples.
+struct BlockRuns {
+    runs: Vec<(u32, u64)>,
+    counts: Vec<u32>,
+    n_values: usize,
+}
+
+/// Channels looked at together when finding a row's runs.
+const RUN_CHUNK: usize = 64;
+
+/// Calls `f(key, entry)` for each run of consecutive channels of `row` that `include` takes
+/// and that share a bucket (`key_of` their location). Runs never cross a boundary of
+/// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). The runs are
+/// found without a branch per channel: whether the next channel's bucket is the same is
+/// as good as random, and a mispredicted branch costs more than locating the sample.
+#[inline(always)]
+fn row_runs(
+    geom: &Geometry<'_>,
+    row: usize,
+    nchan: usize,
+    include: &impl Fn(usize, usize) -> bool,
+    key_of: &impl Fn(&Loc) -> usize,
+    mut f: impl FnMut(usize, u64),
+) {
+    const NONE: usize = usize::MAX;
+    let mut keys = [0usize; RUN_CHUNK];
+    let mut starts = [0usize; RUN_CHUNK + 1];
+    let mut run_keys = [0usize; RUN_CHUNK];
+    for c0 in (0..nchan).step_by(RUN_CHUNK) {
+        let m = (nchan - c0).min(RUN_CHUNK);
+        let (axes, (u, v, w)) = (geom.axes(), geom.row_uvw(row));
+        for ((i, key), &s) in keys[..m].iter_mut().enumerate().zip(&geom.scale[c0..]) {
+            *key = if include(row, c0 + i) {
+                key_of(&axes.locate(u, v, w, s))
+            } else {
+                NONE
+            };
+        }
+        // Every channel writes its start and key at the next free run slot; only a
+        // channel that starts a run moves past it.
+        let mut n = 0;
+        let mut prev = NONE;
+        for (i, &key) in keys[..m].iter().enumerate() {
+            starts[n] = i;
+            run_keys[n] = key;
+            n += (i == 0 || key != prev) as usize;
+            prev = key;
+        }
+        starts[n] = m;
+        for r in 0..n {
+            if run_keys[r] != NONE {
+                f(
+                    run_keys[r],
+                    pack(row, c0 + starts[r], starts[r + 1] - starts[r]),
+                );
+            }
+        }
     }
 }
 
@@ -117,18 +193,67 @@ impl Geometry<'_> {
         let _ = row;
     }
 
-    /// u, v, w in wavelengths (folded to w ≥ 0 with w-stacking).
+    /// The row's u, v, w in metres.
     #[inline(always)]
-    fn uvw_lambda(&self, row: usize, chan: usize) -> (f64, f64, f64, bool) {
-        assert!(row < self.uvw.nrows() && chan < self.scale.len());
+    fn row_uvw(&self, row: usize) -> (f64, f64, f64) {
+        assert!(row < self.uvw.nrows());
         let (rs, cs) = (self.uvw.strides()[0], self.uvw.strides()[1]);
         // SAFETY: row is in bounds (asserted) and the array has 3 columns (checked when
         // the plan was made).
-        let (u, v, w) = unsafe {
+        unsafe {
             let p = self.uvw.as_ptr().offset(row as isize * rs);
             (*p, *p.offset(cs), *p.offset(2 * cs))
-        };
-        let s = self.scale[chan];
+        }
+    }
+
+    /// u, v, w in wavelengths (folded to w ≥ 0 with w-stacking).
+    #[inline(always)]
+    fn uvw_lambda(&self, row: usize, chan: usize) -> (f64, f64, f64, bool) {
+        let (u, v, w) = self.row_uvw(row);
+        self.axes().lambda(u, v, w, self.scale[chan])
+    }
+
+    /// The grid's scalars, by value (a loop over a row's channels keeps them in registers
+    /// instead of reloading them through `self` for every sample).
+    #[inline(always)]
+    fn axes(&self) -> Axes {
+        Axes {
+            su: self.su,
+            sv: self.sv,
+            nu: self.nu as i64,
+            nv: self.nv as i64,
+            half: self.half,
+            wstack: self.wstack,
+            w0: self.w0,
+            inv_dw: self.inv_dw,
+        }
+    }
+
+    #[inline(always)]
+    fn locate(&self, row: usize, chan: usize) -> Loc {
+        let (u, v, w) = self.row_uvw(row);
+        self.axes().locate(u, v, w, self.scale[chan])
+    }
+}
+
+/// The scalars of [`Geometry`] that place a sample on the grid.
+#[derive(Clone, Copy)]
+struct Axes {
+    su: f64,
+    sv: f64,
+    nu: i64,
+    nv: i64,
+    half: f64,
+    wstack: bool,
+    w0: f64,
+    inv_dw: f64,
+}
+
+impl Axes {
+    /// u, v, w (metres) scaled by `s` (wavelengths per metre), folded to w ≥ 0 with
+    /// w-stacking; the flag says whether the sample was folded.
+    #[inline(always)]
+    fn lambda(&self, u: f64, v: f64, w: f64, s: f64) -> (f64, f64, f64, bool) {
         let (u, v, w) = (u * s, v * s, w * s);
         if self.wstack && w < 0.0 {
             (-u, -v, -w, true)
@@ -138,30 +263,26 @@ impl Geometry<'_> {
     }
 
     #[inline(always)]
-    fn axis(&self, x: f64, n: usize) -> (usize, f64) {
+    fn axis(&self, x: f64, n: i64) -> (usize, f64) {
         let fl = floor(x - self.half);
         let delta = x - self.half - fl;
-        // The first cell, wrapped onto the grid: usually one conditional step; samples far
-        // beyond the grid (aliased, exactly as the DFT does) take the modulo.
-        let n = n as i64;
+        // The first cell, wrapped onto the grid: one step either way, done without
+        // branches (the sign of u is random from sample to sample, and a mispredicted
+        // branch costs more than the rest of this function); samples far beyond the grid
+        // (aliased, exactly as the DFT does) take the modulo.
         let mut a0 = fl as i64 + 1;
-        if a0 < 0 {
-            a0 += n;
-            if a0 < 0 {
-                a0 = a0.rem_euclid(n);
-            }
-        } else if a0 >= n {
-            a0 -= n;
-            if a0 >= n {
-                a0 = a0.rem_euclid(n);
-            }
+        a0 += n & (a0 >> 63);
+        a0 -= n & ((n - 1 - a0) >> 63);
+        if a0 as u64 >= n as u64 {
+            a0 = a0.rem_euclid(n);
         }
         (a0 as usize, delta)
     }
 
+    /// Where the sample at u, v, w (metres) scaled by `s` falls.
     #[inline(always)]
-    fn locate(&self, row: usize, chan: usize) -> Loc {
-        let (u, v, w, _) = self.uvw_lambda(row, chan);
+    fn locate(&self, u: f64, v: f64, w: f64, s: f64) -> Loc {
+        let (u, v, w, _) = self.lambda(u, v, w, s);
         let (ax, dx) = self.axis(u * self.su, self.nu);
         let (ay, dy) = self.axis(v * self.sv, self.nv);
         let (plane, dz) = if self.wstack {
@@ -198,7 +319,10 @@ pub(crate) struct Plan<'a> {
     /// Bucket entries, runs of channels of one row (see [`pack`]), sorted by (first plane,
     /// tile).
     entries: Vec<u64>,
-    /// Position of each entry's first sample in bucket order; one extra at the end.
+    /// Number of samples in the buckets (unflagged, non-zero weight).
+    n_values: usize,
+    /// Position of each entry's first sample in bucket order, one extra at the end; only
+    /// made (by [`Plan::index_values`]) for the gridder's prepared values, else empty.
     value_start: Vec<u32>,
     /// Start of each (first plane, tile) bucket in `entries`; one extra at the end.
     offsets: Vec<usize>,
@@ -311,137 +435,75 @@ impl<'a> Plan<'a> {
             w0: params.w0,
             inv_dw: 1.0 / params.dw,
         };
-        let tile = params.tile;
+        // The tile size is a constant, so the bucket key below divides by a shift.
+        debug_assert_eq!(params.tile, TILE);
+        let tile = TILE;
         let (ntu, ntv) = (params.nu / tile, params.nv / tile);
         let n_tiles = ntu * ntv;
         let n_first = params.n_planes - if cfg.wstacking { params.support - 1 } else { 0 };
         let n_keys = n_first * n_tiles;
 
         // Runs of consecutive channels of one row that fall in the same bucket (a short
-        // baseline's channels usually share a tile): one entry per run, found in parallel
-        // over blocks of rows.
-        let n_blocks = (rayon::current_num_threads() * 8).min(nrow.max(1));
+        // baseline's channels usually share a tile) are one entry each. They are sorted by
+        // key with a counting sort over blocks of rows: each block finds and counts its
+        // runs per key, then places them at its own offsets, so the entries of a key are
+        // in row order.
+        let n_blocks = bucket_blocks(rayon::current_num_threads(), nrow, n_keys);
         let block = nrow.div_ceil(n_blocks).max(1);
-        let runs: Vec<Vec<(u32, u64)>> = (0..nrow.div_ceil(block))
+        let key_of = |loc: &Loc| {
+            let t = (loc.ay / TILE) * ntu + loc.ax / TILE;
+            loc.plane.min(n_first - 1) * n_tiles + t
+        };
+        let mut blocks: Vec<BlockRuns> = (0..nrow.div_ceil(block))
             .into_par_iter()
             .map(|bi| {
-                let mut out = Vec::new();
+                let mut b = BlockRuns {
+                    counts: vec![0u32; n_keys],
+                    runs: Vec::new(),
+                    n_values: 0,
+                };
                 for row in bi * block..((bi + 1) * block).min(nrow) {
-                    let mut cur: Option<(u32, usize, usize)> = None;
-                    for chan in 0..nchan {
-                        let key = include(row, chan).then(|| {
-                            let loc = geom.locate(row, chan);
-                            let t = (loc.ay / tile) * ntu + loc.ax / tile;
-                            (loc.plane.min(n_first - 1) * n_tiles + t) as u32
-                        });
-                        match (cur, key) {
-                            (Some((k, c0, len)), Some(k2)) if k == k2 => {
-                                cur = Some((k, c0, len + 1))
-                            }
-                            _ => {
-                                if let Some((k, c0, len)) = cur {
-                                    out.push((k, pack(row, c0, len)));
-                                }
-                                cur = key.map(|k| (k, chan, 1));
-                            }
-                        }
-                    }
-                    if let Some((k, c0, len)) = cur {
-                        out.push((k, pack(row, c0, len)));
-                    }
+                    row_runs(&geom, row, nchan, &include, &key_of, |k, e| {
+                        b.counts[k] += 1;
+                        b.n_values += unpack(e).2;
+                        b.runs.push((k as u32, e));
+                    });
                 }
-                out
+                b
             })
             .collect();
-        // Counting sort of the runs by key, in parallel over ranges of keys: each task
-        // counts, then places, only the runs of its own keys (reading all runs twice is
-        // cheaper than serialising the scattered writes).
-        let n_parts = rayon::current_num_threads().clamp(1, n_keys.max(1));
-        let part_keys = n_keys.div_ceil(n_parts);
-        let mut offsets = vec![0usize; n_keys + 1];
-        offsets[1..]
-            .par_chunks_mut(part_keys)
-            .enumerate()
-            .for_each(|(pi, counts)| {
-                let k0 = pi * part_keys;
-                for &(k, _) in runs.iter().flatten() {
-                    let k = k as usize;
-                    if k >= k0 && k < k0 + counts.len() {
-                        counts[k - k0] += 1;
-                    }
-                }
-                for i in 1..counts.len() {
-                    counts[i] += counts[i - 1];
-                }
-            });
-        // Each part holds running counts from its own start: add the totals before it.
-        let mut base = 0;
-        for pi in 0..n_parts {
-            let range = 1 + pi * part_keys..(1 + (pi + 1) * part_keys).min(n_keys + 1);
-            if range.is_empty() {
-                continue;
-            }
-            let total = offsets[range.end - 1];
-            offsets[range.clone()]
-                .par_iter_mut()
-                .for_each(|o| *o += base);
-            base += total;
-        }
-        let n_entries = offsets[n_keys];
-        let mut entries = vec![0u64; n_entries];
-        {
-            let out = SharedMut(entries.as_mut_ptr());
-            let offsets = &offsets;
-            (0..n_parts).into_par_iter().for_each(|pi| {
-                let k0 = pi * part_keys;
-                let k1 = ((pi + 1) * part_keys).min(n_keys);
-                if k0 >= k1 {
-                    return;
-                }
-                let mut fill = offsets[k0..k1].to_vec();
-                for &(k, e) in runs.iter().flatten() {
-                    let k = k as usize;
-                    if k >= k0 && k < k1 {
-                        let slot = &mut fill[k - k0];
-                        // SAFETY: slots of keys k0..k1 lie in offsets[k0]..offsets[k1],
-                        // which only this task writes.
-                        unsafe { *out.ptr().add(*slot) = e };
-                        *slot += 1;
-                    }
-                }
-            });
-        }
-        drop(runs);
-        // Where each entry's samples start in bucket order (a parallel prefix sum).
-        const CHUNK: usize = 1 << 14;
-        let chunk_totals: Vec<usize> = entries
-            .par_chunks(CHUNK)
-            .map(|c| c.iter().map(|&e| unpack(e).2).sum())
-            .collect();
-        let mut chunk_starts = Vec::with_capacity(chunk_totals.len());
-        let mut total = 0usize;
-        for t in &chunk_totals {
-            chunk_starts.push(total);
-            total += t;
-        }
-        let mut value_start = vec![0u32; n_entries + 1];
-        value_start[..n_entries]
-            .par_chunks_mut(CHUNK)
-            .zip(entries.par_chunks(CHUNK))
-            .zip(chunk_starts.par_iter())
-            .for_each(|((vs, es), &start)| {
-                let mut t = start;
-                for (v, &e) in vs.iter_mut().zip(es) {
-                    *v = t as u32;
-                    t += unpack(e).2;
-                }
-            });
-        value_start[n_entries] = total as u32;
-        if total == 0 {
+        let n_values: usize = blocks.iter().map(|b| b.n_values).sum();
+        if n_values == 0 {
             return Err(GridError::Empty(
                 "every visibility is flagged, has zero weight or is not finite".into(),
             ));
         }
+        // Each block's count becomes its first slot; `offsets[k]` is where key k starts.
+        let mut offsets = vec![0usize; n_keys + 1];
+        let mut n_entries = 0usize;
+        for (k, o) in offsets[..n_keys].iter_mut().enumerate() {
+            *o = n_entries;
+            for b in blocks.iter_mut() {
+                let n = b.counts[k] as usize;
+                b.counts[k] = n_entries as u32;
+                n_entries += n;
+            }
+        }
+        offsets[n_keys] = n_entries;
+        let mut entries = vec![0u64; n_entries];
+        {
+            let out = SharedMut(entries.as_mut_ptr());
+            blocks.par_iter_mut().for_each(|b| {
+                for &(k, e) in &b.runs {
+                    let slot = &mut b.counts[k as usize];
+                    // SAFETY: the block's slots for key k run from the start given it
+                    // above, one per run of key k it counted; no other block uses them.
+                    unsafe { *out.ptr().add(*slot as usize) = e };
+                    *slot += 1;
+                }
+            });
+        }
+        drop(blocks);
         let times = StageTimes {
             bucket_s: t0.elapsed().as_secs_f64(),
             ..Default::default()
@@ -459,7 +521,8 @@ impl<'a> Plan<'a> {
             n_first,
             entries,
             offsets,
-            value_start,
+            n_values,
+            value_start: Vec::new(),
             n_skipped_nonfinite: 0,
             times,
         })
@@ -467,7 +530,39 @@ impl<'a> Plan<'a> {
 
     /// Number of samples held (unflagged, non-zero weight).
     fn n_values(&self) -> usize {
-        *self.value_start.last().unwrap_or(&0) as usize
+        self.n_values
+    }
+
+    /// Numbers the samples in bucket order (`value_start`, a parallel prefix sum over the
+    /// entries' lengths), for values prepared in that order.
+    fn index_values(&mut self) {
+        const CHUNK: usize = 1 << 14;
+        let entries = &self.entries;
+        let chunk_totals: Vec<usize> = entries
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().map(|&e| unpack(e).2).sum())
+            .collect();
+        let mut chunk_starts = Vec::with_capacity(chunk_totals.len());
+        let mut total = 0usize;
+        for t in &chunk_totals {
+            chunk_starts.push(total);
+            total += t;
+        }
+        let mut value_start = vec![0u32; entries.len() + 1];
+        value_start[..entries.len()]
+            .par_chunks_mut(CHUNK)
+            .zip(entries.par_chunks(CHUNK))
+            .zip(chunk_starts.par_iter())
+            .for_each(|((vs, es), &start)| {
+                let mut t = start;
+                for (v, &e) in vs.iter_mut().zip(es) {
+                    *v = t as u32;
+                    t += unpack(e).2;
+                }
+            });
+        value_start[entries.len()] = total as u32;
+        debug_assert_eq!(total, self.n_values);
+        self.value_start = value_start;
     }
 
     fn n_tiles(&self) -> usize {
@@ -753,6 +848,7 @@ pub(crate) fn grid<T: GridFloat>(
     let values: Vec<Complex<T>> = if direct {
         Vec::new()
     } else {
+        plan.index_values();
         plan.entries
             .par_iter()
             .flat_map_iter(|&e| {
@@ -774,6 +870,14 @@ pub(crate) fn grid<T: GridFloat>(
         let v = vis[[row, chan]];
         let wt = weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
         Complex::new(T::of_f64(v.re.as_f64() * wt), T::of_f64(v.im.as_f64() * wt))
+    };
+    // Bucket order visits rows far apart: the direct read prefetches each entry's
+    // visibilities (and weights) with its uvw.
+    let read_ahead = |row: usize, c0: usize| {
+        prefetch(&vis[[row, c0]]);
+        if let Some(wt) = weight {
+            prefetch(&wt[[row, c0]]);
+        }
     };
     plan.times.reorder_s = t_grid.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
@@ -820,9 +924,9 @@ pub(crate) fn grid<T: GridFloat>(
                     let job = plan.tile_job(&coeffs, j, t, bwp);
                     let (ox, oy) = job.origin;
                     if direct {
-                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &read, buf)));
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &read, &read_ahead, buf)));
                     } else {
-                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, buf)));
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _| {}, buf)));
                     }
                     // SAFETY: tiles of one colour cover disjoint grid cells.
                     unsafe { add_tile(shared, nu, nv, ox, oy, bw, bwp, buf) };
@@ -838,6 +942,10 @@ pub(crate) fn grid<T: GridFloat>(
             fft.forward(&mut grid, &mask, |k0, buf| {
                 let nb = buf.len() / nv;
                 for (i, &gr) in fft.out_rows().iter().enumerate() {
+                    if i + IMAGE_PREFETCH_ROWS < ny {
+                        // SAFETY: the address is inside the image (a hint, never a fault).
+                        prefetch(unsafe { out.ptr().add((i + IMAGE_PREFETCH_ROWS) * nx + k0) });
+                    }
                     // SAFETY: each block of columns writes only its own columns of each row.
                     let o =
                         unsafe { std::slice::from_raw_parts_mut(out.ptr().add(i * nx + k0), nb) };
@@ -975,10 +1083,12 @@ pub(crate) fn degrid<T: GridFloat>(
     let t_corr = t_start.elapsed().as_secs_f64();
     let coeffs = plan.coeffs::<T>();
     let simd = Simd::detect();
-    // The planes' contributions accumulate in bucket order and are scattered to
-    // [row, chan] at the end (storing each directly, in bucket order, is slower: the
-    // scattered writes then stall the interpolation).
-    let mut sorted = complex_zeros::<T>(plan.n_values());
+    // The planes' contributions accumulate straight into `[row, chan]` (each entry's
+    // output line is prefetched with its uvw, so the scattered writes do not stall the
+    // interpolation); the visibility-side factors are applied at the end, in row order.
+    // Flagged samples stay zero.
+    let mut vis =
+        Array2::from_shape_vec((nrow, nchan), complex_zeros::<T>(nrow * nchan)).expect("shape");
     // The inverse transforms write every cell the tiles read: any grid will do.
     let mut grid = take_grid::<T>(nu * nv, false);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
@@ -999,6 +1109,11 @@ pub(crate) fn degrid<T: GridFloat>(
             fft.inverse(&mut grid, &mask, |k0, buf| {
                 let nb = buf.len() / nv;
                 for (i, &gr) in fft.out_rows().iter().enumerate() {
+                    // The walk down a block of columns crosses a page per row, which the
+                    // hardware does not prefetch.
+                    if i + IMAGE_PREFETCH_ROWS < ny {
+                        prefetch(&dirty[[i + IMAGE_PREFETCH_ROWS, k0]]);
+                    }
                     let row = dirty.row(i);
                     for b in 0..nb {
                         let v = row[k0 + b].as_f64() * cu[k0 + b] * cv[i];
@@ -1028,7 +1143,7 @@ pub(crate) fn degrid<T: GridFloat>(
             });
         }
         let t2 = Instant::now();
-        let out = SharedMut(sorted.as_mut_ptr());
+        let out = SharedMut(vis.as_mut_ptr());
         let g = &grid;
         let plan = &plan;
         tiles.par_iter().for_each_init(
@@ -1037,7 +1152,7 @@ pub(crate) fn degrid<T: GridFloat>(
                 let job = plan.tile_job(&coeffs, j, t, bwp);
                 let (ox, oy) = job.origin;
                 load_tile(g, nu, nv, ox, oy, bw, bwp, buf);
-                with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out)));
+                with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out, nchan)));
             },
         );
         if j + 1 < p.n_planes {
@@ -1047,31 +1162,21 @@ pub(crate) fn degrid<T: GridFloat>(
         t_fft += (t2 - t0).as_secs_f64();
     }
     keep_grid(grid, false);
-    // Scatter back to [row, chan] with the visibility-side factors.
+    // The visibility-side factors (weights; with w-stacking the conjugation of folded
+    // samples and the phase of the mid n − 1), row by row.
     let t_scatter = Instant::now();
-    let mut vis =
-        Array2::from_shape_vec((nrow, nchan), complex_zeros::<T>(nrow * nchan)).expect("shape");
-    {
-        let out = SharedMut(vis.as_mut_ptr());
+    if weight.is_some() || plan.geom.wstack {
         let plan = &plan;
-        let sorted = &sorted;
-        plan.entries
-            .par_iter()
-            .zip(plan.value_start.par_iter())
-            .for_each(move |(&e, &v0)| {
-                let (row, c0, len) = unpack(e);
-                for i in 0..len {
-                    let chan = c0 + i;
-                    let s = sorted[v0 as usize + i];
+        vis.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(row, mut out)| {
+                for (chan, o) in out.iter_mut().enumerate() {
                     let (flip, ph) = plan.entry_factor(row, chan);
-                    let v = Complex::new(s.re.as_f64(), s.im.as_f64()) * ph.conj();
+                    let v = Complex::new(o.re.as_f64(), o.im.as_f64()) * ph.conj();
                     let v = if flip { v.conj() } else { v }
                         * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
-                    // SAFETY: entries cover unique (row, chan) pairs.
-                    unsafe {
-                        *out.ptr().add(row * nchan + chan) =
-                            Complex::new(T::of_f64(v.re), T::of_f64(v.im));
-                    }
+                    *o = Complex::new(T::of_f64(v.re), T::of_f64(v.im));
                 }
             });
     }
@@ -1199,10 +1304,12 @@ struct TileJob<'p, 'a, T> {
 }
 
 /// Calls `f(sample index in bucket order, row, channel, location, kernel weights on x and
-/// y, w-kernel weight)` for every sample of the tile that touches plane `job.plane`.
+/// y, w-kernel weight)` for every sample of the tile that touches plane `job.plane`, and
+/// `ahead(row, first channel)` for the entry `PREFETCH` ahead (to prefetch its data).
 #[inline(always)]
 fn for_each_sample<T: GridFloat, const WP: usize>(
     job: &TileJob<'_, '_, T>,
+    ahead: impl Fn(usize, usize),
     mut f: impl FnMut(usize, usize, usize, &Loc, &[T; WP], &[T; WP], T),
 ) {
     let plan = job.plan;
@@ -1212,10 +1319,13 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
         let end = range.end;
         for k in range {
             if k + PREFETCH < end {
-                plan.geom.prefetch(unpack(plan.entries[k + PREFETCH]).0);
+                let (row, c0, _) = unpack(plan.entries[k + PREFETCH]);
+                plan.geom.prefetch(row);
+                ahead(row, c0);
             }
             let (row, c0, len) = unpack(plan.entries[k]);
-            let v0 = plan.value_start[k] as usize;
+            // Bucket-order numbering only where it was made (prepared values).
+            let v0 = plan.value_start.get(k).map_or(0, |&v| v as usize);
             for i in 0..len {
                 let loc = plan.geom.locate(row, c0 + i);
                 let (kx, ky) = weights2::<T, WP>(
@@ -1247,11 +1357,13 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
 fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
     job: &TileJob<'_, '_, T>,
     value: &impl Fn(usize, usize, usize) -> Complex<T>,
+    ahead: &impl Fn(usize, usize),
     buf: &mut [Complex<T>],
 ) {
     let (ox, oy) = job.origin;
     for_each_sample::<T, WP>(
         job,
+        ahead,
         #[inline(always)]
         |i, row, chan, loc, kx, ky, kw| {
             let v = value(i, row, chan) * kw;
@@ -1260,23 +1372,27 @@ fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
     );
 }
 
-/// Interpolates the tile's visibilities for plane `job.plane` from `buf`, adding to `out`
-/// (bucket order).
+/// Interpolates the tile's visibilities for plane `job.plane` from `buf`, adding to
+/// `out[row * nchan + chan]`.
 #[inline(always)]
 fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
     job: &TileJob<'_, '_, T>,
     buf: &[Complex<T>],
     out: SharedMut<Complex<T>>,
+    nchan: usize,
 ) {
     let (ox, oy) = job.origin;
     for_each_sample::<T, WP>(
         job,
+        // SAFETY (both closures): (row, chan) is a sample of the plan, inside `out`.
+        |row, c0| prefetch(unsafe { out.ptr().add(row * nchan + c0) }),
         #[inline(always)]
-        |i, _, _, loc, kx, ky, kw| {
+        |_, row, chan, loc, kx, ky, kw| {
             let v = interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky) * kw;
-            // SAFETY: sample i belongs to this tile only, and planes run one after another.
+            // Each (row, chan) is in one bucket entry only, so one tile; planes run one
+            // after another.
             unsafe {
-                let o = out.ptr().add(i);
+                let o = out.ptr().add(row * nchan + chan);
                 *o = *o + v;
             }
         },

@@ -214,8 +214,10 @@ impl GridConfig {
 pub struct StageTimes {
     /// Validation, parameter choice and bucketing.
     pub bucket_s: f64,
-    /// Putting the visibilities in bucket order (gridding) or back in row order
-    /// (degridding), with their weights and phase factors.
+    /// Applying the visibility-side factors (weights; with w-stacking, the conjugation of
+    /// folded samples and the phase of the mid n − 1): before gridding with w-stacking,
+    /// in bucket order; after degridding with weights or w-stacking, in row order. Zero
+    /// otherwise: the tile loops read and write the visibilities where they are.
     pub reorder_s: f64,
     /// Spreading onto or interpolating from the grid.
     pub grid_s: f64,
