@@ -33,9 +33,25 @@ use crate::telescope::SPEED_OF_LIGHT_M_S;
 /// How many entries ahead the tile loops prefetch uvw.
 const PREFETCH: usize = 8;
 
-/// How many image rows ahead the column-block walks over the image (direct image
-/// transforms, without w-stacking) prefetch.
-const IMAGE_PREFETCH_ROWS: usize = 16;
+/// Image rows moved at a time between the image and a block of column transforms.
+const IMAGE_ROW_CHUNK: usize = 16;
+
+/// Runs `f` over the image's rows `0..ny` in chunks of [`IMAGE_ROW_CHUNK`], calling
+/// `ahead(i)` for the rows of the next chunk first. This is how a block of image columns
+/// moves between the image (row-major) and the column transforms' buffer (column-major)
+/// without w-stacking: within a chunk, `f` takes one column at a time, whose rows are
+/// consecutive in the buffer, while the chunk's image lines stay in L1, so the
+/// transposition does not touch a buffer line per pixel. `ahead` prefetches: the walk
+/// down a block of columns crosses a page per row, which the hardware does not prefetch.
+#[inline(always)]
+fn image_row_chunks(ny: usize, ahead: impl Fn(usize), mut f: impl FnMut(std::ops::Range<usize>)) {
+    for i0 in (0..ny).step_by(IMAGE_ROW_CHUNK) {
+        for i in (i0 + IMAGE_ROW_CHUNK..i0 + 2 * IMAGE_ROW_CHUNK).take_while(|&i| i < ny) {
+            ahead(i);
+        }
+        f(i0..(i0 + IMAGE_ROW_CHUNK).min(ny));
+    }
+}
 
 /// Bits of a bucket entry that hold the channel.
 const CHAN_BITS: u32 = 16;
@@ -940,19 +956,23 @@ pub(crate) fn grid<T: GridFloat>(
             let out = SharedMut(direct_image.as_mut_ptr());
             let (cu, cv, _) = &corr;
             fft.forward(&mut grid, &mask, |k0, buf| {
-                let nb = buf.len() / nv;
-                for (i, &gr) in fft.out_rows().iter().enumerate() {
-                    if i + IMAGE_PREFETCH_ROWS < ny {
-                        // SAFETY: the address is inside the image (a hint, never a fault).
-                        prefetch(unsafe { out.ptr().add((i + IMAGE_PREFETCH_ROWS) * nx + k0) });
-                    }
-                    // SAFETY: each block of columns writes only its own columns of each row.
-                    let o =
-                        unsafe { std::slice::from_raw_parts_mut(out.ptr().add(i * nx + k0), nb) };
-                    for (b, o) in o.iter_mut().enumerate() {
-                        *o = T::of_f64(buf[b * nv + gr].re.as_f64() * cu[k0 + b] * cv[i]);
-                    }
-                }
+                let (nb, out_rows) = (buf.len() / nv, fft.out_rows());
+                image_row_chunks(
+                    ny,
+                    // SAFETY: the address is inside the image (a hint, never a fault).
+                    |i| prefetch(unsafe { out.ptr().add(i * nx + k0) }),
+                    |rows| {
+                        for (b, col) in buf.chunks_exact(nv).take(nb).enumerate() {
+                            let c = cu[k0 + b];
+                            for i in rows.clone() {
+                                let v = col[out_rows[i]].re.as_f64() * c * cv[i];
+                                // SAFETY: each block of columns writes only its own
+                                // columns of each row.
+                                unsafe { *out.ptr().add(i * nx + k0 + b) = T::of_f64(v) };
+                            }
+                        }
+                    },
+                );
             });
         } else {
             let out = SharedMut(acc.as_mut_ptr());
@@ -1107,19 +1127,20 @@ pub(crate) fn degrid<T: GridFloat>(
         if direct {
             let (cu, cv, _) = &corr;
             fft.inverse(&mut grid, &mask, |k0, buf| {
-                let nb = buf.len() / nv;
-                for (i, &gr) in fft.out_rows().iter().enumerate() {
-                    // The walk down a block of columns crosses a page per row, which the
-                    // hardware does not prefetch.
-                    if i + IMAGE_PREFETCH_ROWS < ny {
-                        prefetch(&dirty[[i + IMAGE_PREFETCH_ROWS, k0]]);
-                    }
-                    let row = dirty.row(i);
-                    for b in 0..nb {
-                        let v = row[k0 + b].as_f64() * cu[k0 + b] * cv[i];
-                        buf[b * nv + gr] = Complex::new(T::of_f64(v), T::zero());
-                    }
-                }
+                let out_rows = fft.out_rows();
+                image_row_chunks(
+                    ny,
+                    |i| prefetch(&dirty[[i, k0]]),
+                    |rows| {
+                        for (b, col) in buf.chunks_exact_mut(nv).enumerate() {
+                            let c = cu[k0 + b];
+                            for i in rows.clone() {
+                                let v = dirty[[i, k0 + b]].as_f64() * c * cv[i];
+                                col[out_rows[i]] = Complex::new(T::of_f64(v), T::zero());
+                            }
+                        }
+                    },
+                );
             });
         } else {
             let (ph, corrected) = (&phase, &corrected);
