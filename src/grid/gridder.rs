@@ -68,15 +68,15 @@ fn floor(x: f64) -> f64 {
     }
 }
 
-/// Blocks of rows for the bucketing's counting sort: a few per thread, so rayon can even
-/// out uneven blocks, but no more than keep the per-block counts (`n_keys` each) within
-/// 16 MiB.
+/// Blocks of rows for the bucketing's counting sort: up to four per thread, so rayon can
+/// even out uneven blocks, as long as the per-block counts (`n_keys` each) stay within
+/// 4 MiB; at least one per thread (with w-stacking there are many keys, and the counts
+/// are alive with the runs and entries; a grid with over a million keys dwarfs them).
 fn bucket_blocks(threads: usize, nrow: usize, n_keys: usize) -> usize {
-    const MAX_COUNTS: usize = 1 << 22;
-    (threads * 4)
-        .min(MAX_COUNTS / n_keys.max(1))
-        .min(nrow)
-        .max(1)
+    const MAX_COUNTS: usize = 1 << 20;
+    let threads = threads.max(1);
+    let per_thread = (MAX_COUNTS / (n_keys.max(1) * threads)).clamp(1, 4);
+    (threads * per_thread).min(nrow).max(1)
 }
 
 /// One block of rows' share of the bucketing: its runs `(key, entry)` in row order, its
@@ -865,21 +865,32 @@ pub(crate) fn grid<T: GridFloat>(
         Vec::new()
     } else {
         plan.index_values();
+        // Written in place at each entry's numbering (no intermediate pieces to join,
+        // which would double the memory for a moment and leave it fragmented).
+        let mut values = complex_zeros::<T>(plan.n_values());
+        let out = SharedMut(values.as_mut_ptr());
+        let plan = &plan;
         plan.entries
             .par_iter()
-            .flat_map_iter(|&e| {
+            .zip(plan.value_start.par_iter())
+            .for_each(|(&e, &v0)| {
                 let (row, c0, len) = unpack(e);
-                let plan = &plan;
-                (c0..c0 + len).map(move |chan| {
+                for i in 0..len {
+                    let chan = c0 + i;
                     let v = vis[[row, chan]];
                     let v = Complex::new(v.re.as_f64(), v.im.as_f64())
                         * weight.map_or(1.0, |wt| wt[[row, chan]] as f64);
                     let (flip, ph) = plan.entry_factor(row, chan);
                     let v = if flip { v.conj() } else { v } * ph;
-                    Complex::new(T::of_f64(v.re), T::of_f64(v.im))
-                })
-            })
-            .collect()
+                    // SAFETY: the entries number their samples 0..n_values without
+                    // overlap.
+                    unsafe {
+                        *out.ptr().add(v0 as usize + i) =
+                            Complex::new(T::of_f64(v.re), T::of_f64(v.im))
+                    };
+                }
+            });
+        values
     };
     let prepared = |i: usize, _: usize, _: usize| values[i];
     let read = |_: usize, row: usize, chan: usize| {
@@ -900,7 +911,13 @@ pub(crate) fn grid<T: GridFloat>(
     let simd = Simd::detect();
     let zero = Complex::new(T::zero(), T::zero());
     let mut grid = take_grid::<T>(nu * nv, true);
-    let corr = plan.corrections();
+    // The image-plane corrections: needed in the plane loop without w-stacking; with it,
+    // only at the end, so they are made after the plane loop's buffers are gone.
+    let mut corr = if direct {
+        plan.corrections()
+    } else {
+        Default::default()
+    };
     // Without w-stacking the one plane's transform writes the corrected image directly,
     // a block of columns at a time (whole cache lines of each row). With w-stacking the
     // planes accumulate column by column (`acc[k * ny + i]`), as the column transforms
@@ -1003,13 +1020,17 @@ pub(crate) fn grid<T: GridFloat>(
         t_kernel += (t1 - t0).as_secs_f64();
         t_fft += t2.elapsed().as_secs_f64() + (t2 - t1).as_secs_f64();
     }
-    // The prepared values are done with: freed before the image is made, so that the kept
-    // grid, the accumulator and the image are not alive together with them (the peak stays
-    // that of the plane loop).
+    // The prepared values and the plane phases are done with: freed before the image is
+    // made, so that the kept grid, the accumulator and the image are not alive together
+    // with them (the peak stays that of the plane loop).
     drop(values);
+    drop((phase, step));
     // The forward transforms left the grid zero.
     keep_grid(grid, true);
     let t3 = Instant::now();
+    if !direct {
+        corr = plan.corrections();
+    }
     let image = if direct {
         Array2::from_shape_vec((ny, nx), direct_image).expect("shape")
     } else {
