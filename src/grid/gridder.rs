@@ -92,9 +92,9 @@ const RUN_CHUNK: usize = 64;
 
 /// Calls `f(key, entry)` for each run of consecutive channels of `row` that `include` takes
 /// and that share a bucket (`key_of` their location). Runs never cross a boundary of
-/// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). The runs are
-/// found without a branch per channel: whether the next channel's bucket is the same is
-/// as good as random, and a mispredicted branch costs more than locating the sample.
+/// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). The keys of a
+/// chunk are computed first, with the row's uvw and the grid's scalars read once, then
+/// split into runs without a branch per channel.
 #[inline(always)]
 fn row_runs(
     geom: &Geometry<'_>,
@@ -229,8 +229,7 @@ impl Geometry<'_> {
         self.axes().lambda(u, v, w, self.scale[chan])
     }
 
-    /// The grid's scalars, by value (a loop over a row's channels keeps them in registers
-    /// instead of reloading them through `self` for every sample).
+    /// The grid's scalars, by value (for loops over a row's channels).
     #[inline(always)]
     fn axes(&self) -> Axes {
         Axes {
@@ -282,10 +281,9 @@ impl Axes {
     fn axis(&self, x: f64, n: i64) -> (usize, f64) {
         let fl = floor(x - self.half);
         let delta = x - self.half - fl;
-        // The first cell, wrapped onto the grid: one step either way, done without
-        // branches (the sign of u is random from sample to sample, and a mispredicted
-        // branch costs more than the rest of this function); samples far beyond the grid
-        // (aliased, exactly as the DFT does) take the modulo.
+        // The first cell, wrapped onto the grid: one step either way, without branches
+        // (the sign of u changes at random from sample to sample); samples far beyond the
+        // grid (aliased, exactly as the DFT does) take the modulo.
         let mut a0 = fl as i64 + 1;
         a0 += n & (a0 >> 63);
         a0 -= n & ((n - 1 - a0) >> 63);
