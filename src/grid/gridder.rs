@@ -322,6 +322,8 @@ pub(crate) struct Plan<'a> {
     pub params: GridParams,
     geom: Geometry<'a>,
     poly: PolyKernel,
+    /// `1/Φ`, for the image-plane corrections.
+    inv: InverseFourier,
     nx: usize,
     ny: usize,
     cell_x: f64,
@@ -435,8 +437,6 @@ impl<'a> Plan<'a> {
             w_range: (w_min, w_max),
             nm1_range,
         })?;
-        let kernel = EsKernel::new(params.support, params.beta);
-        let poly = PolyKernel::fit(&kernel, 0.05 * cfg.epsilon.max(1e-15));
         let geom = Geometry {
             uvw: uvw_m,
             scale,
@@ -468,24 +468,37 @@ impl<'a> Plan<'a> {
             let t = (loc.ay / TILE) * ntu + loc.ax / TILE;
             loc.plane.min(n_first - 1) * n_tiles + t
         };
-        let mut blocks: Vec<BlockRuns> = (0..nrow.div_ceil(block))
-            .into_par_iter()
-            .map(|bi| {
-                let mut b = BlockRuns {
-                    counts: vec![0u32; n_keys],
-                    runs: Vec::new(),
-                    n_values: 0,
-                };
-                for row in bi * block..((bi + 1) * block).min(nrow) {
-                    row_runs(&geom, row, nchan, &include, &key_of, |k, e| {
-                        b.counts[k] += 1;
-                        b.n_values += unpack(e).2;
-                        b.runs.push((k as u32, e));
-                    });
-                }
-                b
-            })
-            .collect();
+        // The kernel's polynomial fit and the interpolant of its correction (a few ms,
+        // serial) are made alongside the first pass.
+        let kernel = EsKernel::new(params.support, params.beta);
+        let ((poly, inv), mut blocks) = rayon::join(
+            || {
+                (
+                    PolyKernel::fit(&kernel, 0.05 * cfg.epsilon.max(1e-15)),
+                    InverseFourier::new(&kernel, 0.5 / params.sigma),
+                )
+            },
+            || -> Vec<BlockRuns> {
+                (0..nrow.div_ceil(block))
+                    .into_par_iter()
+                    .map(|bi| {
+                        let mut b = BlockRuns {
+                            counts: vec![0u32; n_keys],
+                            runs: Vec::new(),
+                            n_values: 0,
+                        };
+                        for row in bi * block..((bi + 1) * block).min(nrow) {
+                            row_runs(&geom, row, nchan, &include, &key_of, |k, e| {
+                                b.counts[k] += 1;
+                                b.n_values += unpack(e).2;
+                                b.runs.push((k as u32, e));
+                            });
+                        }
+                        b
+                    })
+                    .collect()
+            },
+        );
         let n_values: usize = blocks.iter().map(|b| b.n_values).sum();
         if n_values == 0 {
             return Err(GridError::Empty(
@@ -526,6 +539,7 @@ impl<'a> Plan<'a> {
             params,
             geom,
             poly,
+            inv,
             nx,
             ny,
             cell_x: cfg.cell_x_rad,
@@ -638,9 +652,7 @@ impl<'a> Plan<'a> {
     /// Image-plane corrections: per column, per row, and (w-stacking) per pixel of a
     /// quadrant indexed by `(|column offset|, |row offset|)` (see [`Self::quadrant_index`]).
     fn corrections(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let p = &self.params;
-        let kernel = EsKernel::new(p.support, p.beta);
-        let inv = InverseFourier::new(&kernel, 0.5 / p.sigma);
+        let (p, inv) = (&self.params, &self.inv);
         let cu = (0..self.nx)
             .map(|c| inv.eval((c as f64 - (self.nx / 2) as f64) / p.nu as f64))
             .collect();
