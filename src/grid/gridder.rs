@@ -194,19 +194,9 @@ impl Geometry<'_> {
     /// and each visit would otherwise wait for memory).
     #[inline(always)]
     fn prefetch(&self, row: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let stride = self.uvw.strides()[0];
-            // SAFETY: a prefetch never faults; the address is inside the uvw array.
-            unsafe {
-                let p = self.uvw.as_ptr().offset(row as isize * stride);
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                    p as *const i8,
-                );
-            }
+        if let Some(p) = self.uvw.get([row, 0]) {
+            prefetch(p);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = row;
     }
 
     /// The row's u, v, w in metres.
