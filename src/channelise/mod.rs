@@ -35,7 +35,9 @@
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
 //! then yields channels in DESIGN.md order, transformed in place in the (cached) fold
 //! buffer and copied to the output with non-temporal stores, so output lines are not read
-//! before they are written. Fold and FFT scratch is per thread.
+//! before they are written. Fold and FFT scratch is per thread. The groups of one call
+//! are rayon tasks, so one input uses all threads, and many inputs are balanced across
+//! threads a group at a time.
 //!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input
@@ -453,9 +455,40 @@ impl Pfb {
     }
 
     /// Spectra `m0 .. m0 + count` whose windows start at samples `first + j·D` of `x`
-    /// (scalars, `lanes()` per sample): fold each group into its rotated place, transform,
-    /// and write `n_out()` channels per spectrum to `out`.
+    /// (scalars, `lanes()` per sample), written `n_out()` channels per spectrum to `out`.
+    ///
+    /// Each group (about 64 Ki input samples for the usual sizes) is a rayon task: one
+    /// input's spectra are made in parallel, and many inputs in parallel (as
+    /// [`Pfb::process_many`] runs them) are balanced across threads a group at a time,
+    /// not an input at a time, so a thread that the machine slows down delays the end by
+    /// about one group. Each spectrum is computed the same way whatever its task, so the
+    /// output's bits do not depend on the number of threads.
     fn spectra<T: FoldScalar>(
+        &self,
+        x: &[T],
+        first: usize,
+        count: usize,
+        m0: u64,
+        out: &mut [Complex32],
+    ) {
+        let per_task = self.group;
+        let n_out = self.n_out();
+        if count <= per_task {
+            return self.spectra_seq(x, first, count, m0, out);
+        }
+        out[..count * n_out]
+            .par_chunks_mut(per_task * n_out)
+            .enumerate()
+            .for_each(|(t, o)| {
+                let j = t * per_task;
+                let c = o.len() / n_out;
+                self.spectra_seq(x, first + j * self.hop, c, m0 + j as u64, o);
+            });
+    }
+
+    /// [`Pfb::spectra`] on the calling thread: fold each group into its rotated place,
+    /// transform, and write the channels.
+    fn spectra_seq<T: FoldScalar>(
         &self,
         x: &[T],
         first: usize,

@@ -150,11 +150,13 @@ fn every_variant_matches_the_reference() {
 }
 
 #[test]
-fn streaming_is_bit_identical_for_random_split_points() {
+fn streaming_is_bit_identical_for_random_split_points_and_thread_counts() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for os in [(1, 1), (32, 27)] {
+    // (200, 5/4): a rotation period (5 spectra) that no group or task length is a
+    // multiple of.
+    for (n_chan, os) in [(256, (1, 1)), (256, (32, 27)), (200, (5, 4))] {
         let pfb = Pfb::new(&PfbConfig {
-            n_chan: 256,
+            n_chan,
             n_taps: 12,
             oversampling: os,
             ..Default::default()
@@ -164,6 +166,15 @@ fn streaming_is_bit_identical_for_random_split_points() {
             .map(|_| Complex::new(rng.random::<i8>(), rng.random::<i8>()))
             .collect();
         let whole = run_all(&pfb, &x);
+        // One call's spectra are made in parallel tasks: the thread count changes nothing.
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| run_all(&pfb, &x));
+            assert_eq!(got, whole, "{threads} threads change the bits ({os:?})");
+        }
         for _ in 0..5 {
             let mut st = pfb.new_state();
             let mut out = Vec::new();
