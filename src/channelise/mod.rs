@@ -457,12 +457,12 @@ impl Pfb {
     /// Spectra `m0 .. m0 + count` whose windows start at samples `first + j·D` of `x`
     /// (scalars, `lanes()` per sample), written `n_out()` channels per spectrum to `out`.
     ///
-    /// Each group (about 64 Ki input samples for the usual sizes) is a rayon task: one
-    /// input's spectra are made in parallel, and many inputs in parallel (as
-    /// [`Pfb::process_many`] runs them) are balanced across threads a group at a time,
-    /// not an input at a time, so a thread that the machine slows down delays the end by
-    /// about one group. Each spectrum is computed the same way whatever its task, so the
-    /// output's bits do not depend on the number of threads.
+    /// Each group (critically sampled: 16 spectra of 4096 channels, 64 of 1024) is a
+    /// rayon task: one input's spectra are made in parallel, and many inputs in parallel
+    /// (as [`Pfb::process_many`] runs them) are balanced across threads a group at a
+    /// time, not an input at a time, so a thread that the machine slows down delays the
+    /// end by about one group. Each spectrum is computed the same way whatever its task,
+    /// so the output's bits do not depend on the number of threads.
     fn spectra<T: FoldScalar>(
         &self,
         x: &[T],
