@@ -35,9 +35,9 @@
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
 //! then yields channels in DESIGN.md order, transformed in place in the (cached) fold
 //! buffer and copied to the output with non-temporal stores, so output lines are not read
-//! before they are written. Fold and FFT scratch is per thread. The groups of one call
-//! are rayon tasks, so one input uses all threads, and many inputs are balanced across
-//! threads a group at a time.
+//! before they are written. Fold and FFT scratch is per thread. Runs of groups of one
+//! call are rayon tasks, so one input uses all threads, and many inputs are balanced
+//! across threads a run at a time.
 //!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input
@@ -457,12 +457,12 @@ impl Pfb {
     /// Spectra `m0 .. m0 + count` whose windows start at samples `first + j·D` of `x`
     /// (scalars, `lanes()` per sample), written `n_out()` channels per spectrum to `out`.
     ///
-    /// Each group (critically sampled: 16 spectra of 4096 channels, 64 of 1024) is a
-    /// rayon task: one input's spectra are made in parallel, and many inputs in parallel
-    /// (as [`Pfb::process_many`] runs them) are balanced across threads a group at a
-    /// time, not an input at a time, so a thread that the machine slows down delays the
-    /// end by about one group. Each spectrum is computed the same way whatever its task,
-    /// so the output's bits do not depend on the number of threads.
+    /// Runs of [`TASK_GROUPS`] groups are rayon tasks: one input's spectra are made in
+    /// parallel, and many inputs in parallel (as [`Pfb::process_many`] runs them) are
+    /// balanced across threads a run at a time, not an input at a time, so a thread that
+    /// the machine slows down delays the end by about one run. Each spectrum is computed
+    /// the same way whatever its task, so the output's bits do not depend on the number
+    /// of threads.
     fn spectra<T: FoldScalar>(
         &self,
         x: &[T],
@@ -471,7 +471,7 @@ impl Pfb {
         m0: u64,
         out: &mut [Complex32],
     ) {
-        let per_task = self.group;
+        let per_task = self.group * TASK_GROUPS;
         let n_out = self.n_out();
         if count <= per_task {
             return self.spectra_seq(x, first, count, m0, out);
@@ -728,6 +728,12 @@ struct RotatedBlock {
     /// `±1` (module docs, "Implementation").
     sign: f32,
 }
+
+/// Groups per rayon task of [`Pfb::spectra`]. More than one, so that the staged path's
+/// carry of the last `T − 1` input rows from group to group still saves most of the
+/// staging; few enough to balance threads (critically sampled 4096 × T: 64 spectra,
+/// 256 Ki samples per task).
+const TASK_GROUPS: usize = 4;
 
 /// Bytes of a critically sampled group's working set (its folded spectra and the input
 /// rows they share): it stays in L2 while the group is folded and transformed.
