@@ -36,7 +36,7 @@ fn bench_x(c: &mut Criterion) {
             f64_accumulation: false,
             scale: 1.0,
             flagged_inputs: vec![],
-            backend: None,
+            simd: None,
         })
         .unwrap();
         for threads in [1usize, 2] {

@@ -48,10 +48,13 @@ pub mod grid;
 pub mod image;
 pub mod io;
 pub mod pipeline;
+mod simd;
 pub mod sky;
 pub mod telescope;
+mod util;
 mod vis;
 
+pub use simd::{SimdError, SimdLevel};
 pub use vis::{Pol, VisMeta, VisShapeError, VisUnits, Visibilities};
 
 pub use ndarray;

@@ -54,7 +54,7 @@ pub fn simulate_fx(
         f64_accumulation: false,
         scale: 1.0 / (int_spectra as f64 * noise_gain),
         flagged_inputs: vec![],
-        backend: None,
+        simd: None,
     })?;
     let n_spectra = int_spectra * n_int;
     let mut states: Vec<PfbState> = (0..n_in).map(|_| pfb.new_state()).collect();

@@ -25,4 +25,7 @@ pub enum ChannelError {
         /// Actual length.
         found: usize,
     },
+    /// The SIMD level asked for cannot be used on this CPU.
+    #[error(transparent)]
+    Simd(#[from] crate::simd::SimdError),
 }

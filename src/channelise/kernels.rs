@@ -8,6 +8,8 @@
 //! AVX2+FMA, and for the baseline target — and the best one the CPU supports is chosen once,
 //! when the plan is built.
 
+use crate::simd::{Backend, SimdLevel};
+
 /// A scalar the fold reads directly from the caller's samples (converted to f32 in
 /// registers, so int8 and int16 input needs no intermediate copy).
 pub trait FoldScalar: Copy + Send + Sync + 'static {
@@ -45,7 +47,7 @@ impl FoldScalar for f32 {
 
 /// Row strides of the fold: `taps` rows are `S_taps` apart, `x` rows `S_x` apart.
 #[derive(Debug, Clone, Copy)]
-pub struct Strides {
+pub(crate) struct Strides {
     /// Distance between the taps of consecutive rows (f32 values).
     pub taps: usize,
     /// Distance between consecutive rows of the input (scalars).
@@ -146,11 +148,10 @@ unsafe fn fold_avx512<T: FoldScalar>(
 }
 
 /// The fold `out[i] = sign · Σ_t taps[t·S_taps + i] · x[t·S_x + i]` (`i < out.len()`)
-/// with the kernel of `backend`. A backend the CPU lacks is never passed here: plans store
-/// the result of [`checked_backend`].
+/// with the kernel of `simd`'s level.
 #[inline]
-pub fn fold<T: FoldScalar>(
-    backend: FoldBackend,
+pub(crate) fn fold<T: FoldScalar>(
+    simd: Backend,
     taps: &[f32],
     x: &[T],
     out: &mut [f32],
@@ -164,20 +165,20 @@ pub fn fold<T: FoldScalar>(
     }
     assert!(n_taps >= 1 && taps.len() >= (n_taps - 1) * st.taps + width);
     assert!(x.len() >= (n_taps - 1) * st.x + width);
-    match backend {
+    match simd.level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `checked_backend` only returns Avx512 after runtime detection.
-        FoldBackend::Avx512 => unsafe { fold_avx512(taps, x, out, st, n_taps, sign) },
+        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F and BW.
+        SimdLevel::Avx512 => unsafe { fold_avx512(taps, x, out, st, n_taps, sign) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `checked_backend` only returns Avx2 after runtime detection of AVX2 and FMA.
-        FoldBackend::Avx2 => unsafe { fold_avx2(taps, x, out, st, n_taps, sign) },
+        // SAFETY: a Backend of level Avx2 or above exists only where the CPU has AVX2 and FMA.
+        SimdLevel::Avx2 => unsafe { fold_avx2(taps, x, out, st, n_taps, sign) },
         _ => fold_generic::<T, false, 32>(taps, x, out, st, n_taps, sign),
     }
 }
 
 /// Row strides of [`fold_group`], in f32 values.
 #[derive(Debug, Clone, Copy)]
-pub struct GroupStrides {
+pub(crate) struct GroupStrides {
     /// Distance between the taps of consecutive rows.
     pub taps: usize,
     /// Distance between consecutive staged input rows.
@@ -197,15 +198,15 @@ pub struct GroupStrides {
 /// registers and folds eight spectra at a time, so every FMA reads one value from memory
 /// instead of two.
 #[inline]
-pub fn fold_group(
-    backend: FoldBackend,
+pub(crate) fn fold_group(
+    simd: Backend,
     taps: &[f32],
     stage: &[f32],
     out: &mut [f32],
     st: GroupStrides,
     (n_taps, g, len): (usize, usize, usize),
 ) -> bool {
-    if !has_group_kernel(backend, n_taps) {
+    if !has_group_kernel(simd, n_taps) {
         return false;
     }
     if g == 0 || len == 0 {
@@ -215,11 +216,11 @@ pub fn fold_group(
     assert!(stage.len() >= (g + n_taps - 2) * st.stage + len);
     assert!(out.len() >= (g - 1) * st.out + len);
     #[cfg(target_arch = "x86_64")]
-    if backend == FoldBackend::Avx512 {
+    if simd.level() == SimdLevel::Avx512 {
         macro_rules! dispatch {
             ($($t:literal)*) => {
                 match n_taps {
-                    // SAFETY: `checked_backend` only returns Avx512 after runtime detection;
+                    // SAFETY: a Backend of level Avx512 exists only where the CPU has it;
                     // the bounds were asserted above.
                     $($t => unsafe { group_avx512::<$t>(taps, stage, out, st, g, len) },)*
                     _ => return false,
@@ -233,9 +234,9 @@ pub fn fold_group(
     false
 }
 
-/// Whether [`fold_group`] has a kernel for `backend` and `n_taps` (AVX-512, 2–16 taps).
-pub fn has_group_kernel(backend: FoldBackend, n_taps: usize) -> bool {
-    cfg!(target_arch = "x86_64") && backend == FoldBackend::Avx512 && (2..=16).contains(&n_taps)
+/// Whether [`fold_group`] has a kernel for `simd` and `n_taps` (AVX-512, 2–16 taps).
+pub(crate) fn has_group_kernel(simd: Backend, n_taps: usize) -> bool {
+    cfg!(target_arch = "x86_64") && simd.level() == SimdLevel::Avx512 && (2..=16).contains(&n_taps)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -288,57 +289,65 @@ unsafe fn group_avx512<const T: usize>(
     }
 }
 
-/// Which fold implementation a plan uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FoldBackend {
-    /// Baseline target (SSE2 on x86-64), no FMA.
-    Portable,
-    /// AVX2 with FMA.
-    Avx2,
-    /// AVX-512F.
-    Avx512,
-}
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
-/// The best backend this CPU supports, unless `FXGRID_SIMD=portable|avx2` restricts it.
-pub fn best_backend() -> FoldBackend {
-    let limit = std::env::var("FXGRID_SIMD").unwrap_or_default();
-    #[cfg(target_arch = "x86_64")]
-    {
-        if limit != "portable"
-            && limit != "avx2"
-            && std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-        {
-            return FoldBackend::Avx512;
-        }
-        if limit != "portable"
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-        {
-            return FoldBackend::Avx2;
+    use super::*;
+
+    /// The group kernel (critically sampled spectra folded eight at a time, taps held in
+    /// registers) gives the same bits as folding each spectrum alone, for every tap count
+    /// (those without a group kernel fall back), group sizes with a remainder and blocks
+    /// whose width is not a multiple of the vector width.
+    #[test]
+    fn the_group_fold_equals_the_per_spectrum_fold_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let levels = SimdLevel::ALL.into_iter().filter(|l| l.is_supported());
+        for backend in levels.map(|l| Backend::new(Some(l)).unwrap()) {
+            for n_taps in 1..=18 {
+                for (g, len) in [(1, 16), (8, 256), (13, 251), (21, 7)] {
+                    let (st_taps, st_stage, st_out) = (len + 5, len + 16, len + 40);
+                    let taps: Vec<f32> = (0..n_taps * st_taps).map(|_| rng.random()).collect();
+                    let stage: Vec<f32> = (0..(g + n_taps) * st_stage)
+                        .map(|_| rng.random::<f32>() - 0.5)
+                        .collect();
+                    let mut want = vec![f32::NAN; g * st_out];
+                    for j in 0..g {
+                        fold(
+                            backend,
+                            &taps,
+                            &stage[j * st_stage..],
+                            &mut want[j * st_out..j * st_out + len],
+                            Strides {
+                                taps: st_taps,
+                                x: st_stage,
+                            },
+                            n_taps,
+                            1.0,
+                        );
+                    }
+                    let mut got = vec![f32::NAN; g * st_out];
+                    let st = GroupStrides {
+                        taps: st_taps,
+                        stage: st_stage,
+                        out: st_out,
+                    };
+                    if !fold_group(backend, &taps, &stage, &mut got, st, (n_taps, g, len)) {
+                        continue;
+                    }
+                    assert!(
+                        backend.level() == SimdLevel::Avx512 && (2..=16).contains(&n_taps),
+                        "{backend:?} has no group kernel for {n_taps} taps"
+                    );
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{backend:?}, {n_taps} taps, g {g}, len {len}"
+                    );
+                }
+            }
         }
     }
-    let _ = limit;
-    FoldBackend::Portable
-}
-
-/// `backend` if the CPU supports it, otherwise the portable one.
-pub fn checked_backend(backend: FoldBackend) -> FoldBackend {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let ok = match backend {
-            FoldBackend::Avx512 => {
-                std::is_x86_feature_detected!("avx512f")
-                    && std::is_x86_feature_detected!("avx512bw")
-            }
-            FoldBackend::Avx2 => {
-                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-            }
-            FoldBackend::Portable => true,
-        };
-        if ok {
-            return backend;
-        }
-    }
-    FoldBackend::Portable
 }

@@ -46,7 +46,7 @@
 
 mod error;
 pub mod filter;
-pub mod kernels;
+mod kernels;
 pub mod reference;
 pub mod response;
 mod sample;
@@ -57,9 +57,11 @@ use num_complex::Complex32;
 use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 
+use crate::simd::{Backend, SimdLevel};
+
 pub use error::ChannelError;
 pub use filter::{prototype, Window};
-pub use kernels::{FoldBackend, FoldScalar};
+pub use kernels::FoldScalar;
 pub use response::ResponseMetrics;
 pub use sample::Sample;
 
@@ -100,8 +102,9 @@ pub struct PfbConfig {
     pub oversampling: (usize, usize),
     /// Complex or real input.
     pub sampling: Sampling,
-    /// Fold kernel; `None` picks the best the CPU supports.
-    pub backend: Option<FoldBackend>,
+    /// Instruction set of the fold kernels; `None` takes `FXGRID_SIMD` or else the best
+    /// the CPU supports. A level the CPU lacks is an error.
+    pub simd: Option<SimdLevel>,
 }
 
 impl Default for PfbConfig {
@@ -115,7 +118,7 @@ impl Default for PfbConfig {
             coeffs: None,
             oversampling: (32, 27),
             sampling: Sampling::Complex,
-            backend: None,
+            simd: None,
         }
     }
 }
@@ -143,7 +146,7 @@ pub struct Pfb {
     /// Taps in fold order: for complex input each coefficient twice (re, im lanes).
     taps: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
-    backend: FoldBackend,
+    backend: Backend,
     /// Complex input with even N: taps carry `(−1)^r` so the FFT output is already in
     /// channel order (module docs, "Implementation").
     signed: bool,
@@ -247,7 +250,7 @@ impl Pfb {
                 taps[(c / FOLD_COLS) * t * FOLD_COLS + row * FOLD_COLS + c % FOLD_COLS] = v as f32;
             }
         }
-        let backend = kernels::checked_backend(cfg.backend.unwrap_or_else(kernels::best_backend));
+        let backend = Backend::new(cfg.simd)?;
         let group = group_size(n, t, hop == n, lanes_of(cfg.sampling));
         Ok(Self {
             n_chan: n,
@@ -297,9 +300,9 @@ impl Pfb {
     pub fn coeffs(&self) -> &[f64] {
         &self.coeffs
     }
-    /// The fold kernel in use.
-    pub fn backend(&self) -> FoldBackend {
-        self.backend
+    /// The instruction set of the fold kernels in use.
+    pub fn simd(&self) -> SimdLevel {
+        self.backend.level()
     }
     /// Channels per spectrum: `N` (complex) or `⌊N/2⌋ + 1` (real).
     pub fn n_out(&self) -> usize {

@@ -25,4 +25,7 @@ pub enum CorrelateError {
         /// What was found.
         found: usize,
     },
+    /// The SIMD level asked for cannot be used on this CPU.
+    #[error(transparent)]
+    Simd(#[from] crate::simd::SimdError),
 }

@@ -31,61 +31,7 @@ pub const P: usize = 4;
 /// Columns of a tile (and the padding of the input stride).
 pub const Q: usize = 32;
 
-/// Which X-engine kernels a plan uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XBackend {
-    /// Baseline target: float loops as the compiler vectorises them, scalar integer loops.
-    Portable,
-    /// AVX2 + FMA floats, AVX2 `vpmaddwd` integers.
-    Avx2,
-    /// AVX-512 floats, AVX-512 VNNI `vpdpwssd` integers.
-    Avx512,
-}
-
-/// The best backend this CPU supports, unless `FXGRID_SIMD=portable|avx2` restricts it.
-pub fn best_backend() -> XBackend {
-    let limit = std::env::var("FXGRID_SIMD").unwrap_or_default();
-    #[cfg(target_arch = "x86_64")]
-    {
-        if limit != "portable"
-            && limit != "avx2"
-            && std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512vnni")
-        {
-            return XBackend::Avx512;
-        }
-        if limit != "portable"
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-        {
-            return XBackend::Avx2;
-        }
-    }
-    let _ = limit;
-    XBackend::Portable
-}
-
-/// `backend` if the CPU supports it, otherwise the portable one.
-pub fn checked_backend(backend: XBackend) -> XBackend {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let ok = match backend {
-            XBackend::Avx512 => {
-                std::is_x86_feature_detected!("avx512f")
-                    && std::is_x86_feature_detected!("avx512vnni")
-            }
-            XBackend::Avx2 => {
-                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-            }
-            XBackend::Portable => true,
-        };
-        if ok {
-            return backend;
-        }
-    }
-    let _ = backend;
-    XBackend::Portable
-}
+use crate::simd::{Backend, SimdLevel};
 
 /// Geometry of one call: `k` time steps, stride `s`, tile origin `(p0, q0)`.
 #[derive(Debug, Clone, Copy)]
@@ -164,8 +110,8 @@ fn tile_f32_portable(re: &[f32], im: &[f32], t: Tile, out_re: &mut [f32], out_im
 
 /// The float tile: sums over `t.k` time steps written (not added) to `out_re`, `out_im`
 /// (`P × Q`, row-major).
-pub fn tile_f32(
-    backend: XBackend,
+pub(crate) fn tile_f32(
+    simd: Backend,
     re: &[f32],
     im: &[f32],
     t: Tile,
@@ -175,13 +121,13 @@ pub fn tile_f32(
     assert!(t.s.is_multiple_of(Q) && t.q0.is_multiple_of(Q) && t.q0 + Q <= t.s && t.p0 + P <= t.s);
     assert!(re.len() >= t.k * t.s && im.len() >= t.k * t.s);
     assert!(out_re.len() >= P * Q && out_im.len() >= P * Q);
-    match backend {
+    match simd.level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: plans only hold backends that `checked_backend` confirmed at run time.
-        XBackend::Avx512 => unsafe { tile_f32_avx512(re, im, t, out_re, out_im) },
+        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
+        SimdLevel::Avx512 => unsafe { tile_f32_avx512(re, im, t, out_re, out_im) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        XBackend::Avx2 => unsafe { tile_f32_avx2(re, im, t, out_re, out_im) },
+        // SAFETY: a Backend of level Avx2 exists only where the CPU has AVX2 and FMA.
+        SimdLevel::Avx2 => unsafe { tile_f32_avx2(re, im, t, out_re, out_im) },
         _ => tile_f32_portable(re, im, t, out_re, out_im),
     }
 }
@@ -293,8 +239,8 @@ unsafe fn tile_i16_avx2(x: &[i32], xs: &[i32], t: Tile, out_re: &mut [i32], out_
 /// The integer tile over packed pairs `x` and partners `xs` ([`pack_pair`]): sums over
 /// `t.k` time steps written to `out_re`, `out_im` (`P × Q`). The caller keeps `k` small
 /// enough that no sum exceeds `i32` (module docs of [`super`]).
-pub fn tile_i16(
-    backend: XBackend,
+pub(crate) fn tile_i16(
+    simd: Backend,
     x: &[i32],
     xs: &[i32],
     t: Tile,
@@ -304,14 +250,14 @@ pub fn tile_i16(
     assert!(t.s.is_multiple_of(Q) && t.q0.is_multiple_of(Q) && t.q0 + Q <= t.s && t.p0 + P <= t.s);
     assert!(x.len() >= t.k * t.s && xs.len() >= t.k * t.s);
     assert!(out_re.len() >= P * Q && out_im.len() >= P * Q);
-    match backend {
+    match simd.level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: plans only hold backends that `checked_backend` confirmed at run time;
-        // the bounds the unchecked loads rely on were asserted above.
-        XBackend::Avx512 => unsafe { tile_i16_vnni(x, xs, t, out_re, out_im) },
+        // SAFETY: `vnni()` is true only for a Backend made where the CPU has AVX-512 F and
+        // VNNI; the bounds the unchecked loads rely on were asserted above.
+        SimdLevel::Avx512 if simd.vnni() => unsafe { tile_i16_vnni(x, xs, t, out_re, out_im) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        XBackend::Avx2 => unsafe { tile_i16_avx2(x, xs, t, out_re, out_im) },
+        // SAFETY: a Backend of level Avx2 or above exists only where the CPU has AVX2.
+        SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe { tile_i16_avx2(x, xs, t, out_re, out_im) },
         _ => tile_i16_portable(x, xs, t, out_re, out_im),
     }
 }

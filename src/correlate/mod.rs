@@ -34,15 +34,16 @@
 //! taken as −32767).
 
 mod error;
-pub mod kernels;
+mod kernels;
 pub mod reference;
 
 use num_complex::{Complex, Complex32};
 use rayon::prelude::*;
 
 pub use error::CorrelateError;
-pub use kernels::XBackend;
 use kernels::{Tile, P, Q};
+
+use crate::simd::{Backend, SimdLevel};
 
 /// Spectra per kernel chunk.
 pub const CHUNK: usize = 64;
@@ -106,8 +107,9 @@ pub struct CorrelatorConfig {
     pub scale: f64,
     /// Inputs known to be bad: every product involving one is flagged.
     pub flagged_inputs: Vec<usize>,
-    /// Kernels; `None` picks the best the CPU supports.
-    pub backend: Option<XBackend>,
+    /// Instruction set of the kernels; `None` takes `FXGRID_SIMD` or else the best the
+    /// CPU supports. A level the CPU lacks is an error.
+    pub simd: Option<SimdLevel>,
 }
 
 /// A correlator plan.
@@ -116,7 +118,7 @@ pub struct Correlator {
     cfg: CorrelatorConfig,
     n_in: usize,
     stride: usize,
-    backend: XBackend,
+    backend: Backend,
     /// Tiles `(p0, q0)` touching the upper triangle.
     tiles: Vec<(usize, usize)>,
 }
@@ -208,7 +210,7 @@ impl Correlator {
             cfg: cfg.clone(),
             n_in,
             stride,
-            backend: kernels::checked_backend(cfg.backend.unwrap_or_else(kernels::best_backend)),
+            backend: Backend::new(cfg.simd)?,
             tiles,
         })
     }
@@ -223,9 +225,9 @@ impl Correlator {
         self.n_in
     }
 
-    /// The kernels in use.
-    pub fn backend(&self) -> XBackend {
-        self.backend
+    /// The instruction set of the kernels in use.
+    pub fn simd(&self) -> SimdLevel {
+        self.backend.level()
     }
 
     /// A fresh state.
@@ -645,7 +647,7 @@ struct ChunkCtx<'a> {
     s: usize,
     per_chan: usize,
     n_in: usize,
-    backend: XBackend,
+    backend: Backend,
     sub: &'a [usize],
 }
 

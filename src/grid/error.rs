@@ -48,4 +48,7 @@ pub enum GridError {
         /// Index of the first bad value.
         at: String,
     },
+    /// The SIMD level asked for cannot be used on this CPU.
+    #[error(transparent)]
+    Simd(#[from] crate::simd::SimdError),
 }

@@ -14,12 +14,11 @@
 //! `(ny/2, nx/2)`. The result of [`vis2dirty`] is not normalised: divide by the sum of the
 //! weights for Jy/beam (the [`crate::image`] module does).
 //!
-//! **Workspace.** The uv grid (tens to hundreds of MB) is kept, per precision, after a
-//! call for the next call of the same grid size: fresh memory has to be cleared page by
-//! page by the operating system, which on virtual machines costs as much as gridding a
-//! few million visibilities. A grid left by [`vis2dirty`] is zero already; one left by
-//! [`dirty2vis`] is cleared by the next [`vis2dirty`] that takes it. At most one grid per
-//! precision is kept; [`release_workspace`] frees them.
+//! **Plans and workspaces.** [`vis2dirty`] and [`dirty2vis`] are one-call conveniences.
+//! To grid or degrid the same baselines repeatedly (a deconvolution's major cycles), make
+//! a [`GridPlan`] once (parameters chosen, visibilities bucketed) and run it with a
+//! [`GridWorkspace`] you own, which keeps the uv grid (tens to hundreds of MB) between
+//! calls. The library holds no memory of its own between calls.
 //!
 //! ```
 //! use fxgrid::grid::{dirty2vis, vis2dirty, GridConfig};
@@ -38,55 +37,35 @@
 //! assert_eq!(model.dim(), (2, 1));
 //! ```
 
+mod bucket;
 pub mod error;
+mod fft;
+mod geometry;
 mod gridder;
 pub mod kernel;
 mod kernels;
 pub mod params;
+mod plan;
 pub mod reference;
 pub mod weighting;
 
 use ndarray::{Array2, ArrayView2};
 use num_complex::Complex;
-use rayon::prelude::*;
 use rustfft::FftNum;
 
+use crate::simd::SimdLevel;
+
 pub use error::GridError;
-pub use gridder::n_minus_1;
+pub use geometry::n_minus_1;
 pub use params::{GridParams, Precision};
+pub use plan::{GridPlan, GridWorkspace};
 
 mod sealed {
-    use num_complex::Complex;
-    use std::sync::Mutex;
-
-    /// One uv grid kept between gridder calls, with whether it is all zero.
-    pub type Pool<T> = Mutex<Option<(Vec<Complex<T>>, bool)>>;
-
-    static POOL_F32: Pool<f32> = Mutex::new(None);
-    static POOL_F64: Pool<f64> = Mutex::new(None);
-
     /// Seals [`super::GridFloat`] to `f32` and `f64` (the gridder relies on all-zero
-    /// bytes being 0), and gives each its grid workspace.
-    pub trait Sealed: Sized + 'static {
-        fn grid_pool() -> &'static Pool<Self>;
-    }
-    impl Sealed for f32 {
-        fn grid_pool() -> &'static Pool<f32> {
-            &POOL_F32
-        }
-    }
-    impl Sealed for f64 {
-        fn grid_pool() -> &'static Pool<f64> {
-            &POOL_F64
-        }
-    }
-}
-
-/// Frees the uv grid the gridder keeps between calls (module docs: workspace).
-pub fn release_workspace() {
-    use sealed::Sealed;
-    *f32::grid_pool().lock().unwrap_or_else(|e| e.into_inner()) = None;
-    *f64::grid_pool().lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// bytes being 0).
+    pub trait Sealed: Sized + 'static {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 /// Floating-point types the gridder runs in (`f32`, `f64`; sealed).
@@ -138,6 +117,9 @@ pub struct GridConfig {
     pub epsilon: f64,
     /// Apply the w-term exactly by w-stacking (wide fields); otherwise w is ignored.
     pub wstacking: bool,
+    /// Instruction set of the tile loops; `None` takes `FXGRID_SIMD` or else the best the
+    /// CPU supports. A level the CPU lacks is an error.
+    pub simd: Option<SimdLevel>,
 }
 
 impl GridConfig {
@@ -150,6 +132,7 @@ impl GridConfig {
             cell_y_rad: cell_rad,
             epsilon,
             wstacking: false,
+            simd: None,
         }
     }
 
@@ -212,7 +195,8 @@ impl GridConfig {
 /// Wall time of each stage of one call (seconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StageTimes {
-    /// Validation, parameter choice and bucketing.
+    /// Validation, parameter choice and bucketing: making the [`GridPlan`] (zero for a
+    /// call of a plan made before).
     pub bucket_s: f64,
     /// Applying the visibility-side factors (weights; with w-stacking, the conjugation of
     /// folded samples and the phase of the mid n − 1): before gridding with w-stacking,
@@ -227,6 +211,14 @@ pub struct StageTimes {
     pub correct_s: f64,
     /// The whole call.
     pub total_s: f64,
+}
+
+impl StageTimes {
+    /// Counts making the plan (`seconds`) as part of the call.
+    fn add_plan(&mut self, seconds: f64) {
+        self.bucket_s += seconds;
+        self.total_s += seconds;
+    }
 }
 
 /// What a gridding call chose and how long it took.
@@ -244,43 +236,12 @@ pub struct GridReport {
     pub times: StageTimes,
 }
 
-fn check_shape(
-    what: &'static str,
-    found: &[usize],
-    nrow: usize,
-    nchan: usize,
-) -> Result<(), GridError> {
-    if found != [nrow, nchan] {
-        return Err(GridError::Shape {
-            what,
-            expected: format!("[{nrow}, {nchan}] (rows, channels)"),
-            found: format!("{found:?}"),
-        });
-    }
-    Ok(())
-}
-
-fn check_weights(weight: Option<ArrayView2<'_, f32>>) -> Result<(), GridError> {
-    if let Some(w) = weight {
-        let bad = |x: &f32| !(x.is_finite() && *x >= 0.0);
-        if !w.view().into_par_iter().any(bad) {
-            return Ok(());
-        }
-        if let Some(i) = w.iter().position(bad) {
-            let nchan = w.ncols().max(1);
-            return Err(GridError::NonFinite {
-                what: "weights (must be finite and ≥ 0)",
-                at: format!("row {}, channel {}", i / nchan, i % nchan),
-            });
-        }
-    }
-    Ok(())
-}
-
 /// Grids visibilities `vis[row, chan]` at `uvw_m[row]` (metres) and `freq_hz[chan]` into
 /// the unnormalised dirty image `[npix_y, npix_x]`:
 /// `I = Re Σ weight · V · exp(−2πi (u l + v m [+ w (n − 1)]))`. Flagged samples, zero
-/// weights and non-finite visibilities (counted in the report) are left out.
+/// weights and non-finite visibilities (counted in the report) are left out. One call of
+/// a [`GridPlan`] with a fresh [`GridWorkspace`]; make the plan yourself to grid or
+/// degrid the same baselines again.
 pub fn vis2dirty<T: GridFloat>(
     cfg: &GridConfig,
     uvw_m: ArrayView2<'_, f64>,
@@ -289,36 +250,17 @@ pub fn vis2dirty<T: GridFloat>(
     weight: Option<ArrayView2<'_, f32>>,
     flags: Option<ArrayView2<'_, bool>>,
 ) -> Result<(Array2<T>, GridReport), GridError> {
-    let (nrow, nchan) = (uvw_m.nrows(), freq_hz.len());
-    check_shape("visibilities", vis.shape(), nrow, nchan)?;
-    if let Some(w) = weight {
-        check_shape("weights", w.shape(), nrow, nchan)?;
-    }
-    if let Some(f) = flags {
-        check_shape("flags", f.shape(), nrow, nchan)?;
-    }
-    check_weights(weight)?;
-    let usable = |r: usize, c: usize| {
-        !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
-    };
-    let finite = |r: usize, c: usize| vis[[r, c]].re.is_finite() && vis[[r, c]].im.is_finite();
-    let n_nonfinite = (0..nrow)
-        .into_par_iter()
-        .map(|r| {
-            (0..nchan)
-                .filter(|&c| usable(r, c) && !finite(r, c))
-                .count()
-        })
-        .sum();
-    let include = |r: usize, c: usize| usable(r, c) && finite(r, c);
-    let mut plan = gridder::Plan::new::<T>(cfg, uvw_m, freq_hz, include)?;
-    plan.n_skipped_nonfinite = n_nonfinite;
-    Ok(gridder::grid(plan, vis, weight))
+    plan::check_shape("visibilities", vis.shape(), uvw_m.nrows(), freq_hz.len())?;
+    let plan = GridPlan::<T>::new(cfg, uvw_m, freq_hz, weight, flags)?;
+    let (image, mut report) = plan.vis2dirty(vis, &mut GridWorkspace::new())?;
+    report.times.add_plan(plan.plan_seconds());
+    Ok((image, report))
 }
 
 /// Degrids the image `dirty[npix_y, npix_x]` onto `uvw_m[row]` and `freq_hz[chan]`: the
 /// exact adjoint of [`vis2dirty`],
 /// `V = weight · Σ I · exp(+2πi (u l + v m [+ w (n − 1)]))`. Flagged samples are zero.
+/// One call of a [`GridPlan`] with a fresh [`GridWorkspace`].
 pub fn dirty2vis<T: GridFloat>(
     cfg: &GridConfig,
     uvw_m: ArrayView2<'_, f64>,
@@ -327,30 +269,8 @@ pub fn dirty2vis<T: GridFloat>(
     weight: Option<ArrayView2<'_, f32>>,
     flags: Option<ArrayView2<'_, bool>>,
 ) -> Result<(Array2<Complex<T>>, GridReport), GridError> {
-    let (nrow, nchan) = (uvw_m.nrows(), freq_hz.len());
-    if dirty.shape() != [cfg.npix_y, cfg.npix_x] {
-        return Err(GridError::Shape {
-            what: "image",
-            expected: format!("[{}, {}] (rows, columns)", cfg.npix_y, cfg.npix_x),
-            found: format!("{:?}", dirty.shape()),
-        });
-    }
-    if let Some(i) = dirty.iter().position(|x| !x.is_finite()) {
-        return Err(GridError::NonFinite {
-            what: "image",
-            at: format!("row {}, column {}", i / cfg.npix_x, i % cfg.npix_x),
-        });
-    }
-    if let Some(w) = weight {
-        check_shape("weights", w.shape(), nrow, nchan)?;
-    }
-    if let Some(f) = flags {
-        check_shape("flags", f.shape(), nrow, nchan)?;
-    }
-    check_weights(weight)?;
-    let include = |r: usize, c: usize| {
-        !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
-    };
-    let plan = gridder::Plan::new::<T>(cfg, uvw_m, freq_hz, include)?;
-    Ok(gridder::degrid(plan, dirty, weight, nrow, nchan))
+    let plan = GridPlan::<T>::new(cfg, uvw_m, freq_hz, weight, flags)?;
+    let (vis, mut report) = plan.dirty2vis(dirty, &mut GridWorkspace::new())?;
+    report.times.add_plan(plan.plan_seconds());
+    Ok((vis, report))
 }

@@ -6,7 +6,6 @@
 //! growing as `l` decreases (east on the left), the row index growing with `m` (row 0 is
 //! the south edge, FITS order), the phase centre at pixel `(ny/2, nx/2)`.
 
-pub mod fft;
 #[cfg(feature = "hdf5")]
 pub mod from_file;
 pub mod plot;
@@ -596,6 +595,7 @@ pub fn predict_into(
         cell_y_rad: g.cell_y_rad,
         epsilon,
         wstacking: wstack,
+        simd: None,
     };
     let (pred, rep) = match precision {
         Precision::F32 => {

@@ -1081,7 +1081,7 @@ pub fn correlate_file(
         f64_accumulation,
         scale,
         flagged_inputs: Vec::new(),
-        backend: None,
+        simd: None,
     };
     let corr = Correlator::new(&cfg).map_err(|e| out_err(e.to_string()))?;
     let mut state = corr.new_state();

@@ -3,24 +3,20 @@
 
 use fxgrid::channelise::reference::pfb_reference;
 use fxgrid::channelise::response::{metrics, response_at};
-use fxgrid::channelise::{kernels, FoldBackend, Pfb, PfbConfig, Sample, Sampling, Window};
+use fxgrid::channelise::{Pfb, PfbConfig, Sample, Sampling, Window};
+use fxgrid::SimdLevel;
 use num_complex::{Complex, Complex32, Complex64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::common::rel_l2;
 
-/// Backends this CPU can run (the tests run each of them).
-fn backends() -> Vec<FoldBackend> {
-    let best = kernels::best_backend();
-    let mut v = vec![FoldBackend::Portable];
-    if best == FoldBackend::Avx2 || best == FoldBackend::Avx512 {
-        v.push(FoldBackend::Avx2);
-    }
-    if best == FoldBackend::Avx512 {
-        v.push(FoldBackend::Avx512);
-    }
-    v
+/// Instruction-set levels this CPU can run (the tests run each of them).
+fn backends() -> Vec<SimdLevel> {
+    SimdLevel::ALL
+        .into_iter()
+        .filter(|l| l.is_supported())
+        .collect()
 }
 
 fn run_all<S: Sample>(pfb: &Pfb, x: &[S]) -> Vec<Complex32> {
@@ -105,12 +101,12 @@ fn every_variant_matches_the_reference() {
                     n_taps: t,
                     oversampling: os,
                     sampling,
-                    backend: Some(backend),
+                    simd: Some(backend),
                     ..Default::default()
                 };
                 Pfb::new(&cfg).unwrap()
             };
-            let p0 = plan(FoldBackend::Portable);
+            let p0 = plan(SimdLevel::Portable);
             let len = n * t + p0.hop() * extra + rng.random_range(0..p0.hop().max(2));
             let label = format!("N={n} T={t} {os:?} {sampling:?}");
             match sampling {
@@ -193,60 +189,6 @@ fn streaming_is_bit_identical_for_random_split_points_and_thread_counts() {
                 out, whole,
                 "split streaming must equal one call bit for bit ({os:?})"
             );
-        }
-    }
-}
-
-/// The group kernel (critically sampled spectra folded eight at a time, taps held in
-/// registers) gives the same bits as folding each spectrum alone, for every tap count
-/// (those without a group kernel fall back), group sizes with a remainder and blocks
-/// whose width is not a multiple of the vector width.
-#[test]
-fn the_group_fold_equals_the_per_spectrum_fold_bit_for_bit() {
-    let mut rng = ChaCha8Rng::seed_from_u64(12);
-    for backend in backends() {
-        for n_taps in 1..=18 {
-            for (g, len) in [(1, 16), (8, 256), (13, 251), (21, 7)] {
-                let (st_taps, st_stage, st_out) = (len + 5, len + 16, len + 40);
-                let taps: Vec<f32> = (0..n_taps * st_taps).map(|_| rng.random()).collect();
-                let stage: Vec<f32> = (0..(g + n_taps) * st_stage)
-                    .map(|_| rng.random::<f32>() - 0.5)
-                    .collect();
-                let mut want = vec![f32::NAN; g * st_out];
-                for j in 0..g {
-                    kernels::fold(
-                        backend,
-                        &taps,
-                        &stage[j * st_stage..],
-                        &mut want[j * st_out..j * st_out + len],
-                        kernels::Strides {
-                            taps: st_taps,
-                            x: st_stage,
-                        },
-                        n_taps,
-                        1.0,
-                    );
-                }
-                let mut got = vec![f32::NAN; g * st_out];
-                let st = kernels::GroupStrides {
-                    taps: st_taps,
-                    stage: st_stage,
-                    out: st_out,
-                };
-                if !kernels::fold_group(backend, &taps, &stage, &mut got, st, (n_taps, g, len)) {
-                    continue;
-                }
-                assert!(
-                    backend == FoldBackend::Avx512 && (2..=16).contains(&n_taps),
-                    "{backend:?} has no group kernel for {n_taps} taps"
-                );
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&got),
-                    bits(&want),
-                    "{backend:?}, {n_taps} taps, g {g}, len {len}"
-                );
-            }
         }
     }
 }

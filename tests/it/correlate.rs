@@ -3,9 +3,10 @@
 //! independence of block boundaries; errors.
 
 use fxgrid::correlate::{
-    packed_index, reference, Correlator, CorrelatorConfig, Integration, XBackend, CHUNK,
+    packed_index, reference, Correlator, CorrelatorConfig, Integration, CHUNK,
 };
 use fxgrid::num_complex::{Complex, Complex32, Complex64};
+use fxgrid::SimdLevel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -17,16 +18,14 @@ fn config(n_ant: usize, n_chan: usize, int_spectra: usize) -> CorrelatorConfig {
         f64_accumulation: false,
         scale: 1.0,
         flagged_inputs: vec![],
-        backend: None,
+        simd: None,
     }
 }
 
-fn backends() -> Vec<XBackend> {
-    let best = fxgrid::correlate::kernels::best_backend();
-    [XBackend::Portable, XBackend::Avx2, XBackend::Avx512]
+fn backends() -> Vec<SimdLevel> {
+    SimdLevel::ALL
         .into_iter()
-        .filter(|b| fxgrid::correlate::kernels::checked_backend(*b) == *b)
-        .filter(|b| *b != XBackend::Avx512 || best == XBackend::Avx512)
+        .filter(|l| l.is_supported())
         .collect()
 }
 
@@ -94,7 +93,7 @@ fn float_and_integer_inputs_match_the_reference_at_every_size() {
         for b in backends() {
             for f64_accumulation in [false, true] {
                 let cfg = CorrelatorConfig {
-                    backend: Some(b),
+                    simd: Some(b),
                     f64_accumulation,
                     ..config(n_ant, n_chan, n_spec)
                 };

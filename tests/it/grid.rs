@@ -1,6 +1,8 @@
 //! Gridder and degridder against the direct Fourier sums, and their adjointness.
 
-use fxgrid::grid::{dirty2vis, reference, vis2dirty, GridConfig, GridError, GridFloat};
+use fxgrid::grid::{
+    dirty2vis, reference, vis2dirty, GridConfig, GridError, GridFloat, GridPlan, GridWorkspace,
+};
 use fxgrid::ndarray::{Array2, ArrayView2};
 use fxgrid::num_complex::{Complex, Complex64};
 use rand::{Rng, SeedableRng};
@@ -327,11 +329,8 @@ fn non_finite_visibilities_are_skipped_and_counted() {
     assert_eq!(dirty, want);
 }
 
-/// The uv grid kept between calls (`grid` module docs) changes no result: gridding right
-/// after degridding at the same grid size takes the grid the degridder left (not zero)
-/// and must clear it; gridding again takes the zero grid it left itself.
-fn check_workspace<T: GridFloat>(wstacking: bool) {
-    let cfg = GridConfig {
+fn cfg_for<T: GridFloat>(wstacking: bool) -> GridConfig {
+    GridConfig {
         wstacking,
         ..GridConfig::new(
             96,
@@ -343,33 +342,107 @@ fn check_workspace<T: GridFloat>(wstacking: bool) {
                 1e-9
             },
         )
-    };
+    }
+}
+
+/// A plan run 10 times in both directions with one workspace gives the bits of the
+/// one-call wrappers every time: the workspace's grid, left non-zero by degridding and
+/// zero by gridding, changes no result (fails if the grid is not cleared).
+fn check_plan_reuse<T: GridFloat>(wstacking: bool) {
+    let cfg = cfg_for::<T>(wstacking);
     let p = problem(&cfg, 3000, if wstacking { 400.0 } else { 0.0 }, 11);
     let vis = to::<T>(&p.vis);
-    let run = || {
-        vis2dirty(
-            &cfg,
-            p.uvw.view(),
-            &p.freq,
-            vis.view(),
-            Some(p.weight.view()),
-            Some(p.flags.view()),
-        )
-        .unwrap()
-        .0
-    };
-    fxgrid::grid::release_workspace();
-    let fresh = run();
     let model = p.image.mapv(T::of_f64);
-    dirty2vis(&cfg, p.uvw.view(), &p.freq, model.view(), None, None).unwrap();
-    assert_eq!(run(), fresh, "gridding after degridding");
-    assert_eq!(run(), fresh, "gridding after gridding");
+    let (w, f) = (Some(p.weight.view()), Some(p.flags.view()));
+    let (want_dirty, _) = vis2dirty(&cfg, p.uvw.view(), &p.freq, vis.view(), w, f).unwrap();
+    let (want_vis, _) = dirty2vis(&cfg, p.uvw.view(), &p.freq, model.view(), w, f).unwrap();
+    let plan = GridPlan::<T>::new(&cfg, p.uvw.view(), &p.freq, w, f).unwrap();
+    let mut ws = GridWorkspace::new();
+    for i in 0..10 {
+        let (v, rep) = plan.dirty2vis(model.view(), &mut ws).unwrap();
+        assert!(v == want_vis, "degridding, round {i}");
+        assert_eq!(rep.times.bucket_s, 0.0);
+        let (d, _) = plan.vis2dirty(vis.view(), &mut ws).unwrap();
+        assert!(d == want_dirty, "gridding after degridding, round {i}");
+    }
+    assert!(ws.bytes() > 0);
+    ws.release();
+    assert_eq!(ws.bytes(), 0);
 }
 
 #[test]
-fn the_kept_grid_workspace_changes_no_result() {
-    check_workspace::<f32>(false);
-    check_workspace::<f64>(false);
-    check_workspace::<f32>(true);
-    check_workspace::<f64>(true);
+fn a_plan_run_many_times_equals_the_one_call_wrappers_bit_for_bit() {
+    check_plan_reuse::<f32>(false);
+    check_plan_reuse::<f64>(false);
+    check_plan_reuse::<f32>(true);
+    check_plan_reuse::<f64>(true);
+}
+
+/// Two plans (different baselines, precisions and w-stacking) used from two threads at
+/// once, each with its own workspace, give their serial results: nothing is shared.
+#[test]
+fn two_plans_on_two_threads_give_the_serial_results() {
+    let cfg_a = cfg_for::<f32>(true);
+    let cfg_b = cfg_for::<f64>(false);
+    let pa = problem(&cfg_a, 2000, 400.0, 21);
+    let pb = problem(&cfg_b, 2500, 0.0, 22);
+    let (va, vb) = (to::<f32>(&pa.vis), to::<f64>(&pb.vis));
+    let plan_a = GridPlan::<f32>::new(&cfg_a, pa.uvw.view(), &pa.freq, None, None).unwrap();
+    let plan_b = GridPlan::<f64>::new(
+        &cfg_b,
+        pb.uvw.view(),
+        &pb.freq,
+        Some(pb.weight.view()),
+        None,
+    )
+    .unwrap();
+    let run_a = || {
+        let mut ws = GridWorkspace::new();
+        (0..4)
+            .map(|_| plan_a.vis2dirty(va.view(), &mut ws).unwrap().0)
+            .collect::<Vec<_>>()
+    };
+    let run_b = || {
+        let mut ws = GridWorkspace::new();
+        (0..4)
+            .map(|_| plan_b.vis2dirty(vb.view(), &mut ws).unwrap().0)
+            .collect::<Vec<_>>()
+    };
+    let (serial_a, serial_b) = (run_a(), run_b());
+    let (par_a, par_b) = std::thread::scope(|s| {
+        let a = s.spawn(run_a);
+        let b = s.spawn(run_b);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(par_a == serial_a && par_b == serial_b);
+    assert!(serial_a.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// An owned plan outlives the arrays it was made from and gives the same results.
+#[test]
+fn an_owned_plan_equals_the_borrowing_plan() {
+    let cfg = cfg_for::<f64>(true);
+    let p = problem(&cfg, 1500, 300.0, 23);
+    let vis = to::<f64>(&p.vis);
+    let (want, _) = vis2dirty(
+        &cfg,
+        p.uvw.view(),
+        &p.freq,
+        vis.view(),
+        Some(p.weight.view()),
+        None,
+    )
+    .unwrap();
+    let owned = {
+        let uvw = p.uvw.clone();
+        let weight = p.weight.clone();
+        let plan =
+            GridPlan::<f64>::new(&cfg, uvw.view(), &p.freq, Some(weight.view()), None).unwrap();
+        plan.into_owned()
+    };
+    assert!(owned.heap_bytes() >= p.uvw.len() * 8 + p.weight.len() * 4);
+    let (got, _) = owned
+        .vis2dirty(vis.view(), &mut GridWorkspace::new())
+        .unwrap();
+    assert!(got == want);
 }

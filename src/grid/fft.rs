@@ -12,39 +12,14 @@ use num_complex::Complex;
 use rayon::prelude::*;
 use rustfft::{Fft, FftNum, FftPlanner};
 
+use crate::util::{prefetch, SharedMut};
+
 /// Columns gathered per column-FFT task: consecutive columns make the gather read whole
 /// cache lines.
 const COL_BLOCK: usize = 16;
 
-/// A raw pointer shared by tasks that write disjoint parts of one buffer.
-#[derive(Clone, Copy)]
-pub(crate) struct SharedMut<T>(pub *mut T);
-// SAFETY: only used where each task writes indices no other task touches.
-unsafe impl<T: Send> Send for SharedMut<T> {}
-unsafe impl<T: Send> Sync for SharedMut<T> {}
-
-/// Asks for the cache line holding `p` (a hint: never faults, any address is allowed).
-#[inline(always)]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch has no architectural effect.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// How many rows ahead the strided column gathers prefetch.
 const PREFETCH_ROWS: usize = 8;
-
-impl<T> SharedMut<T> {
-    /// The pointer (a method, so closures capture the whole wrapper).
-    #[inline(always)]
-    pub(crate) fn ptr(self) -> *mut T {
-        self.0
-    }
-}
 
 /// Plans of the row and column transforms between one grid size and one image size.
 ///
@@ -53,7 +28,7 @@ impl<T> SharedMut<T> {
 /// the column transforms hand their results to, or take their inputs from, the caller in
 /// blocks of up to `COL_BLOCK` whole columns, `buf[b * nv + grid row]` holding image column
 /// `k0 + b`.
-pub struct GridFft<T: FftNum> {
+pub(crate) struct GridFft<T: FftNum> {
     nu: usize,
     nv: usize,
     cols: Vec<usize>,
@@ -248,36 +223,9 @@ unsafe fn walk_rows<T>(
     }
 }
 
-/// `dst[c * rows + r] = get(r, c)` for `r < rows`, `c < cols`: a transposition (with a
-/// map) by strips of `STRIP` columns, so `get` reads a cache line of each source row and
-/// `dst` is written as `STRIP` sequential streams.
-pub(crate) fn transpose_map<U: Copy + Send>(
-    rows: usize,
-    cols: usize,
-    get: impl Fn(usize, usize) -> U + Sync,
-    dst: &mut [U],
-) {
-    const STRIP: usize = 16;
-    assert_eq!(dst.len(), rows * cols);
-    if rows == 0 {
-        return;
-    }
-    dst.par_chunks_mut(rows * STRIP)
-        .enumerate()
-        .for_each(|(j, strip)| {
-            let c0 = j * STRIP;
-            let nc = strip.len() / rows;
-            for r in 0..rows {
-                for dc in 0..nc {
-                    strip[dc * rows + r] = get(r, c0 + dc);
-                }
-            }
-        });
-}
-
 /// Grid indices of the `n` image positions `k − n/2`, `k = 0..n`, on an FFT axis of
 /// length `len` (negative positions wrap to the end).
-pub fn image_axis_indices(n: usize, len: usize) -> Vec<usize> {
+pub(crate) fn image_axis_indices(n: usize, len: usize) -> Vec<usize> {
     (0..n)
         .map(|k| (k as i64 - (n / 2) as i64).rem_euclid(len as i64) as usize)
         .collect()
