@@ -5,7 +5,7 @@
 //! that the (shared) machine slows down, as it does for a real F-engine's many inputs.
 //!
 //! Sizes: 4096 channels × 12 taps (SKA-Low-like), 4096 × 8 and 1024 × 8 (the workloads of
-//! `../shared/anchors/pfb_numpy.py`); complex float32 and complex int8 input; critically
+//! `bench/compare/pfb_numpy.py`); complex float32 and complex int8 input; critically
 //! sampled and oversampled by 32/27.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -1,12 +1,14 @@
 //! Gridding and degridding throughput (visibilities per second, whole call: visibilities
-//! in to dirty image out, FFTs and corrections included, or the reverse).
+//! in to dirty image out, FFTs and corrections included, or the reverse). Each call makes
+//! its `GridPlan` (validation, parameter choice, bucketing) and runs it with a
+//! `GridWorkspace` kept between calls, as an imager that grids many blocks does.
 //!
 //! Workload: 2 M visibilities of an SKA-Low-like array onto 2048², ε 1e-4 (f32) and 1e-7
 //! (f64), w-stacking off and on, at 1 and 2 threads. To run on exactly the data of the
-//! reference script `../shared/anchors/grid_ducc0.py`, write it with
+//! comparison script `bench/compare/grid_ducc0.py`, write it with
 //!
 //! ```text
-//! python ../shared/anchors/ska_low_sim.py --out /tmp/skalow.h5 --nvis 2000000 --seed 1234
+//! python bench/compare/make_grid_data.py --out /tmp/skalow.h5 --nvis 2000000 --seed 1234
 //! FXGRID_GRID_DATA=/tmp/skalow.h5 cargo bench --bench grid
 //! ```
 //!
@@ -15,7 +17,9 @@
 //! `f32:1e-4,f64:1e-7`) select the rows.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fxgrid::grid::{dirty2vis, vis2dirty, GridConfig, GridFloat};
+use std::sync::Mutex;
+
+use fxgrid::grid::{GridConfig, GridFloat, GridPlan, GridWorkspace};
 use fxgrid::ndarray::{Array1, Array2};
 use fxgrid::num_complex::{Complex, Complex32};
 use rand::{Rng, SeedableRng};
@@ -104,28 +108,26 @@ fn run<T: GridFloat>(c: &mut Criterion, d: &Data, name: &str, eps: f64, threads:
                 "{name}/eps{eps:e}/{}/{nt}thr",
                 if wstacking { "w" } else { "nw" }
             );
+            let ws = Mutex::new(GridWorkspace::<T>::new());
+            let plan = || GridPlan::<T>::new(&cfg, d.uvw.view(), &d.freq, None, None).unwrap();
+            let grid = || plan().vis2dirty(vis.view(), &mut ws.lock().unwrap()).unwrap();
+            let degrid = || {
+                plan()
+                    .dirty2vis(dirty.view(), &mut ws.lock().unwrap())
+                    .unwrap()
+            };
             pool.install(|| {
-                let (_, rep) =
-                    vis2dirty(&cfg, d.uvw.view(), &d.freq, vis.view(), None, None).unwrap();
+                let (_, rep) = grid();
                 eprintln!("# {tag}: {:?}", rep.params);
                 eprintln!("# {tag} grid stages: {:?}", rep.times);
-                let (_, rep) =
-                    dirty2vis(&cfg, d.uvw.view(), &d.freq, dirty.view(), None, None).unwrap();
+                let (_, rep) = degrid();
                 eprintln!("# {tag} degrid stages: {:?}", rep.times);
             });
             group.bench_function(format!("vis2dirty/{tag}"), |b| {
-                b.iter(|| {
-                    pool.install(|| {
-                        vis2dirty(&cfg, d.uvw.view(), &d.freq, vis.view(), None, None).unwrap()
-                    })
-                })
+                b.iter(|| pool.install(grid))
             });
             group.bench_function(format!("dirty2vis/{tag}"), |b| {
-                b.iter(|| {
-                    pool.install(|| {
-                        dirty2vis(&cfg, d.uvw.view(), &d.freq, dirty.view(), None, None).unwrap()
-                    })
-                })
+                b.iter(|| pool.install(degrid))
             });
         }
     }

@@ -7,7 +7,7 @@
 //! threads.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fxgrid::sky::{predict, random_field, PredictConfig, PredictPrecision, RandomFieldConfig};
+use fxgrid::sky::{predict, random_field, PredictConfig, RandomFieldConfig};
 use fxgrid::telescope::{
     default_day_jd_utc, ska_low_like, transit_centred_start, Observation, RaDec,
 };
@@ -41,8 +41,8 @@ fn bench_predict(c: &mut Criterion) {
             .build()
             .unwrap();
         for (name, precision) in [
-            ("f32", PredictPrecision::F32),
-            ("f64", PredictPrecision::F64),
+            ("f32", fxgrid::Precision::F32),
+            ("f64", fxgrid::Precision::F64),
         ] {
             let cfg = PredictConfig {
                 precision,

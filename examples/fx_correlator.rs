@@ -9,11 +9,9 @@
 use std::path::PathBuf;
 
 use fxgrid::channelise::{PfbConfig, Window};
+use fxgrid::fx::simulate_fx;
 use fxgrid::num_complex::Complex64;
-use fxgrid::pipeline::simulate_fx;
-use fxgrid::sky::{
-    predict, Component, PredictConfig, PredictPrecision, SkyModel, VoltageConfig, VoltageSimulator,
-};
+use fxgrid::sky::{predict, Component, PredictConfig, SkyModel, VoltageConfig, VoltageSimulator};
 use fxgrid::telescope::{default_day_jd_utc, ska_low_like, transit_centred_start, RaDec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,7 +56,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         oversampling: (1, 1),
         ..Default::default()
     };
-    let fx = simulate_fx(&sim, &pfb, int_spectra, n_int)?;
+    let fx = simulate_fx(
+        &sim,
+        &pfb,
+        int_spectra,
+        n_int,
+        &fxgrid::progress::NoProgress,
+    )?;
     println!(
         "FX chain: {} integrations × {} baselines × {} channels in {:.1} s",
         fx.n_times(),
@@ -73,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &obs,
         &sky,
         &PredictConfig {
-            precision: PredictPrecision::F64,
+            precision: fxgrid::Precision::F64,
             ..Default::default()
         },
     )?;

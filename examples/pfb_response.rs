@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use fxgrid::channelise::{prototype, response, Window};
-use fxgrid::image::plot::{write_line_plot, LinePlot, Series};
+use fxgrid::plot::{write_line_plot, LinePlot, Series};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

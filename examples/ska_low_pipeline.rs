@@ -16,9 +16,10 @@ use std::time::Instant;
 
 use fxgrid::grid::weighting::Weighting;
 use fxgrid::grid::Precision;
-use fxgrid::image::{dirty_image_and_psf, preview::write_preview, Image, ImagingConfig};
+use fxgrid::image::{dirty_image_and_psf, Image, ImagingConfig};
 use fxgrid::io::fits::write_fits;
 use fxgrid::io::uvh5::{read_uvh5, write_uvh5};
+use fxgrid::plot::preview::write_preview;
 use fxgrid::sky::{Component, PredictConfig, SkyModel};
 use fxgrid::telescope::{
     default_day_jd_utc, ska_low_like, transit_centred_start, Observation, RaDec,
@@ -119,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64()
     );
     println!(
-        "check it with pyuvdata: python ../shared/anchors/check_uvh5.py {}",
+        "check it with pyuvdata: python tests/interop/check_uvh5.py {}",
         out.display()
     );
 
@@ -127,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = ImagingConfig {
         npix_x: 2048,
         npix_y: 2048,
-        cell_rad: (2.4f64 / 3600.0).to_radians(),
+        cell_rad: Some((2.4f64 / 3600.0).to_radians()),
         weighting: Weighting::Natural,
         epsilon: 1e-5,
         precision: Precision::F32,

@@ -44,16 +44,24 @@
 pub mod channelise;
 pub mod conventions;
 pub mod correlate;
+mod error;
+pub mod fx;
 pub mod grid;
 pub mod image;
+#[cfg(feature = "hdf5")]
+pub mod imaging;
 pub mod io;
-pub mod pipeline;
+pub mod plot;
+mod precision;
+pub mod progress;
 mod simd;
 pub mod sky;
 pub mod telescope;
 mod util;
 mod vis;
 
+pub use error::Error;
+pub use precision::Precision;
 pub use simd::{SimdError, SimdLevel};
 pub use vis::{Pol, VisMeta, VisShapeError, VisUnits, Visibilities};
 

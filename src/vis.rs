@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::telescope::{ArrayLayout, RaDec};
 
-/// Polarisation products, in the library order XX, XY, YX, YY (DESIGN.md).
+/// Polarisation products, in the library order XX, XY, YX, YY (docs/CONVENTIONS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pol {
     /// `<x_p^* x_q>`.

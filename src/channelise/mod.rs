@@ -15,7 +15,7 @@
 //! - a complex tone `A·exp(2πi f t)` at a channel centre gives `A` in that channel in every
 //!   spectrum, with a **stationary phase** also when oversampled (the "phase correction":
 //!   the folded block is rotated by `m·D mod N` before the FFT);
-//! - channel order (DESIGN.md): complex input gives `N` channels, channel `k` at
+//! - channel order (docs/CONVENTIONS.md): complex input gives `N` channels, channel `k` at
 //!   `(k − ⌊N/2⌋)/N` cycles per sample (`b_k = k − ⌊N/2⌋`), lowest first, the centre
 //!   frequency at `k = ⌊N/2⌋`; real input gives `⌊N/2⌋ + 1` channels from DC upward
 //!   (`b_k = k`);
@@ -33,7 +33,7 @@
 //! Only the samples of windows that straddle two calls are kept (converted to f32) in the
 //! [`PfbState`]. For complex input with even `N` the taps carry a factor `(−1)^r` (and the
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
-//! then yields channels in DESIGN.md order, transformed in place in the (cached) fold
+//! then yields channels in docs/CONVENTIONS.md order, transformed in place in the (cached) fold
 //! buffer and copied to the output with non-temporal stores, so output lines are not read
 //! before they are written. Fold and FFT scratch is per thread. Runs of groups of one
 //! call are rayon tasks, so one input uses all threads, and many inputs are balanced
@@ -152,6 +152,8 @@ pub struct Pfb {
     signed: bool,
     /// Spectra folded per group (the fold buffer of a group stays in L2).
     group: usize,
+    /// Scratch of the tasks running at once.
+    scratch: ScratchPool,
 }
 
 impl std::fmt::Debug for Pfb {
@@ -269,6 +271,7 @@ impl Pfb {
             backend,
             signed,
             group,
+            scratch: ScratchPool::default(),
         })
     }
 
@@ -502,8 +505,7 @@ impl Pfb {
         let (n, lanes, hop) = (self.n_chan, self.lanes(), self.hop);
         let width = n * lanes;
         let n_out = self.n_out();
-        WORK.with(|w| {
-            let mut w = w.borrow_mut();
+        self.scratch.with(|w| {
             // Every transform is in place (in the fold buffer).
             let scratch_len = self.fft.get_inplace_scratch_len();
             // Fold rows are padded by one cache line so they do not share cache sets.
@@ -774,7 +776,7 @@ const ROW_PAD: usize = 8;
 /// fall in different L1 sets.
 const STAGE_PAD: usize = 16;
 
-/// Per-thread scratch: the fold buffer of a group, the FFT scratch and the staged input.
+/// One task's scratch: the fold buffer of a group, the FFT scratch and the staged input.
 #[derive(Default)]
 struct Work {
     fold: Vec<Complex32>,
@@ -806,8 +808,29 @@ impl Work {
     }
 }
 
-thread_local! {
-    static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
+/// The plan's scratch: one [`Work`] per task running at once (at most one per thread),
+/// each sized for this plan: a group's fold rows, `group·N·8` bytes, the FFT scratch and,
+/// critically sampled, the staged input, `(group + T)·N·lanes·4` bytes (about 1.4 MB in
+/// all for 4096 complex channels, 16-spectrum groups and 12 taps). Kept for the next call
+/// and freed with the plan; a clone starts empty.
+#[derive(Default)]
+struct ScratchPool(std::sync::Mutex<Vec<Work>>);
+
+impl ScratchPool {
+    /// Runs `f` with a scratch taken from the pool (or a new one), then returns it.
+    fn with<R>(&self, f: impl FnOnce(&mut Work) -> R) -> R {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = lock().pop().unwrap_or_default();
+        let r = f(&mut w);
+        lock().push(w);
+        r
+    }
+}
+
+impl Clone for ScratchPool {
+    fn clone(&self) -> Self {
+        ScratchPool::default()
+    }
 }
 
 /// Convert scalars to f32.

@@ -18,13 +18,8 @@
 //!
 //! Why our own kernel rather than a matrix-product crate: it reads the corner-turned chunk
 //! as it is (no repacking), shares its shape with the integer kernel, which no float GEMM
-//! offers, and lets the chunk sums go straight into the streaming accumulators. Measured on
-//! a 2-core AVX-512 Xeon, 2026-11-29 (`cargo bench --bench correlate` beside
-//! `../shared/anchors/correlate_blas.py`, 256 spectra × 8 channels, useful GFLOP/s, 1 thread):
-//! float32 44–58 and int8 64–92, against OpenBLAS `cherk` at 96–108. The int8 kernel is
-//! within reach of `cherk` and ahead of it on 2 threads at 512 inputs (123–168 against
-//! 110–129); the float32 kernel is at about half, the first thing to improve. faer's
-//! triangular product was not measured on this machine.
+//! offers, and lets the chunk sums go straight into the streaming accumulators. How it
+//! compares with OpenBLAS `cherk` is measured in docs/PERFORMANCE.md.
 
 /// Rows of a tile.
 pub const P: usize = 4;

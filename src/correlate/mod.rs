@@ -2,7 +2,7 @@
 //! into visibilities.
 //!
 //! # Definition
-//! Inputs are numbered `i = 2·a + pol` (DESIGN.md). For every channel and every pair
+//! Inputs are numbered `i = 2·a + pol` (docs/CONVENTIONS.md). For every channel and every pair
 //! `p <= q` of inputs, an integration of `n` spectra gives
 //!
 //! ```text
@@ -131,8 +131,8 @@ pub struct Integration {
     /// Spectra accumulated.
     pub n_spectra: usize,
     /// `V[c][k]` for channel `c` and packed pair index `k` of `(p, q)`, `p <= q`, in the
-    /// row-by-row order of DESIGN.md, times [`CorrelatorConfig::scale`], rounded to
-    /// complex f32 like all visibilities (DESIGN.md, "Precision") after accumulation in
+    /// row-by-row order of docs/CONVENTIONS.md, times [`CorrelatorConfig::scale`], rounded to
+    /// complex f32 like all visibilities (docs/CONVENTIONS.md, "Units and precision") after accumulation in
     /// f32 or f64.
     pub products: Vec<Vec<Complex32>>,
 }
@@ -503,7 +503,7 @@ pub struct StreamGeometry {
 
 impl Correlator {
     /// Visibilities of consecutive integrations (indices `first.index ..`): baselines of
-    /// every antenna pair `a <= b` in DESIGN.md order, XX, XY, YX, YY, uvw at the centre of
+    /// every antenna pair `a <= b` in docs/CONVENTIONS.md order, XX, XY, YX, YY, uvw at the centre of
     /// each integration, weights = spectra accumulated, flags from the flagged inputs.
     pub fn visibilities(
         &self,

@@ -214,8 +214,8 @@ pub struct StageTimes {
 }
 
 impl StageTimes {
-    /// Counts making the plan (`seconds`) as part of the call.
-    fn add_plan(&mut self, seconds: f64) {
+    /// Counts making the plan (`seconds`, [`GridPlan::plan_seconds`]) as part of the call.
+    pub fn add_plan(&mut self, seconds: f64) {
         self.bucket_s += seconds;
         self.total_s += seconds;
     }

@@ -84,24 +84,10 @@ fn table(w: usize, sigma_index: usize) -> (f64, f64, f64) {
     KERNEL_TABLE[w - MIN_SUPPORT][sigma_index]
 }
 
-/// Floating-point precision of visibilities, grid and image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Precision {
-    /// Single precision.
-    F32,
-    /// Double precision.
-    F64,
-}
+pub use crate::Precision;
 
+/// What the gridder needs of a precision.
 impl Precision {
-    /// "f32" or "f64".
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        }
-    }
-
     /// Smallest ε this precision supports.
     pub fn min_epsilon(self) -> f64 {
         match self {

@@ -1,15 +1,10 @@
-//! Images: geometry (phase centre, cells, frequencies, Stokes), dirty images and PSFs made
-//! from [`Visibilities`] with the gridder, the 2-D FFT between grid and image ([`fft`]),
-//! PNG previews ([`preview`]) and line plots ([`plot`]).
+//! Images: geometry (phase centre, cells, frequencies, Stokes), and dirty images and PSFs
+//! made from [`Visibilities`] in memory with the gridder. Imaging files as they stream is
+//! [`crate::imaging`]'s; PNG previews and plots are [`crate::plot`]'s.
 //!
 //! Orientation follows [`crate::conventions`]: `data[[plane, row, col]]`, the column index
 //! growing as `l` decreases (east on the left), the row index growing with `m` (row 0 is
 //! the south edge, FITS order), the phase centre at pixel `(ny/2, nx/2)`.
-
-#[cfg(feature = "hdf5")]
-pub mod from_file;
-pub mod plot;
-pub mod preview;
 
 use std::ops::Range;
 use std::time::Instant;
@@ -159,8 +154,9 @@ pub struct ImagingConfig {
     pub npix_x: usize,
     /// Rows.
     pub npix_y: usize,
-    /// Pixel size (rad), both axes.
-    pub cell_rad: f64,
+    /// Pixel size (rad), both axes; `None` chooses a third of the finest fringe spacing
+    /// at the highest frequency of the data imaged ([`auto_cell_rad`]).
+    pub cell_rad: Option<f64>,
     /// Weighting scheme.
     pub weighting: Weighting,
     /// Gridding accuracy.
@@ -332,6 +328,17 @@ fn grid_plane<T: GridFloat>(
     Ok((img.mapv(|x| x.as_f64()), rep))
 }
 
+/// The automatic pixel size: a third of the finest fringe spacing, `1 / (3 · uv_max)`, for
+/// the longest projected baseline `uv_max_lambda` (wavelengths) at the highest frequency.
+pub fn auto_cell_rad(uv_max_lambda: f64) -> Result<f64, GridError> {
+    if !(uv_max_lambda > 0.0 && uv_max_lambda.is_finite()) {
+        return Err(GridError::Empty(
+            "all selected baselines have zero projected length; give a cell size".into(),
+        ));
+    }
+    Ok(1.0 / (3.0 * uv_max_lambda))
+}
+
 /// Dirty image (Jy/beam: a 1 Jy point source at the phase centre reads 1) and PSF (peak 1)
 /// of the Stokes I data of `vis`.
 pub fn dirty_image_and_psf(
@@ -342,9 +349,24 @@ pub fn dirty_image_and_psf(
     cfg.weighting.validate()?;
     let channels = cfg.channels.clone().unwrap_or(0..vis.n_chan());
     let data = stokes_i(vis, channels.clone())?;
+    let mut cfg = cfg.clone();
+    if cfg.cell_rad.is_none() {
+        let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
+        let uvmax = data
+            .uvw_m
+            .rows()
+            .into_iter()
+            .map(|r| r[0].hypot(r[1]))
+            .fold(0.0, f64::max);
+        cfg.cell_rad = Some(auto_cell_rad(
+            uvmax * fmax / crate::telescope::SPEED_OF_LIGHT_M_S,
+        )?);
+    }
+    let cfg = &cfg;
+    let cell_rad = cfg.cell_rad.unwrap_or_default();
     let wstacking = cfg
         .wstacking
-        .unwrap_or_else(|| needs_wstacking(&data, cfg.npix_x, cfg.npix_y, cfg.cell_rad));
+        .unwrap_or_else(|| needs_wstacking(&data, cfg.npix_x, cfg.npix_y, cell_rad));
     let mut imager = DirtyImager::new(cfg, wstacking, channels.clone())?;
     let weights = imaging_weights(
         cfg.weighting,
@@ -397,9 +419,14 @@ impl DirtyImager {
                 channels.start, channels.end
             )));
         }
+        let cell_rad = cfg.cell_rad.ok_or_else(|| GridError::InvalidConfig {
+            field: "cell_rad",
+            value: "None".into(),
+            expected: "a pixel size: choose one from the data with auto_cell_rad".into(),
+        })?;
         let gcfg = GridConfig {
             wstacking,
-            ..GridConfig::new(cfg.npix_x, cfg.npix_y, cfg.cell_rad, cfg.epsilon)
+            ..GridConfig::new(cfg.npix_x, cfg.npix_y, cell_rad, cfg.epsilon)
         };
         gcfg.validate()?;
         let planes: Vec<Range<usize>> = if cfg.per_channel {
@@ -509,8 +536,8 @@ impl DirtyImager {
             phase_centre,
             npix_x: cfg.npix_x,
             npix_y: cfg.npix_y,
-            cell_x_rad: cfg.cell_rad,
-            cell_y_rad: cfg.cell_rad,
+            cell_x_rad: self.gcfg.cell_x_rad,
+            cell_y_rad: self.gcfg.cell_y_rad,
             freqs_hz: freqs,
             freq_width_hz: width,
             stokes: Stokes::I,

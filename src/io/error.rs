@@ -24,6 +24,16 @@ pub enum IoError {
         /// What was expected and what was found.
         reason: String,
     },
+    /// File content that cannot be used, with the error that says why.
+    #[error("{path}: {what}")]
+    Content {
+        /// File name.
+        path: String,
+        /// What could not be done with the content.
+        what: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A dataset with the wrong shape or type.
     #[error("{path}: dataset {dataset}: expected {expected}, found {found}")]
     Dataset {

@@ -163,6 +163,25 @@ pub fn write_fits(path: &Path, image: &Image) -> Result<(), IoError> {
     })
 }
 
+/// A human-readable summary of a FITS image fxgrid can read.
+pub fn summarise(path: &Path) -> Result<String, IoError> {
+    let im = read_fits(path)?;
+    let g = &im.geometry;
+    let (row, col, peak) = im.peak(0);
+    Ok(format!(
+        "{}\n  format: FITS image, {} × {} pixels × {} channel(s), unit {}\n  centre: RA {:.6}°, Dec {:.6}°; cell {:.3}″ × {:.3}″\n  peak of plane 0: {peak} at row {row}, column {col}\n",
+        path.display(),
+        g.npix_x,
+        g.npix_y,
+        im.data.shape()[0],
+        im.unit,
+        g.phase_centre.ra_rad.to_degrees(),
+        g.phase_centre.dec_rad.to_degrees(),
+        g.cell_x_rad.to_degrees() * 3600.0,
+        g.cell_y_rad.to_degrees() * 3600.0,
+    ))
+}
+
 /// Reads a FITS image written by [`write_fits`] or any SIN-projected image with the
 /// reference pixel at `(n/2 + 1)` and no rotation (a model image for prediction).
 pub fn read_fits(path: &Path) -> Result<Image, IoError> {

@@ -18,6 +18,38 @@ pub use error::IoError;
 
 use std::path::{Path, PathBuf};
 
+/// A human-readable summary of a file fxgrid reads, by its format: FITS images, and with
+/// the `hdf5` feature fxgrid's voltage and spectra files, UVH5 and other HDF5 files.
+pub fn summarise(path: &Path) -> Result<String, IoError> {
+    let mut magic = [0u8; 8];
+    {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|source| IoError::Os {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let n = f.read(&mut magic).map_err(|source| IoError::Os {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if n >= 6 && &magic[..6] == b"SIMPLE" {
+            return fits::summarise(path);
+        }
+    }
+    #[cfg(feature = "hdf5")]
+    {
+        if voltages::is_stream_file(path)? {
+            return voltages::summarise(path);
+        }
+        uvh5::summarise(path)
+    }
+    #[cfg(not(feature = "hdf5"))]
+    Err(IoError::Format {
+        path: path.display().to_string(),
+        reason: "not a FITS file, and HDF5 files need fxgrid built with the hdf5 feature".into(),
+    })
+}
+
 /// The temporary name a file is written under before it is renamed to `path`.
 pub fn temporary_path(path: &Path) -> PathBuf {
     let name = path

@@ -1,4 +1,4 @@
-//! fxgrid's HDF5 layouts for antenna voltages and channelised spectra (DESIGN.md), read
+//! fxgrid's HDF5 layouts for antenna voltages and channelised spectra, read
 //! and written in blocks so any length streams in bounded memory.
 //!
 //! # Layout
@@ -30,16 +30,14 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 use hdf5::{Dataset, File, H5Type, Hyperslab, Selection, SliceOrIndex};
 use ndarray::{s, Array1, Array2};
 use num_complex::{Complex, Complex32};
-use rayon::prelude::*;
 
 use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
 use super::{temporary_path, IoError};
-use crate::channelise::{Pfb, PfbConfig, PfbState, Sample, Sampling, Window};
-use crate::sky::voltages::{default_scale, quantise, QuantTarget, VoltageSimulator};
-use crate::telescope::{ArrayLayout, LatLonHeight, RaDec, SECONDS_PER_DAY};
+use crate::channelise::{Sample, Sampling, Window};
+use crate::telescope::{ArrayLayout, LatLonHeight, RaDec};
 
 /// Bytes of samples per streamed block (input side), at most.
-const BLOCK_BYTES: usize = 32 << 20;
+pub(crate) const BLOCK_BYTES: usize = 32 << 20;
 
 /// Scalar type of stored samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,7 +314,7 @@ impl Drop for TempFile {
 /// temporary name until [`RowFile::finish`] renames it (dropped unfinished, it removes the
 /// temporary file).
 struct RowFile {
-    path: String,
+    pub(crate) path: String,
     tmp: TempFile,
     file: Option<File>,
     ds: Dataset,
@@ -478,7 +476,7 @@ impl VoltageWriter {
 
 /// A voltage file opened for reading.
 pub struct VoltageReader {
-    path: String,
+    pub(crate) path: String,
     _file: File,
     ds: Dataset,
     /// The header.
@@ -583,140 +581,6 @@ impl VoltageReader {
     }
 }
 
-/// How [`simulate_voltages_file`] stores samples.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VoltageFileOptions {
-    /// 8, 16 or 32 (float).
-    pub bits: u32,
-    /// √Jy per level for integers; `None` for [`default_scale`] of the expected power.
-    pub scale: Option<f64>,
-}
-
-/// What a streamed write did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamSummary {
-    /// Samples (voltages) or spectra written.
-    pub n_written: usize,
-    /// Integer parts clipped by quantisation.
-    pub clipped: usize,
-    /// √Jy per stored unit.
-    pub voltage_scale: f64,
-}
-
-/// Simulate `n_samples` samples with `sim` and write them to `path`, block by block.
-pub fn simulate_voltages_file(
-    path: &Path,
-    sim: &VoltageSimulator,
-    layout: &ArrayLayout,
-    n_samples: usize,
-    opts: VoltageFileOptions,
-    history: &str,
-) -> Result<StreamSummary, IoError> {
-    let p = path.display().to_string();
-    let kind = SampleKind::from_bits(opts.bits).ok_or_else(|| IoError::Format {
-        path: p.clone(),
-        reason: format!("bits = {}: expected 8, 16 or 32", opts.bits),
-    })?;
-    if n_samples == 0 {
-        return Err(IoError::Format {
-            path: p,
-            reason: "n_samples = 0: expected at least one sample".into(),
-        });
-    }
-    let scale = match (kind, opts.scale) {
-        (SampleKind::Float32, _) => 1.0,
-        (_, Some(s)) if s > 0.0 && s.is_finite() => s,
-        (_, Some(s)) => {
-            return Err(IoError::Format {
-                path: p,
-                reason: format!("voltage scale {s}: expected a positive number"),
-            })
-        }
-        (_, None) => {
-            default_scale(opts.bits, sim.expected_power_jy()).map_err(|e| IoError::Format {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?
-        }
-    };
-    let cfg = sim.config();
-    let header = StreamHeader {
-        layout: layout.clone(),
-        phase_centre: cfg.phase_centre,
-        start_jd_utc: cfg.start_jd_utc,
-        sample_rate_hz: cfg.sample_rate_hz,
-        centre_freq_hz: cfg.centre_freq_hz,
-        sampling: Sampling::Complex,
-        voltage_scale: scale,
-        history: format!(
-            "fxgrid {} voltage simulator: {cfg:?}, bits {}, scale {scale} sqrt(Jy)/level. {history}",
-            env!("CARGO_PKG_VERSION"),
-            opts.bits
-        ),
-    };
-    let row = layout.n_ant() * 2;
-    let block = (BLOCK_BYTES / (row * 8)).max(1);
-    let sim_err = |e: crate::sky::SkyError| IoError::Format {
-        path: p.clone(),
-        reason: e.to_string(),
-    };
-    fn run<T: QuantTarget>(
-        w: &mut VoltageWriter,
-        x: &[Complex32],
-        q: &mut Vec<Complex<T>>,
-        scale: f64,
-    ) -> Result<usize, IoError>
-    where
-        Complex<T>: FileSample,
-    {
-        q.resize(x.len(), Complex::default());
-        let c = quantise(x, scale, q);
-        w.write(q.as_slice())?;
-        Ok(c)
-    }
-    let mut stream = sim.stream();
-    let mut buf = vec![Complex32::default(); block * row];
-    let mut clipped = 0;
-    let mut done = 0;
-    macro_rules! drive {
-        ($t:ty, $body:expr) => {{
-            let mut w = VoltageWriter::create::<$t>(path, &header, n_samples)?;
-            while done < n_samples {
-                let n = block.min(n_samples - done);
-                stream.fill(&mut buf[..n * row]).map_err(sim_err)?;
-                #[allow(clippy::redundant_closure_call)]
-                {
-                    clipped += ($body)(&mut w, &buf[..n * row])?;
-                }
-                done += n;
-            }
-            w.finish()?;
-        }};
-    }
-    match kind {
-        SampleKind::Float32 => drive!(Complex32, |w: &mut VoltageWriter, x: &[Complex32]| {
-            w.write(x).map(|_| 0usize)
-        }),
-        SampleKind::Int8 => {
-            let mut q: Vec<Complex<i8>> = Vec::new();
-            drive!(Complex<i8>, |w: &mut VoltageWriter, x: &[Complex32]| run(
-                w, x, &mut q, scale
-            ))
-        }
-        SampleKind::Int16 => {
-            let mut q: Vec<Complex<i16>> = Vec::new();
-            drive!(Complex<i16>, |w: &mut VoltageWriter, x: &[Complex32]| run(
-                w, x, &mut q, scale
-            ))
-        }
-    }
-    Ok(StreamSummary {
-        n_written: n_samples,
-        clipped,
-        voltage_scale: scale,
-    })
-}
-
 /// Sequential writer of a spectra file (temporary name until [`SpectraWriter::finish`]).
 pub struct SpectraWriter {
     rows: RowFile,
@@ -757,7 +621,7 @@ impl SpectraWriter {
 
 /// A spectra file opened for reading.
 pub struct SpectraReader {
-    path: String,
+    pub(crate) path: String,
     _file: File,
     ds: Dataset,
     /// The header.
@@ -844,146 +708,10 @@ pub fn window_name(w: Option<Window>) -> String {
     w.map_or_else(|| "user".into(), |w| w.to_string())
 }
 
-/// Channelise every input of the voltage file `input` with the filterbank `cfg` and write
-/// the spectra to `output`, streaming: memory is a few blocks of `BLOCK_BYTES` plus the
-/// filterbank states, whatever the file length. The sampling of `cfg` is taken from the
-/// file.
-pub fn channelise_file(
-    input: &Path,
-    output: &Path,
-    cfg: &PfbConfig,
-    history: &str,
-) -> Result<StreamSummary, IoError> {
-    let r = VoltageReader::open(input)?;
-    let mut cfg = cfg.clone();
-    cfg.sampling = r.header.sampling;
-    let pfb = Pfb::new(&cfg).map_err(|e| IoError::Format {
-        path: output.display().to_string(),
-        reason: format!("filterbank: {e}"),
-    })?;
-    match (r.kind, r.header.sampling) {
-        (SampleKind::Int8, Sampling::Complex) => {
-            channelise_typed::<Complex<i8>>(&r, &pfb, output, history)
-        }
-        (SampleKind::Int16, Sampling::Complex) => {
-            channelise_typed::<Complex<i16>>(&r, &pfb, output, history)
-        }
-        (SampleKind::Float32, Sampling::Complex) => {
-            channelise_typed::<Complex32>(&r, &pfb, output, history)
-        }
-        (SampleKind::Int8, Sampling::Real) => channelise_typed::<i8>(&r, &pfb, output, history),
-        (SampleKind::Int16, Sampling::Real) => channelise_typed::<i16>(&r, &pfb, output, history),
-        (SampleKind::Float32, Sampling::Real) => channelise_typed::<f32>(&r, &pfb, output, history),
-    }
-}
-
-fn channelise_typed<S: FileSample>(
-    r: &VoltageReader,
-    pfb: &Pfb,
-    output: &Path,
-    history: &str,
-) -> Result<StreamSummary, IoError> {
-    let h = &r.header;
-    let n_ant = h.layout.n_ant();
-    let n_in = 2 * n_ant;
-    let (n, n_out) = (pfb.n_chan(), pfb.n_out());
-    let mut states: Vec<PfbState> = (0..n_in).map(|_| pfb.new_state()).collect();
-    let n_spectra = pfb.spectra_ready(&states[0], r.n_samples);
-    if n_spectra == 0 {
-        return Err(IoError::Format {
-            path: r.path.clone(),
-            reason: format!(
-                "{} samples are fewer than one filter window of {} (N × T): no spectra",
-                r.n_samples,
-                pfb.window_len()
-            ),
-        });
-    }
-    let fs = h.sample_rate_hz;
-    let dnu = fs / n as f64;
-    let freqs_hz = (0..n_out)
-        .map(|k| h.centre_freq_hz + pfb.channel_bin(k) as f64 * dnu)
-        .collect();
-    let info = SpectraInfo {
-        freqs_hz,
-        channel_width_hz: dnu,
-        spectrum_rate_hz: fs / pfb.hop() as f64,
-        n_taps: pfb.n_taps(),
-        window: window_name(pfb.window()),
-        oversampling: pfb.oversampling(),
-        noise_gain: Some(pfb.coeffs().iter().map(|h| h * h).sum()),
-    };
-    let out_header = StreamHeader {
-        start_jd_utc: h.start_jd_utc
-            + (pfb.window_len() as f64 - 1.0) / 2.0 / fs / SECONDS_PER_DAY,
-        history: format!(
-            "{}\nfxgrid {} channelise: {} channels, {} taps, window {}, oversampling {}/{}, {}-point FFT. {history}",
-            h.history,
-            env!("CARGO_PKG_VERSION"),
-            n_out,
-            pfb.n_taps(),
-            info.window,
-            info.oversampling.0,
-            info.oversampling.1,
-            n
-        ),
-        ..h.clone()
-    };
-    let mut w = SpectraWriter::create(output, &out_header, &info, n_spectra)?;
-    let row_bytes = n_in * std::mem::size_of::<S>();
-    let block = (BLOCK_BYTES / row_bytes).max(pfb.hop()).min(r.n_samples);
-    let scale = h.voltage_scale as f32;
-    let mut per_input: Vec<Vec<S>> = vec![Vec::with_capacity(block); n_in];
-    let mut outs: Vec<Vec<Complex32>> = vec![Vec::new(); n_in];
-    let mut inter: Vec<Complex32> = Vec::new();
-    let mut start = 0;
-    let mut written = 0;
-    while start < r.n_samples {
-        let count = block.min(r.n_samples - start);
-        let raw: Vec<S> = r.read(start, count)?;
-        // Corner turn [sample][input] → [input][sample].
-        per_input.par_iter_mut().enumerate().for_each(|(i, v)| {
-            v.clear();
-            v.extend(raw.iter().skip(i).step_by(n_in).copied());
-        });
-        drop(raw);
-        let made: Vec<usize> = states
-            .par_iter_mut()
-            .zip(per_input.par_iter())
-            .zip(outs.par_iter_mut())
-            .map(|((st, x), o)| {
-                let k = pfb.spectra_ready(st, x.len());
-                o.resize(k * n_out, Complex32::default());
-                pfb.process_into(st, x, o)
-            })
-            .collect();
-        let k = made[0];
-        if made.iter().any(|&m| m != k) {
-            return Err(IoError::Format {
-                path: r.path.clone(),
-                reason: "inputs produced different numbers of spectra (internal error)".into(),
-            });
-        }
-        // [input][spectrum][channel] → [spectrum][channel][input], in √Jy.
-        inter.resize(k * n_out * n_in, Complex32::default());
-        inter
-            .par_chunks_mut(n_in)
-            .enumerate()
-            .for_each(|(sc, dst)| {
-                for (i, d) in dst.iter_mut().enumerate() {
-                    *d = outs[i][sc] * scale;
-                }
-            });
-        w.write(&inter)?;
-        written += k;
-        start += count;
-    }
-    w.finish()?;
-    Ok(StreamSummary {
-        n_written: written,
-        clipped: 0,
-        voltage_scale: h.voltage_scale,
-    })
+/// Whether `path` is an HDF5 file holding voltages or spectra (false for other HDF5).
+pub fn is_stream_file(path: &Path) -> Result<bool, IoError> {
+    let file = open(path)?;
+    Ok(file.dataset("Data/voltages").is_ok() || file.dataset("Data/spectra").is_ok())
 }
 
 /// A human-readable summary of a voltage or spectra file.
@@ -1035,97 +763,4 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
             r.n_samples as f64 / r.header.sample_rate_hz
         ))
     }
-}
-
-/// What [`correlate_file`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CorrelateSummary {
-    /// Integrations written.
-    pub n_integrations: usize,
-    /// Spectra at the end that did not fill an integration (not written).
-    pub dropped_spectra: usize,
-    /// Whether the output is in Jy (the spectra file recorded `pfb_noise_gain`).
-    pub in_jy: bool,
-}
-
-/// Correlate every antenna pair of the spectra file `input` in integrations of
-/// `int_spectra` spectra and write UVH5 to `output`. Spectra are streamed in blocks; the
-/// visibilities are held in memory for the UVH5 writer.
-pub fn correlate_file(
-    input: &Path,
-    output: &Path,
-    int_spectra: usize,
-    f64_accumulation: bool,
-    history: &str,
-) -> Result<CorrelateSummary, IoError> {
-    use crate::correlate::{Correlator, CorrelatorConfig, StreamGeometry};
-    let r = SpectraReader::open(input)?;
-    let h = &r.header;
-    let out_err = |reason: String| IoError::Format {
-        path: output.display().to_string(),
-        reason,
-    };
-    let n_chan = r.info.freqs_hz.len();
-    if int_spectra == 0 || int_spectra > r.n_spectra {
-        return Err(out_err(format!(
-            "--int-spectra {int_spectra}: expected 1 to the {} spectra in {}",
-            r.n_spectra, r.path
-        )));
-    }
-    let in_jy = r.info.noise_gain.is_some();
-    let scale = 1.0 / (int_spectra as f64 * r.info.noise_gain.unwrap_or(1.0));
-    let cfg = CorrelatorConfig {
-        n_ant: h.layout.n_ant(),
-        n_chan,
-        int_spectra,
-        f64_accumulation,
-        scale,
-        flagged_inputs: Vec::new(),
-        simd: None,
-    };
-    let corr = Correlator::new(&cfg).map_err(|e| out_err(e.to_string()))?;
-    let mut state = corr.new_state();
-    let row = n_chan * corr.n_inputs() * 8;
-    let block = (BLOCK_BYTES / row).clamp(1, r.n_spectra);
-    let mut integrations = Vec::new();
-    let mut start = 0;
-    while start < r.n_spectra {
-        let k = block.min(r.n_spectra - start);
-        let x = r.read(start, k)?;
-        integrations.extend(
-            corr.push(&mut state, &x)
-                .map_err(|e| out_err(e.to_string()))?,
-        );
-        start += k;
-    }
-    let n_int = integrations.len();
-    let f = &r.info.freqs_hz;
-    let geo = StreamGeometry {
-        layout: h.layout.clone(),
-        phase_centre: h.phase_centre,
-        first_spectrum_jd_utc: h.start_jd_utc,
-        spectrum_rate_hz: r.info.spectrum_rate_hz,
-        freq_start_hz: f[0],
-        chan_width_hz: r.info.channel_width_hz,
-        units: if in_jy {
-            crate::VisUnits::Jy
-        } else {
-            crate::VisUnits::Uncalib
-        },
-        history: format!(
-            "{}\nfxgrid {} correlate: {int_spectra} spectra per integration, {} accumulation, scale {scale:e}. {history}",
-            h.history,
-            env!("CARGO_PKG_VERSION"),
-            if f64_accumulation { "f64" } else { "f32" }
-        ),
-    };
-    let vis = corr
-        .visibilities(&geo, &integrations)
-        .map_err(|e| out_err(e.to_string()))?;
-    super::uvh5::write_uvh5(output, &vis)?;
-    Ok(CorrelateSummary {
-        n_integrations: n_int,
-        dropped_spectra: r.n_spectra - n_int * int_spectra,
-        in_jy,
-    })
 }

@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 pub use error::SkyError;
-pub use predict::{predict, PredictConfig, PredictPrecision};
+pub use predict::{predict, PredictConfig};
 pub use voltages::{VoltageConfig, VoltageSimulator};
 
 use crate::telescope::{Lmn, RaDec};

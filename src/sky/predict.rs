@@ -1,6 +1,6 @@
 //! Fast direct-DFT visibility prediction.
 //!
-//! For every integration the measurement equation (DESIGN.md)
+//! For every integration the measurement equation (docs/CONVENTIONS.md)
 //! `V_pq(f) = Σ_c S_c(f) · G_c(u, v, f) · exp(+2πi f/c (u l_c + v m_c + w (n_c − 1)))` is
 //! evaluated for all baselines, channels and components, with `(u, v, w) = uvw_q − uvw_p`
 //! and `(l, m, n)` the component's direction cosines in the uvw frame at that instant
@@ -10,10 +10,11 @@
 //! The phase factorises over antennas, `exp(iφ_pq) = conj(A_p) · A_q` with
 //! `A_a = exp(+2πi f/c · uvw_a · (l, m, n − 1))`, so the per-antenna phasors are computed once
 //! per integration (n_ant × n_comp × n_chan complex exponentials in f64) and the baseline
-//! sum is a complex multiply-accumulate per term, in f32 or f64 ([`PredictPrecision`]).
+//! sum is a complex multiply-accumulate per term, in f32 or f64 ([`Precision`]).
 //! Memory beyond the output: the phasor tables of one block of components (≤ 32 MiB) and
 //! one `n_baselines × n_chan` accumulator.
 
+use crate::Precision;
 use ndarray::{Array4, Axis};
 use num_complex::{Complex, Complex32};
 use num_traits::Float;
@@ -29,16 +30,6 @@ use crate::telescope::{
 };
 use crate::vis::{VisMeta, VisUnits, Visibilities};
 
-/// Arithmetic of the baseline sum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PredictPrecision {
-    /// f32 phasors and accumulators (about 1e-6 relative; twice the SIMD width).
-    #[default]
-    F32,
-    /// f64 throughout (exact to rounding).
-    F64,
-}
-
 /// How to predict.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictConfig {
@@ -49,7 +40,7 @@ pub struct PredictConfig {
     /// Seed of the noise (results do not depend on the number of threads).
     pub seed: u64,
     /// Arithmetic of the baseline sum.
-    pub precision: PredictPrecision,
+    pub precision: Precision,
     /// Include autocorrelations (p = q).
     pub include_autos: bool,
     /// Free text added to the provenance (`history`), e.g. the command line.
@@ -61,7 +52,7 @@ impl Default for PredictConfig {
         Self {
             noise_jy: 0.0,
             seed: 0,
-            precision: PredictPrecision::F32,
+            precision: Precision::F32,
             include_autos: true,
             history_note: String::new(),
         }
@@ -163,8 +154,8 @@ pub fn predict(
             baselines: &baselines,
         };
         match cfg.precision {
-            PredictPrecision::F32 => job.run::<f32>(&mut slice, uvw_t),
-            PredictPrecision::F64 => job.run::<f64>(&mut slice, uvw_t),
+            Precision::F32 => job.run::<f32>(&mut slice, uvw_t),
+            Precision::F64 => job.run::<f64>(&mut slice, uvw_t),
         }
     }
     if cfg.noise_jy > 0.0 {

@@ -6,9 +6,9 @@
 //! density follows the component's spectrum: at baseband frequency `f` (sky frequency
 //! `f₀ + f`) its power per sample is `S_c(f₀ + f)` Jy. Antenna `a` sees it delayed by the
 //! geometric delay relative to the delay-tracked phase centre, `τ_ac = r_a·(ŝ_c − ŝ₀)/c`
-//! (DESIGN.md, "Geometric delay"), applied exactly as a phase at the sky frequency, carrier
+//! (docs/CONVENTIONS.md, "Visibilities and uvw"), applied exactly as a phase at the sky frequency, carrier
 //! included: `X_a(f) = Σ_c S_c(f) · exp(+2πi (f₀ + f) τ_ac)`. With the conjugation of
-//! DESIGN.md the cross-power of antennas p and q in a channel at sky frequency ν is then
+//! docs/CONVENTIONS.md the cross-power of antennas p and q in a channel at sky frequency ν is then
 //! `S · exp(+2πi ν (τ_q − τ_p)) = S · exp(+2πi (u l + v m + w (n − 1)))`: the measurement
 //! equation, which is what [`super::predict()`] computes.
 //!

@@ -21,6 +21,7 @@
 
 use super::coords::{wrap_tau, Ecef, LatLonHeight, RaDec, Uvw, SPEED_OF_LIGHT_M_S};
 use super::time::{EarthOrientation, SECONDS_PER_DAY};
+use super::TelescopeError;
 
 /// Astronomical unit (m).
 const AU_M: f64 = 149_597_870_700.0;
@@ -262,4 +263,20 @@ impl UvwFrame {
     pub fn direction_cosines(&self, s: [f64; 3]) -> [f64; 3] {
         [dot(self.u_hat, s), dot(self.v_hat, s), dot(self.w_hat, s)]
     }
+}
+/// The ICRS direction of the zenith at `jd` (inverting the observed-place chain by
+/// iteration; converges to < 1e-12 rad in four steps).
+pub fn zenith_icrs(site: LatLonHeight, jd: f64) -> Result<RaDec, TelescopeError> {
+    let e = EarthOrientation::new(jd)?;
+    let f = ObserverFrame::new(e, site);
+    let mut p = RaDec {
+        ra_rad: f.last_rad,
+        dec_rad: site.lat_rad,
+    };
+    for _ in 0..6 {
+        let o = f.observed(p);
+        p.ra_rad = wrap_tau(p.ra_rad + o.ha_rad);
+        p.dec_rad += site.lat_rad - o.dec_rad;
+    }
+    Ok(p)
 }

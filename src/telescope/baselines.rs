@@ -1,4 +1,4 @@
-//! Baseline ordering (DESIGN.md "Baselines"): pairs `(p, q)` with `p <= q`,
+//! Baseline ordering (docs/CONVENTIONS.md, "Antennas, inputs and baselines"): pairs `(p, q)` with `p <= q`,
 //! autocorrelations included, row by row of the upper triangle:
 //! `(0,0), (0,1), …, (0,n−1), (1,1), (1,2), …, (n−1,n−1)`.
 //!
@@ -55,7 +55,7 @@ pub fn baseline_pair(k: usize, n_ant: usize) -> (usize, usize) {
 }
 
 /// The correlator input of antenna `ant`, polarisation `pol` (0 = X, 1 = Y):
-/// `2·ant + pol` (DESIGN.md "Antennas and inputs").
+/// `2·ant + pol` (docs/CONVENTIONS.md, "Antennas, inputs and baselines").
 pub fn correlator_input(ant: usize, pol: usize) -> usize {
     debug_assert!(pol < 2, "polarisation index {pol} is not 0 (X) or 1 (Y)");
     2 * ant + pol

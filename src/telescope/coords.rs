@@ -144,7 +144,7 @@ impl RaDec {
             dec_rad: dec,
         }
     }
-    /// Direction cosines relative to `centre` by the SIN projection (DESIGN.md):
+    /// Direction cosines relative to `centre` by the SIN projection (docs/CONVENTIONS.md):
     /// `l = cos δ sin Δα`, `m = sin δ cos δ0 − cos δ sin δ0 cos Δα`,
     /// `n = sin δ sin δ0 + cos δ cos δ0 cos Δα`.
     pub fn to_lmn(self, centre: RaDec) -> Lmn {
@@ -182,7 +182,7 @@ impl RaDec {
 }
 
 /// Direction cosines relative to a phase centre: `l` towards east, `m` towards north,
-/// `n` towards the phase centre (DESIGN.md "Sky directions").
+/// `n` towards the phase centre (docs/CONVENTIONS.md, "Sky directions and images").
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lmn {
     /// East direction cosine.

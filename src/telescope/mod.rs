@@ -2,7 +2,7 @@
 //!
 //! One `Copy` type per frame ([`Enu`], [`Ecef`], [`LatLonHeight`], [`RaDec`], [`Lmn`],
 //! [`Uvw`]); [`ArrayLayout`] with synthetic SKA-like layouts; the baseline order of
-//! DESIGN.md ([`baseline_index`], [`baseline_pair`]); time scales and Earth orientation
+//! docs/CONVENTIONS.md ([`baseline_index`], [`baseline_pair`]); time scales and Earth orientation
 //! ([`EarthOrientation`]); apparent places and the uvw frame ([`ObserverFrame`],
 //! [`UvwFrame`]); and [`Observation`] with its per-time geometry.
 
@@ -14,7 +14,7 @@ pub mod layout;
 pub mod observation;
 pub mod time;
 
-pub use astrometry::{Observed, ObserverFrame, UvwFrame};
+pub use astrometry::{zenith_icrs, Observed, ObserverFrame, UvwFrame};
 pub use baselines::{
     all_baselines, baseline_index, baseline_pair, correlator_input, input_antenna_pol, n_baselines,
 };

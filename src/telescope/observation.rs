@@ -147,7 +147,7 @@ pub fn time_geometry(
 }
 
 /// uvw (m) of every antenna position relative to the array centre, in `frame`.
-/// A baseline's uvw is `antenna_uvw[q] − antenna_uvw[p]` (DESIGN.md: `r_q − r_p`).
+/// A baseline's uvw is `antenna_uvw[q] − antenna_uvw[p]` (docs/CONVENTIONS.md: `r_q − r_p`).
 pub fn antenna_uvw(layout: &ArrayLayout, frame: &UvwFrame) -> Vec<Uvw> {
     layout
         .ecef_offsets()

@@ -3,13 +3,13 @@
 #
 #   tests/interop/run.sh PYTHON FXGRID_BINARY WORKDIR
 #
-# PYTHON must have pyuvdata, h5py and astropy. Uses ../shared/anchors/check_uvh5.py.
+# PYTHON must have pyuvdata, h5py and astropy. The validators are check_uvh5.py and
+# check_fits_image.py beside this script.
 set -euo pipefail
 py=$1
 fx=$2
 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
-anchors=$(cd "$here/../../.." && pwd)/shared/anchors
 mkdir -p "$work"
 passed=0
 failed=0
@@ -19,7 +19,7 @@ fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
 # 1. The issue's acceptance command: 512 stations, 20 random sources, strict pyuvdata read.
 "$fx" simulate vis --layout ska-low --random-sources 20 --ra-deg 60 --dec-deg -30 --ntimes 4 \
   --int-time-s 10 --nchan 8 --freq-start-hz 1.5e8 --chan-width-hz 1e5 --out "$work/a.uvh5"
-if "$py" "$anchors/check_uvh5.py" "$work/a.uvh5" > "$work/a.json" 2> "$work/a.err"; then
+if "$py" "$here/check_uvh5.py" "$work/a.uvh5" > "$work/a.json" 2> "$work/a.err"; then
   if tail -n 1 "$work/a.json" | "$py" -c '
 import json, sys
 d = json.loads(sys.stdin.read())
@@ -50,7 +50,7 @@ fi
 "$fx" simulate vis --layout ska-mid --source 10,-45,1 --random-sources 5 --ra-deg 10 --dec-deg -45 \
   --ntimes 2 --nchan 4 --freq-start-hz 1.4e9 --chan-width-hz 1e6 --noise-jy 0.1 --no-autos \
   --out "$work/mid.uvh5"
-if "$py" "$anchors/check_uvh5.py" "$work/mid.uvh5" > "$work/mid.json" 2>&1; then
+if "$py" "$here/check_uvh5.py" "$work/mid.uvh5" > "$work/mid.json" 2>&1; then
   pass "strict pyuvdata read of an SKA-Mid-like simulation without autos, with noise"
 else
   tail -n 1 "$work/mid.json"; fail "SKA-Mid-like simulation"
@@ -63,7 +63,7 @@ fi
   --bits 8 --out "$work/v.h5"
 "$fx" -q channelise "$work/v.h5" --nchan 128 --taps 8 --oversample 32/27 --out "$work/s.h5"
 "$fx" -q correlate "$work/s.h5" --int-spectra 500 --out "$work/fx.uvh5"
-if "$py" "$anchors/check_uvh5.py" "$work/fx.uvh5" > "$work/fx.json" 2>&1 \
+if "$py" "$here/check_uvh5.py" "$work/fx.uvh5" > "$work/fx.json" 2>&1 \
   && tail -n 1 "$work/fx.json" | "$py" -c '
 import json, sys
 d = json.loads(sys.stdin.read())
@@ -91,9 +91,9 @@ read -r sra sdec <<< "$src"
   --ntimes 4 --int-time-s 60 --nchan 2 --precision f64 --out "$work/pt.uvh5"
 "$fx" -q image "$work/pt.uvh5" --npix 512 --cell-arcsec 30 --psf "$work/pt_psf.fits" \
   --png "$work/pt.png" --out "$work/pt.fits"
-if "$py" "$anchors/check_fits_image.py" "$work/pt.fits" --expect-peak "$sra" "$sdec" \
+if "$py" "$here/check_fits_image.py" "$work/pt.fits" --expect-peak "$sra" "$sdec" \
     --expect-stokes I > "$work/pt.json" 2> "$work/pt.err" \
-  && "$py" "$anchors/check_fits_image.py" "$work/pt_psf.fits" > /dev/null 2>&1 \
+  && "$py" "$here/check_fits_image.py" "$work/pt_psf.fits" > /dev/null 2>&1 \
   && tail -n 1 "$work/pt.json" | "$py" -c '
 import json, sys
 d = json.loads(sys.stdin.read())
@@ -140,9 +140,9 @@ u.write_uvh5('$work/pt_other.uvh5', clobber=True)
 "$fx" -q image "$work/pt_drift.uvh5" --npix 1024 --cell-arcsec 30 --out "$work/pt_drift.fits"
 "$fx" -q image "$work/pt_other.uvh5" --npix 256 --cell-arcsec 30 --phase-centre "$sra,$sdec" \
   --block-samples 4000 --out "$work/pt_other.fits"
-if "$py" "$anchors/check_fits_image.py" "$work/pt_drift.fits" --expect-peak "$sra" "$sdec" \
+if "$py" "$here/check_fits_image.py" "$work/pt_drift.fits" --expect-peak "$sra" "$sdec" \
     > "$work/pt_drift.json" 2> /dev/null \
-  && "$py" "$anchors/check_fits_image.py" "$work/pt_other.fits" --expect-peak "$sra" "$sdec" \
+  && "$py" "$here/check_fits_image.py" "$work/pt_other.fits" --expect-peak "$sra" "$sdec" \
     > "$work/pt_other.json" 2> /dev/null \
   && tail -n 1 "$work/pt_other.json" | "$py" -c '
 import json, sys

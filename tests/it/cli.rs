@@ -247,7 +247,7 @@ fn simulate_voltages_channelise_info_and_errors() {
     );
     assert_clean_failure(
         &["correlate", ss, "--int-spectra", "100000", "--out", b],
-        "--int-spectra",
+        "int_spectra",
     );
     assert_clean_failure(
         &["correlate", vs, "--int-spectra", "4", "--out", b],
@@ -285,4 +285,108 @@ fn simulate_voltages_channelise_info_and_errors() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+/// `--sky-out` lists every component simulated, drawn ones included: simulating that list
+/// again gives the same visibilities.
+#[cfg(feature = "hdf5")]
+#[test]
+fn sky_out_lists_the_drawn_sources_and_simulates_the_same_data() {
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (a, b, sky) = (path("a.uvh5"), path("b.uvh5"), path("s.sky"));
+    let common = [
+        "simulate",
+        "vis",
+        "--layout",
+        "ska-low:16",
+        "--ra-deg",
+        "60",
+        "--dec-deg",
+        "-30",
+        "--ntimes",
+        "2",
+        "--nchan",
+        "3",
+        "--seed",
+        "7",
+        "-q",
+    ];
+    let args = |extra: &[&str]| -> Vec<String> {
+        common.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (ok, _, err) = fxgrid(&a);
+        assert!(ok, "{err}");
+    };
+    run(args(&[
+        "--random-sources",
+        "5",
+        "--sky-out",
+        &sky,
+        "--out",
+        &a,
+    ]));
+    let model = fxgrid::sky::SkyModel::read(std::path::Path::new(&sky)).unwrap();
+    assert_eq!(model.len(), 5);
+    run(args(&["--sky", &sky, "--out", &b]));
+    let va = fxgrid::io::uvh5::read_uvh5(std::path::Path::new(&a)).unwrap();
+    let vb = fxgrid::io::uvh5::read_uvh5(std::path::Path::new(&b)).unwrap();
+    assert!(va.data().iter().any(|v| v.norm() > 0.0));
+    assert_eq!(va.data(), vb.data());
+}
+
+/// On a terminal (a pseudo-terminal made by `script`), a long job draws a progress bar;
+/// piped, it prints no progress characters at all.
+#[cfg(feature = "hdf5")]
+#[test]
+fn progress_bars_are_drawn_on_a_terminal_only() {
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.h5");
+    let args = [
+        "simulate",
+        "voltages",
+        "--layout",
+        "ska-low:8",
+        "--ra-deg",
+        "60",
+        "--dec-deg",
+        "-30",
+        "--source",
+        "60.5,-29.5,10",
+        "--centre-freq-hz",
+        "1e8",
+        "--sample-rate-hz",
+        "1e6",
+        "--nsamples",
+        "2000000",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_fxgrid"))
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tty = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux/bsdutils");
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(
+        shown.contains("samples") && shown.contains("ETA") && shown.contains("simulate ["),
+        "no progress bar on a terminal: {shown:?}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    let (ok, stdout, stderr) = fxgrid(&args);
+    assert!(ok, "{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains("ETA") && !text.contains('\r') && !text.contains("=>"),
+            "progress characters when piped: {text:?}"
+        );
+    }
 }

@@ -2,11 +2,9 @@
 //! compared with the direct-DFT prediction of the same sky, times, frequencies and uvw.
 
 use fxgrid::channelise::{PfbConfig, Window};
+use fxgrid::fx::simulate_fx;
 use fxgrid::num_complex::Complex64;
-use fxgrid::pipeline::simulate_fx;
-use fxgrid::sky::{
-    predict, Component, PredictConfig, PredictPrecision, SkyModel, VoltageConfig, VoltageSimulator,
-};
+use fxgrid::sky::{predict, Component, PredictConfig, SkyModel, VoltageConfig, VoltageSimulator};
 use fxgrid::telescope::{default_day_jd_utc, ska_low_like, transit_centred_start, RaDec};
 use fxgrid::Visibilities;
 
@@ -42,7 +40,14 @@ fn run(system_noise_jy: f64, seed: u64) -> (Visibilities, Visibilities) {
         oversampling: (1, 1),
         ..Default::default()
     };
-    let fx = simulate_fx(&sim, &pfb, INT_SPECTRA, N_INT).unwrap();
+    let fx = simulate_fx(
+        &sim,
+        &pfb,
+        INT_SPECTRA,
+        N_INT,
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
     let m = fx.meta();
     let obs = m.observation();
     let want = predict(
@@ -50,7 +55,7 @@ fn run(system_noise_jy: f64, seed: u64) -> (Visibilities, Visibilities) {
         &obs,
         &sky,
         &PredictConfig {
-            precision: PredictPrecision::F64,
+            precision: fxgrid::Precision::F64,
             ..Default::default()
         },
     )

@@ -7,7 +7,7 @@ use fxgrid::grid::{GridConfig, GridError, Precision};
 use fxgrid::image::{dirty_image_and_psf, lm_to_radec, predict_into, ImagingConfig};
 use fxgrid::io::fits::{read_fits, write_fits};
 use fxgrid::ndarray::Array2;
-use fxgrid::sky::{predict, Component, PredictConfig, PredictPrecision, SkyModel};
+use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
 use fxgrid::telescope::{ska_low_like, Observation, RaDec};
 
 const CELL_ARCSEC: f64 = 30.0;
@@ -30,7 +30,7 @@ fn one_source() -> (fxgrid::Visibilities, RaDec) {
     };
     let sky = SkyModel::new(vec![Component::point(src, 1.0)]).unwrap();
     let cfg = PredictConfig {
-        precision: PredictPrecision::F64,
+        precision: fxgrid::Precision::F64,
         ..Default::default()
     };
     (predict(&layout, &obs, &sky, &cfg).unwrap(), src)
@@ -40,7 +40,7 @@ fn config(precision: Precision, epsilon: f64) -> ImagingConfig {
     ImagingConfig {
         npix_x: 512,
         npix_y: 512,
-        cell_rad: (CELL_ARCSEC / 3600.0f64).to_radians(),
+        cell_rad: Some((CELL_ARCSEC / 3600.0f64).to_radians()),
         weighting: Weighting::Natural,
         epsilon,
         precision,
@@ -199,7 +199,7 @@ fn prediction_from_a_model_image_matches_the_direct_sum_on_every_sample() {
     let mut cfg = config(Precision::F64, 1e-7);
     cfg.npix_x = 64;
     cfg.npix_y = 48;
-    cfg.cell_rad = (120.0f64 / 3600.0).to_radians();
+    cfg.cell_rad = Some((120.0f64 / 3600.0).to_radians());
     let (mut model, _, _) = dirty_image_and_psf(&vis, &cfg).unwrap();
     model.data.fill(0.0);
     for (r, c, f) in [
@@ -213,7 +213,7 @@ fn prediction_from_a_model_image_matches_the_direct_sum_on_every_sample() {
     let d = stokes_i(&vis, 0..vis.n_chan()).unwrap();
     let gcfg = GridConfig {
         wstacking: true,
-        ..GridConfig::new(64, 48, cfg.cell_rad, 1e-7)
+        ..GridConfig::new(64, 48, cfg.cell_rad.unwrap(), 1e-7)
     };
     let plane = model
         .data

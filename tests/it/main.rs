@@ -9,6 +9,7 @@ mod fx;
 mod grid;
 mod imaging;
 mod predict;
+mod simd;
 #[cfg(feature = "hdf5")]
 mod uvh5;
 #[cfg(feature = "hdf5")]

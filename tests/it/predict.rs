@@ -3,15 +3,14 @@
 
 use fxgrid::sky::reference::{predict_reference, to_linear_pols};
 use fxgrid::sky::{
-    predict, random_field, Component, PredictConfig, PredictPrecision, RandomFieldConfig, Shape,
-    SkyModel,
+    predict, random_field, Component, PredictConfig, RandomFieldConfig, Shape, SkyModel,
 };
 use fxgrid::telescope::{antenna_uvw, time_geometry, RaDec, SPEED_OF_LIGHT_M_S};
 use fxgrid::Pol;
 
 use crate::common::{rel_l2, small_setup};
 
-fn cfg(precision: PredictPrecision) -> PredictConfig {
+fn cfg(precision: fxgrid::Precision) -> PredictConfig {
     PredictConfig {
         precision,
         ..Default::default()
@@ -22,7 +21,7 @@ fn cfg(precision: PredictPrecision) -> PredictConfig {
 fn a_source_at_the_phase_centre_gives_its_flux_on_every_baseline() {
     let (layout, obs) = small_setup(40, 3, 5);
     let sky = SkyModel::new(vec![Component::point(obs.phase_centre, 2.5)]).unwrap();
-    for precision in [PredictPrecision::F32, PredictPrecision::F64] {
+    for precision in [fxgrid::Precision::F32, fxgrid::Precision::F64] {
         let vis = predict(&layout, &obs, &sky, &cfg(precision)).unwrap();
         for v in vis.data().lanes(ndarray::Axis(3)) {
             for p in [0, 3] {
@@ -77,8 +76,8 @@ fn fast_predictor_matches_the_f64_reference() {
         let want = to_linear_pols(&predict_reference(&layout, &obs, &sky).unwrap());
         let rms = (want.iter().map(|v| v.norm_sqr()).sum::<f64>() / want.len() as f64).sqrt();
         for (precision, tol) in [
-            (PredictPrecision::F64, 1e-6), // f64 sum, f32 storage: f32 rounding of the output
-            (PredictPrecision::F32, f32_bound(&sky, rms).max(1e-6)),
+            (fxgrid::Precision::F64, 1e-6), // f64 sum, f32 storage: f32 rounding of the output
+            (fxgrid::Precision::F32, f32_bound(&sky, rms).max(1e-6)),
         ] {
             let got = predict(&layout, &obs, &sky, &cfg(precision)).unwrap();
             let err = rel_l2(
@@ -102,7 +101,7 @@ fn visibilities_follow_the_measurement_equation_evaluated_independently() {
     let (layout, obs) = small_setup(30, 3, 4);
     let src = RaDec::from_degrees(61.2, -29.3);
     let sky = SkyModel::new(vec![Component::point(src, 1.7)]).unwrap();
-    let vis = predict(&layout, &obs, &sky, &cfg(PredictPrecision::F64)).unwrap();
+    let vis = predict(&layout, &obs, &sky, &cfg(fxgrid::Precision::F64)).unwrap();
     let m = vis.meta();
     let geom = time_geometry(&layout, &obs).unwrap();
     let pos = layout.ecef_offsets();
@@ -190,7 +189,7 @@ fn a_source_east_of_the_phase_centre_advances_the_phase_of_an_east_pointing_base
         dec_rad: obs.phase_centre.dec_rad,
     };
     let sky = SkyModel::new(vec![Component::point(east, 1.0)]).unwrap();
-    let vis = predict(&layout, &obs, &sky, &cfg(PredictPrecision::F64)).unwrap();
+    let vis = predict(&layout, &obs, &sky, &cfg(fxgrid::Precision::F64)).unwrap();
     let mut checked = 0;
     for (b, &(p, q)) in vis.meta().baselines.iter().enumerate() {
         let (u, v) = (vis.uvw_m()[[0, b, 0]], vis.uvw_m()[[0, b, 1]]);

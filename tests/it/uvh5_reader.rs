@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use fxgrid::grid::weighting::Weighting;
 use fxgrid::grid::Precision;
-use fxgrid::image::from_file::{image_uvh5, FileSelection};
 use fxgrid::image::ImagingConfig;
+use fxgrid::imaging::{image_uvh5, FileSelection};
 use fxgrid::io::uvh5::{read_uvh5, write_uvh5, Uvh5Reader};
 use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
 use fxgrid::telescope::RaDec;
@@ -41,7 +41,7 @@ fn config(npix: usize) -> ImagingConfig {
     ImagingConfig {
         npix_x: npix,
         npix_y: npix,
-        cell_rad: (60.0f64 / 3600.0).to_radians(),
+        cell_rad: Some((60.0f64 / 3600.0).to_radians()),
         weighting: Weighting::Natural,
         epsilon: 1e-10,
         precision: Precision::F64,
@@ -96,14 +96,20 @@ fn rephasing_equals_simulating_at_the_new_centre() {
     let b = dir.path().join("b.uvh5");
     write_uvh5(&b, &simulate(centre_b)).unwrap();
     let cfg = config(128);
-    let (img_b, _, rep_b) = image_uvh5(&b, &cfg, &FileSelection::default()).unwrap();
+    let (img_b, _, rep_b) = image_uvh5(
+        &b,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
     assert!(!rep_b.rephased);
     let sel = FileSelection {
         phase_centre: Some(centre_b),
         block_samples: 500,
         ..Default::default()
     };
-    let (img_ab, _, rep_ab) = image_uvh5(&a, &cfg, &sel).unwrap();
+    let (img_ab, _, rep_ab) = image_uvh5(&a, &cfg, &sel, &fxgrid::progress::NoProgress).unwrap();
     assert!(rep_ab.rephased && rep_ab.blocks > 1);
     assert_eq!(img_ab.geometry.phase_centre, centre_b);
     // The data are stored in f32 (unit roundoff 6e-8 per sample, independent between the
@@ -117,7 +123,13 @@ fn rephasing_equals_simulating_at_the_new_centre() {
         "re-phased image differs from the one simulated there by {err:e}"
     );
     // Not re-phasing (imaging A at its own centre) is a different image.
-    let (img_a, _, _) = image_uvh5(&a, &cfg, &FileSelection::default()).unwrap();
+    let (img_a, _, _) = image_uvh5(
+        &a,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
     let far = rel_l2(
         img_a.data.iter().map(|&x| (x as f64, 0.0)),
         img_b.data.iter().map(|&x| (x as f64, 0.0)),
@@ -131,7 +143,13 @@ fn selections_keep_what_they_say() {
     let dir = tempfile::tempdir().unwrap();
     let path = good_file(dir.path());
     let cfg = config(64);
-    let (_, _, all) = image_uvh5(&path, &cfg, &FileSelection::default()).unwrap();
+    let (_, _, all) = image_uvh5(
+        &path,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
     let rd = Uvh5Reader::open(&path).unwrap();
     let meta = rd.read_meta(0..rd.header().n_blts).unwrap();
     let cross = (0..meta.len()).filter(|&k| meta.ant_1[k] != meta.ant_2[k]);
@@ -146,7 +164,7 @@ fn selections_keep_what_they_say() {
         baseline_m: Some(cut..f64::INFINITY),
         ..Default::default()
     };
-    let (_, _, long) = image_uvh5(&path, &cfg, &sel).unwrap();
+    let (_, _, long) = image_uvh5(&path, &cfg, &sel, &fxgrid::progress::NoProgress).unwrap();
     assert_eq!(
         long.n_rows_selected,
         lengths.iter().filter(|&&l| l >= cut).count()
@@ -156,13 +174,15 @@ fn selections_keep_what_they_say() {
         time_jd: Some(t0 - 1e-6..t0 + 1e-6),
         ..Default::default()
     };
-    let (_, _, first) = image_uvh5(&path, &cfg, &sel).unwrap();
+    let (_, _, first) = image_uvh5(&path, &cfg, &sel, &fxgrid::progress::NoProgress).unwrap();
     assert_eq!(first.n_rows_selected * 3, all.n_rows_selected);
     let sel = FileSelection {
         time_jd: Some(0.0..1.0),
         ..Default::default()
     };
-    let e = image_uvh5(&path, &cfg, &sel).unwrap_err().to_string();
+    let e = image_uvh5(&path, &cfg, &sel, &fxgrid::progress::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nothing to image"), "{e}");
 }
 
@@ -195,9 +215,14 @@ fn read_error(path: &Path) -> String {
     let e = all()
         .expect_err("a broken file was read without error")
         .to_string();
-    let e2 = image_uvh5(path, &config(32), &FileSelection::default())
-        .expect_err("a broken file was imaged without error")
-        .to_string();
+    let e2 = image_uvh5(
+        path,
+        &config(32),
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .expect_err("a broken file was imaged without error")
+    .to_string();
     assert_eq!(e, e2, "reading and imaging report different errors");
     e
 }
@@ -357,8 +382,20 @@ fn non_finite_visibilities_are_flagged_and_counted_and_zero_weight_is_an_error()
     };
     let nan = edit_data("nan", true);
     let flagged = edit_data("flagged", false);
-    let (img_nan, _, rep) = image_uvh5(&nan, &cfg, &FileSelection::default()).unwrap();
-    let (img_flag, _, rep_flag) = image_uvh5(&flagged, &cfg, &FileSelection::default()).unwrap();
+    let (img_nan, _, rep) = image_uvh5(
+        &nan,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
+    let (img_flag, _, rep_flag) = image_uvh5(
+        &flagged,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap();
     // Stokes I from XX and YY: 4 channels of XX in each of 2 rows (YX is not used).
     assert_eq!(rep.n_nonfinite, 8);
     assert_eq!(rep_flag.n_nonfinite, 0);
@@ -370,9 +407,14 @@ fn non_finite_visibilities_are_flagged_and_counted_and_zero_weight_is_an_error()
         let w = ndarray::Array3::<f32>::zeros(<[usize; 3]>::try_from(ds.shape()).unwrap());
         ds.write(&w).unwrap();
     });
-    let e = image_uvh5(&zero, &cfg, &FileSelection::default())
-        .unwrap_err()
-        .to_string();
+    let e = image_uvh5(
+        &zero,
+        &cfg,
+        &FileSelection::default(),
+        &fxgrid::progress::NoProgress,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("nothing to image") && e.contains("non-zero weight"),
         "{e}"

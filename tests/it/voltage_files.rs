@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use fxgrid::channelise::{Pfb, PfbConfig, Window};
-use fxgrid::io::voltages::{
-    channelise_file, simulate_voltages_file, SpectraReader, VoltageFileOptions, VoltageReader,
-};
+use fxgrid::fx::files::{channelise_file, simulate_voltages_file, VoltageFileOptions};
+use fxgrid::io::voltages::{SpectraReader, VoltageReader};
 use fxgrid::num_complex::{Complex, Complex32};
+use fxgrid::progress::NoProgress;
 use fxgrid::sky::voltages::quantise;
 use fxgrid::sky::{Component, SkyModel, VoltageConfig, VoltageSimulator};
 use fxgrid::telescope::RaDec;
@@ -64,6 +64,7 @@ fn voltages_round_trip_in_every_sample_type() {
             n,
             VoltageFileOptions { bits, scale: None },
             "test",
+            &NoProgress,
         )
         .unwrap();
         let r = VoltageReader::open(&path).unwrap();
@@ -116,6 +117,7 @@ fn streamed_channelisation_equals_the_in_memory_filterbank() {
             scale: None,
         },
         "",
+        &NoProgress,
     )
     .unwrap();
     let cfg = PfbConfig {
@@ -125,7 +127,7 @@ fn streamed_channelisation_equals_the_in_memory_filterbank() {
         oversampling: (4, 3),
         ..Default::default()
     };
-    channelise_file(&v, &s, &cfg, "test").unwrap();
+    channelise_file(&v, &s, &cfg, "test", &NoProgress).unwrap();
     let r = VoltageReader::open(&v).unwrap();
     let x: Vec<Complex<i8>> = r.read(0, n).unwrap();
     let pfb = Pfb::new(&cfg).unwrap();
@@ -179,6 +181,7 @@ fn bad_input_gives_a_typed_error_and_no_output() {
             scale: None,
         },
         "",
+        &NoProgress,
     )
     .unwrap();
     let out = d.join("s.h5");
@@ -189,7 +192,7 @@ fn bad_input_gives_a_typed_error_and_no_output() {
         ..Default::default()
     };
     let err = |c: PfbConfig, input: &Path| {
-        channelise_file(input, &out, &c, "")
+        channelise_file(input, &out, &c, "", &NoProgress)
             .unwrap_err()
             .to_string()
     };
@@ -197,7 +200,7 @@ fn bad_input_gives_a_typed_error_and_no_output() {
     assert!(err(cfg(16, 0, (1, 1)), &v).contains("n_taps"));
     assert!(err(cfg(16, 4, (1, 2)), &v).contains("oversampling"));
     assert!(err(cfg(16, 4, (7, 5)), &v).contains("oversampling"));
-    assert!(err(cfg(4096, 12, (1, 1)), &v).contains("fewer than one filter window"));
+    assert!(err(cfg(4096, 12, (1, 1)), &v).contains("filter window"));
     // Not HDF5 at all; HDF5 but not an fxgrid voltage file; missing file.
     let junk = d.join("junk.h5");
     std::fs::write(&junk, b"this is not HDF5").unwrap();

@@ -1,6 +1,7 @@
 //! UVH5 (pyuvdata's HDF5 layout, memo v1.x) for [`Visibilities`].
 //!
-//! What is written (see `../shared/anchors/UVH5_NOTES.md` for the requirements):
+//! What is written (what pyuvdata's strict read requires; `tests/interop/check_uvh5.py`
+//! checks it):
 //! - `/Header`: the required datasets, `version = "1.2"`, a sidereal ICRS entry in
 //!   `phase_center_catalog`, the per-blt apparent RA/Dec and frame position angle of the
 //!   phase centre, antenna positions as ECEF offsets from the array centre, feeds X (east)
@@ -14,7 +15,7 @@
 //! Two readers:
 //! - [`Uvh5Reader`] reads every layout pyuvdata writes or has written, block by block (see
 //!   its module docs); `fxgrid info` and `fxgrid image` use it, and
-//!   [`crate::image::from_file`] images files of any size with it.
+//!   [`crate::imaging`] images files of any size with it.
 //! - [`read_uvh5`] reads a whole file into [`Visibilities`], the regular
 //!   `[time, baseline, channel, pol]` container the predictor and `fxgrid predict` work
 //!   on. It uses [`Uvh5Reader`], so it takes any layout that reader does (legacy files,
@@ -350,19 +351,21 @@ pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
         .uvw_m
         .into_shape_with_order((nt, nb, 3))
         .map_err(reshape)?;
-    Visibilities::new(meta, vis, weights, flags, uvw).map_err(|e| bad(e.to_string()))
+    Visibilities::new(meta, vis, weights, flags, uvw).map_err(|e| IoError::Content {
+        path: rd.path().to_string(),
+        what: "the data do not make a visibility set".into(),
+        source: Box::new(e),
+    })
 }
 
-/// A human-readable summary of an HDF5 file (UVH5 or any other layout).
+/// A human-readable summary of an HDF5 file that is not a voltage or spectra file (UVH5
+/// or any other layout); [`crate::io::summarise`] takes any file.
 pub fn summarise(path: &Path) -> Result<String, IoError> {
     let p = path.display().to_string();
     let r = Reader {
         path: &p,
         file: open(path)?,
     };
-    if r.ds("Data/voltages").is_ok() || r.ds("Data/spectra").is_ok() {
-        return super::voltages::summarise(path);
-    }
     let mut out = format!("{p}\n");
     let looks_uvh5 = r.file.group("Header").is_ok() && r.ds("Data/visdata").is_ok();
     if looks_uvh5 {

@@ -7,7 +7,7 @@
 //! datasets. Per-baseline-time arrays and data are read on demand by
 //! [`Uvh5Reader::read_block`], whose memory is that of the block requested.
 //!
-//! Accepted, as pyuvdata 3 accepts them (`../shared/anchors/UVH5_NOTES.md`):
+//! Accepted, as pyuvdata 3 accepts them (its `uvh5` reader and the UVH5 memo):
 //! - current (1.x) files, and legacy ones: no `version`, rank-4 data
 //!   `(Nblts, 1, Nfreqs, Npols)`, 2-D `freq_array (1, Nfreqs)`, scalar `channel_width`,
 //!   `phase_type` `"drift"` / `"phased"` with `phase_center_ra/dec` instead of the catalog;
@@ -568,7 +568,11 @@ impl Uvh5Reader {
             if let Some(f) = frames.get(&jd.to_bits()) {
                 return Ok(*f);
             }
-            let e = EarthOrientation::new(jd).map_err(|e| r.unsupported(e.to_string()))?;
+            let e = EarthOrientation::new(jd).map_err(|e| IoError::Content {
+                path: r.path.to_string(),
+                what: format!("Earth orientation at JD {jd}"),
+                source: Box::new(e),
+            })?;
             let f = ObserverFrame::new(e, h.site);
             frames.insert(jd.to_bits(), f);
             Ok(f)

@@ -30,11 +30,14 @@ use ndarray::{Array2, ArrayView1, ArrayViewMut1, Zip};
 use num_complex::{Complex, Complex64};
 use thiserror::Error;
 
-use super::{w_term_matters, DirtyImager, Image, ImagingConfig, ImagingReport, StokesI};
 use crate::grid::weighting::{data_weights, UvDensity, Weighting};
 use crate::grid::GridError;
+use crate::image::{
+    auto_cell_rad, w_term_matters, DirtyImager, Image, ImagingConfig, ImagingReport, StokesI,
+};
 use crate::io::uvh5::{BltMeta, CentreKind, PolProduct, Uvh5Block, Uvh5Reader};
 use crate::io::IoError;
+use crate::progress::Progress;
 use crate::telescope::{EarthOrientation, ObserverFrame, RaDec, UvwFrame, SPEED_OF_LIGHT_M_S};
 
 /// What can go wrong imaging a file.
@@ -46,6 +49,9 @@ pub enum FileImagingError {
     /// Selecting, weighting or gridding.
     #[error(transparent)]
     Grid(#[from] GridError),
+    /// Time and astrometry of re-phasing.
+    #[error(transparent)]
+    Telescope(#[from] crate::telescope::TelescopeError),
 }
 
 /// How much of a UVH5 file to image, and where.
@@ -130,15 +136,11 @@ struct Rephaser {
 }
 
 impl Rephaser {
-    fn new_frame(&mut self, jd: f64) -> Result<UvwFrame, GridError> {
+    fn new_frame(&mut self, jd: f64) -> Result<UvwFrame, FileImagingError> {
         if let Some(f) = self.new_frames.get(&jd.to_bits()) {
             return Ok(*f);
         }
-        let e = EarthOrientation::new(jd).map_err(|e| GridError::InvalidConfig {
-            field: "time",
-            value: format!("JD {jd}"),
-            expected: e.to_string(),
-        })?;
+        let e = EarthOrientation::new(jd)?;
         let f = UvwFrame::new(&ObserverFrame::new(e, self.site), self.target);
         self.new_frames.insert(jd.to_bits(), f);
         Ok(f)
@@ -151,7 +153,7 @@ impl Rephaser {
         meta: &BltMeta,
         k: usize,
         same_centre: bool,
-    ) -> Result<Option<([f64; 3], f64)>, GridError> {
+    ) -> Result<Option<([f64; 3], f64)>, FileImagingError> {
         if same_centre {
             return Ok(None);
         }
@@ -187,7 +189,7 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
-    fn rows(&mut self, meta: &BltMeta) -> Result<Rows, GridError> {
+    fn rows(&mut self, meta: &BltMeta) -> Result<Rows, FileImagingError> {
         let mut index = Vec::new();
         let mut uvw = Vec::new();
         let mut dw = Vec::new();
@@ -287,33 +289,14 @@ impl Plan<'_> {
     }
 }
 
-/// The ICRS direction of the zenith at `jd` (inverting the observed-place chain by
-/// iteration; converges to < 1e-12 rad in four steps).
-pub fn zenith_icrs(site: crate::telescope::LatLonHeight, jd: f64) -> Result<RaDec, GridError> {
-    let e = EarthOrientation::new(jd).map_err(|e| GridError::InvalidConfig {
-        field: "time",
-        value: format!("JD {jd}"),
-        expected: e.to_string(),
-    })?;
-    let f = ObserverFrame::new(e, site);
-    let mut p = RaDec {
-        ra_rad: f.last_rad,
-        dec_rad: site.lat_rad,
-    };
-    for _ in 0..6 {
-        let o = f.observed(p);
-        p.ra_rad = crate::telescope::coords::wrap_tau(p.ra_rad + o.ha_rad);
-        p.dec_rad += site.lat_rad - o.dec_rad;
-    }
-    Ok(p)
-}
-
 /// Dirty image and PSF of the Stokes I data of the UVH5 file `path` (module docs).
-/// `cfg.cell_rad` of 0 chooses the cell: a third of the finest fringe spacing.
+/// `cfg.cell_rad` of `None` chooses the cell ([`auto_cell_rad`]). `progress` hears of
+/// every block read, in both passes.
 pub fn image_uvh5(
     path: &Path,
     cfg: &ImagingConfig,
     sel: &FileSelection,
+    progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
     let t0 = Instant::now();
     cfg.weighting.validate()?;
@@ -342,7 +325,7 @@ pub fn image_uvh5(
         Some(p) => p,
         None => match h.phase_centres.iter().find_map(|c| c.radec()) {
             Some(p) => p,
-            None => zenith_icrs(h.site, 0.5 * (t_min + t_max))?,
+            None => crate::telescope::zenith_icrs(h.site, 0.5 * (t_min + t_max))?,
         },
     };
     let same_ids: Vec<i64> = h
@@ -376,6 +359,7 @@ pub fn image_uvh5(
     let fmax = freqs.iter().copied().fold(0.0, f64::max);
 
     // Pass 1: extents (and, for uniform or Briggs weighting, the uv density).
+    progress.start(2 * blocks.len() as u64, "blocks");
     let mut uvmax = 0.0f64;
     let mut wmax = 0.0f64;
     let mut any = 0usize;
@@ -389,6 +373,7 @@ pub fn image_uvh5(
             let mut ignored = 0;
             let d = plan.stokes(&block, &rows, &mut ignored);
             f(&d);
+            progress.advance(1);
         }
         Ok(())
     };
@@ -411,23 +396,18 @@ pub fn image_uvh5(
     }
     let mut cfg = cfg.clone();
     cfg.channels = Some(channels.clone());
-    if cfg.cell_rad == 0.0 {
-        let umax = uvmax * fmax / SPEED_OF_LIGHT_M_S;
-        if umax <= 0.0 {
-            return Err(GridError::Empty(
-                "all selected baselines have zero projected length; give a cell size".into(),
-            )
-            .into());
-        }
-        cfg.cell_rad = 1.0 / (3.0 * umax);
-    }
-    report.cell_rad = cfg.cell_rad;
+    let cell_rad = match cfg.cell_rad {
+        Some(c) => c,
+        None => auto_cell_rad(uvmax * fmax / SPEED_OF_LIGHT_M_S)?,
+    };
+    cfg.cell_rad = Some(cell_rad);
+    report.cell_rad = cell_rad;
     let wstacking = cfg.wstacking.unwrap_or_else(|| {
         w_term_matters(
             wmax * fmax / SPEED_OF_LIGHT_M_S,
             cfg.npix_x,
             cfg.npix_y,
-            cfg.cell_rad,
+            cell_rad,
         )
     });
     let mut imager = DirtyImager::new(&cfg, wstacking, channels.clone())?;
@@ -451,6 +431,7 @@ pub fn image_uvh5(
 
     // Pass 2: the visibilities.
     for b in &blocks {
+        progress.advance(1);
         let t = Instant::now();
         let block = reader.read_block(b.clone(), channels.clone(), true)?;
         report.read_s += t.elapsed().as_secs_f64();
@@ -477,6 +458,7 @@ pub fn image_uvh5(
     let width = h.channel_width_hz[channels.start].abs();
     let date_obs = t_min - 0.5 * first_int_time(&reader)? / 86_400.0;
     let (dirty, psf, rep) = imager.finish(target, freqs, width, date_obs)?;
+    progress.finish();
     report.imaging = rep;
     Ok((dirty, psf, report))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::Image;
+use crate::image::Image;
 use crate::io::IoError;
 
 /// Largest side of the drawn image in screen pixels; larger images are resampled.
@@ -48,7 +48,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> IoError {
 
 /// Writes plane `plane` of `image` as a PNG preview at `path` (atomically).
 pub fn write_preview(path: &Path, image: &Image, plane: usize, title: &str) -> Result<(), IoError> {
-    super::plot::register_fonts();
+    super::register_fonts();
     let g = &image.geometry;
     let (ny, nx) = (image.data.shape()[1], image.data.shape()[2]);
     if plane >= image.data.shape()[0] {
@@ -152,5 +152,5 @@ pub fn write_preview(path: &Path, image: &Image, plane: usize, title: &str) -> R
         .map_err(|e| err(path, e))?;
         root.present().map_err(|e| err(path, e))?;
     }
-    super::plot::write_png_rgb(path, w, h, &rgb)
+    super::write_png_rgb(path, w, h, &rgb)
 }

@@ -1,6 +1,9 @@
-//! Line plots written as PNG (plotters on an in-memory RGB buffer with an embedded font, so
+//! Pictures for people: image previews ([`preview`]) and line plots (the filterbank's
+//! responses), written as PNG (plotters on an in-memory RGB buffer with an embedded font, so
 //! no system fonts or C libraries are needed; encoded with the `png` crate and written
 //! atomically).
+
+pub mod preview;
 
 use std::path::Path;
 use std::sync::Once;

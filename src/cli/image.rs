@@ -1,0 +1,338 @@
+//! `fxgrid image`: the dirty image (and PSF, PNG preview, report) of a UVH5 file's
+//! Stokes I data, streamed in blocks.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::args::{parse_channels, parse_precision, parse_range, radec};
+use super::{report, CliError, Context};
+use fxgrid::grid::weighting::Weighting;
+use fxgrid::image::{Image, ImagingConfig};
+use fxgrid::imaging::{image_uvh5, FileReport, FileSelection};
+use fxgrid::io::fits::write_fits;
+use fxgrid::plot::preview::write_preview;
+
+/// Arguments of `image`.
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// Input UVH5 visibilities.
+    input: PathBuf,
+    /// Image size in pixels (square).
+    #[arg(long)]
+    npix: usize,
+    /// Pixel size in arcseconds (default: a third of the finest fringe at the top frequency).
+    #[arg(long, conflicts_with = "fov_deg")]
+    cell_arcsec: Option<f64>,
+    /// Field of view in degrees (sets the pixel size to fov / npix).
+    #[arg(long)]
+    fov_deg: Option<f64>,
+    /// Weighting: natural, uniform or briggs:R (R in [-2, 2]).
+    #[arg(long, default_value = "natural")]
+    weight: String,
+    /// Gridding accuracy (relative L2 error against the direct Fourier sum).
+    #[arg(long, default_value_t = 1e-6)]
+    epsilon: f64,
+    /// Gridding precision, f32 or f64.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Apply the w-term by w-stacking (default: when it exceeds 0.05 turn in the field).
+    #[arg(long, conflicts_with = "no_wstack")]
+    wstack: bool,
+    /// Ignore the w-term.
+    #[arg(long)]
+    no_wstack: bool,
+    /// Channels A:B (0-based, B exclusive; default all).
+    #[arg(long)]
+    channels: Option<String>,
+    /// One image plane per channel instead of one multi-frequency plane.
+    #[arg(long)]
+    per_channel: bool,
+    /// Phase centre of the image, RA_DEG,DEC_DEG (ICRS; default: the file's phase centre,
+    /// or the zenith at the middle of the observation for drift-scan data).
+    #[arg(long, allow_hyphen_values = true)]
+    phase_centre: Option<String>,
+    /// Keep baselines with lengths MIN:MAX metres (MAX exclusive; either may be empty).
+    #[arg(long)]
+    baseline_m: Option<String>,
+    /// Keep times A:B (Julian Date UTC, B exclusive; either may be empty).
+    #[arg(long)]
+    time_jd: Option<String>,
+    /// Samples (baseline-time × channel × polarisation) read per block: memory use is the
+    /// grids plus about 40 bytes per sample of one block.
+    #[arg(long, default_value_t = 1 << 23)]
+    block_samples: usize,
+    /// Also write the point spread function to this FITS file.
+    #[arg(long)]
+    psf: Option<PathBuf>,
+    /// Also write a PNG preview (first plane).
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Write a JSON report (parameters and the wall time of each stage).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Output FITS dirty image.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl ImageArgs {
+    /// The pixel size the arguments give (`None`: chosen from the data).
+    fn cell_rad(&self) -> Result<Option<f64>, CliError> {
+        let cell = match (self.cell_arcsec, self.fov_deg) {
+            (Some(c), _) if !(c > 0.0 && c.is_finite()) => {
+                return Err(CliError::arg("--cell-arcsec", c, "a positive size"))
+            }
+            (Some(c), _) => Some((c / 3600.0).to_radians()),
+            (None, Some(f)) if !(f > 0.0 && f < 180.0) => {
+                return Err(CliError::arg("--fov-deg", f, "0 < fov < 180"))
+            }
+            (None, Some(f)) => Some(f.to_radians() / self.npix as f64),
+            (None, None) => None,
+        };
+        if let Some(c) = cell {
+            if c * self.npix as f64 >= 2.0 {
+                return Err(CliError::arg(
+                    "--npix",
+                    self.npix,
+                    format!(
+                        "a field ({} pixels of {:.2} arcsec) that fits in the sky hemisphere",
+                        self.npix,
+                        c.to_degrees() * 3600.0
+                    ),
+                ));
+            }
+        }
+        Ok(cell)
+    }
+
+    /// Arguments → imaging parameters and the selection.
+    fn params(&self) -> Result<(ImagingConfig, FileSelection), CliError> {
+        if self.npix < 2 {
+            return Err(CliError::arg("--npix", self.npix, "at least 2"));
+        }
+        if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
+            return Err(CliError::arg("--epsilon", self.epsilon, "0 < epsilon < 1"));
+        }
+        if self.block_samples == 0 {
+            return Err(CliError::arg("--block-samples", 0, "at least 1"));
+        }
+        let weighting: Weighting = self.weight.parse()?;
+        let phase_centre = match &self.phase_centre {
+            None => None,
+            Some(s) => {
+                let bad = || CliError::arg("--phase-centre", s, "RA_DEG,DEC_DEG");
+                let (r, d) = s.split_once(',').ok_or_else(bad)?;
+                let r: f64 = r.trim().parse().map_err(|_| bad())?;
+                let d: f64 = d.trim().parse().map_err(|_| bad())?;
+                Some(radec(r, d, "--phase-centre")?)
+            }
+        };
+        let selection = FileSelection {
+            phase_centre,
+            baseline_m: self
+                .baseline_m
+                .as_deref()
+                .map(|s| parse_range(s, "--baseline-m"))
+                .transpose()?,
+            time_jd: self
+                .time_jd
+                .as_deref()
+                .map(|s| parse_range(s, "--time-jd"))
+                .transpose()?,
+            block_samples: self.block_samples,
+        };
+        let cfg = ImagingConfig {
+            npix_x: self.npix,
+            npix_y: self.npix,
+            cell_rad: self.cell_rad()?,
+            weighting,
+            epsilon: self.epsilon,
+            precision: parse_precision(&self.precision)?,
+            wstacking: match (self.wstack, self.no_wstack) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            channels: self.channels.as_deref().map(parse_channels).transpose()?,
+            per_channel: self.per_channel,
+        };
+        Ok((cfg, selection))
+    }
+}
+
+/// The `--report` of `image`.
+#[derive(Serialize)]
+struct ImageReport {
+    fxgrid: &'static str,
+    input: String,
+    output: String,
+    npix: usize,
+    cell_arcsec: f64,
+    weighting: String,
+    epsilon: f64,
+    precision: &'static str,
+    wstacking: bool,
+    planes: usize,
+    blocks: usize,
+    n_blts: usize,
+    rows_selected: usize,
+    nonfinite_flagged: usize,
+    phase_centre_deg: [f64; 2],
+    rephased: bool,
+    n_vis: usize,
+    weight_sum: f64,
+    kernel: KernelReport,
+    seconds: Seconds,
+    peak: Peak,
+}
+
+/// The gridder's choices (first plane).
+#[derive(Serialize)]
+struct KernelReport {
+    support: usize,
+    beta: f64,
+    oversampling: f64,
+    grid: [usize; 2],
+    w_planes: usize,
+    w_spacing_lambda: f64,
+    polynomial_degree: usize,
+    estimated_error: f64,
+}
+
+/// Wall time of each stage.
+#[derive(Serialize)]
+struct Seconds {
+    scan: f64,
+    read: f64,
+    bucket: f64,
+    grid: f64,
+    fft: f64,
+    correction: f64,
+    select_and_grid: f64,
+    write: f64,
+    total: f64,
+}
+
+/// The brightest pixel of plane 0.
+#[derive(Serialize)]
+struct Peak {
+    row: usize,
+    col: usize,
+    value: f32,
+}
+
+impl ImageReport {
+    fn new(
+        a: &ImageArgs,
+        cfg: &ImagingConfig,
+        dirty: &Image,
+        f: &FileReport,
+        times: (f64, f64),
+    ) -> Self {
+        let rep = &f.imaging;
+        let g = &rep.grid[0];
+        let sum = |t: fn(&fxgrid::grid::StageTimes) -> f64| -> f64 {
+            rep.grid.iter().map(|g| t(&g.times)).sum()
+        };
+        let (row, col, value) = dirty.peak(0);
+        ImageReport {
+            fxgrid: fxgrid::VERSION,
+            input: a.input.display().to_string(),
+            output: a.out.display().to_string(),
+            npix: a.npix,
+            cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
+            weighting: cfg.weighting.describe(),
+            epsilon: cfg.epsilon,
+            precision: cfg.precision.name(),
+            wstacking: rep.wstacking,
+            planes: dirty.data.dim().0,
+            blocks: f.blocks,
+            n_blts: f.n_blts,
+            rows_selected: f.n_rows_selected,
+            nonfinite_flagged: f.n_nonfinite,
+            phase_centre_deg: [
+                f.phase_centre.ra_rad.to_degrees(),
+                f.phase_centre.dec_rad.to_degrees(),
+            ],
+            rephased: f.rephased,
+            n_vis: rep.n_vis,
+            weight_sum: rep.weight_sum,
+            kernel: KernelReport {
+                support: g.params.support,
+                beta: g.params.beta,
+                oversampling: g.params.sigma,
+                grid: [g.params.nu, g.params.nv],
+                w_planes: g.params.n_planes,
+                w_spacing_lambda: g.params.dw,
+                polynomial_degree: g.kernel_degree,
+                estimated_error: g.params.estimated_error,
+            },
+            seconds: Seconds {
+                scan: f.scan_s,
+                read: f.read_s,
+                bucket: sum(|t| t.bucket_s),
+                grid: sum(|t| t.grid_s),
+                fft: sum(|t| t.fft_s),
+                correction: sum(|t| t.correct_s),
+                select_and_grid: f.grid_s,
+                write: times.0,
+                total: times.1,
+            },
+            peak: Peak { row, col, value },
+        }
+    }
+}
+
+/// Images the file and writes the outputs.
+pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let (cfg, selection) = a.params()?;
+    let (mut dirty, mut psf, file_rep) =
+        image_uvh5(&a.input, &cfg, &selection, &ctx.progress("image"))?;
+    dirty.history.push(ctx.history());
+    psf.history.push(ctx.history());
+    let t_write = Instant::now();
+    write_fits(&a.out, &dirty)?;
+    if let Some(p) = &a.psf {
+        write_fits(p, &psf)?;
+    }
+    if let Some(p) = &a.png {
+        let title = format!(
+            "{} — dirty image, {:.3} MHz",
+            a.input
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            dirty.geometry.freqs_hz[0] / 1e6
+        );
+        write_preview(p, &dirty, 0, &title)?;
+    }
+    let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
+    if let Some(path) = &a.report {
+        report::write(path, &ImageReport::new(a, &cfg, &dirty, &file_rep, times))?;
+    }
+    if !ctx.quiet {
+        let rep = &file_rep.imaging;
+        let (pk_r, pk_c, pk_v) = dirty.peak(0);
+        let peak = dirty.geometry.pixel_to_radec(pk_r as f64, pk_c as f64);
+        println!(
+            "wrote {}: {}x{} pixels of {:.3} arcsec, {} plane(s), {} samples in {} block(s){}, w-stacking {}; peak {:.4} Jy/beam at pixel ({pk_c}, {pk_r}){}; {:.2} s",
+            a.out.display(),
+            a.npix,
+            a.npix,
+            file_rep.cell_rad.to_degrees() * 3600.0,
+            dirty.data.dim().0,
+            rep.n_vis,
+            file_rep.blocks,
+            if file_rep.n_nonfinite > 0 { format!(" ({} non-finite flagged)", file_rep.n_nonfinite) } else { String::new() },
+            if rep.wstacking { "on" } else { "off" },
+            pk_v,
+            peak.map(|p| format!(" = RA {:.5}° Dec {:.5}°", p.ra_rad.to_degrees(), p.dec_rad.to_degrees())).unwrap_or_default(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! `fxgrid info`: a human-readable summary of a file.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, Context};
+
+/// Arguments of `info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The file.
+    file: PathBuf,
+}
+
+/// Prints the summary.
+pub fn run(a: &InfoArgs, ctx: &Context) -> Result<(), CliError> {
+    let s = fxgrid::io::summarise(&a.file)?;
+    if !ctx.quiet {
+        print!("{s}");
+    }
+    Ok(())
+}

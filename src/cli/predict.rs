@@ -1,0 +1,61 @@
+//! `fxgrid predict`: visibilities of a FITS model image on the samples of a UVH5 file.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::args::parse_precision;
+use super::{CliError, Context};
+
+/// Arguments of `predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Model image (FITS, Jy per pixel, Stokes I, phase centre at the reference pixel).
+    model: PathBuf,
+    /// UVH5 file whose samples (uvw, times, frequencies) are predicted.
+    vis: PathBuf,
+    /// Gridding accuracy.
+    #[arg(long, default_value_t = 1e-6)]
+    epsilon: f64,
+    /// Gridding precision, f32 or f64.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Output UVH5 file (the input with the data replaced by the model).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Predicts and writes.
+pub fn run(a: &PredictArgs, ctx: &Context) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let precision = parse_precision(&a.precision)?;
+    let model = fxgrid::io::fits::read_fits(&a.model)?;
+    let mut vis = fxgrid::io::uvh5::read_uvh5(&a.vis)?;
+    let rep = fxgrid::image::predict_into(&model, &mut vis, a.epsilon, precision, None)?;
+    let meta = vis.meta_mut();
+    meta.units = fxgrid::VisUnits::Jy;
+    meta.history = format!(
+        "{}\nfxgrid {} predict from {} (epsilon {:e}). {}",
+        meta.history,
+        fxgrid::VERSION,
+        a.model.display(),
+        a.epsilon,
+        ctx.history()
+    );
+    fxgrid::io::uvh5::write_uvh5(&a.out, &vis)?;
+    if !ctx.quiet {
+        println!(
+            "wrote {}: {} samples predicted from {} ({}x{} pixels, W={}, {} w-planes), {:.2} s",
+            a.out.display(),
+            rep.n_vis,
+            a.model.display(),
+            model.geometry.npix_x,
+            model.geometry.npix_y,
+            rep.params.support,
+            rep.params.n_planes,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
