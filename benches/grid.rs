@@ -110,7 +110,11 @@ fn run<T: GridFloat>(c: &mut Criterion, d: &Data, name: &str, eps: f64, threads:
             );
             let ws = Mutex::new(GridWorkspace::<T>::new());
             let plan = || GridPlan::<T>::new(&cfg, d.uvw.view(), &d.freq, None, None).unwrap();
-            let grid = || plan().vis2dirty(vis.view(), &mut ws.lock().unwrap()).unwrap();
+            let grid = || {
+                plan()
+                    .vis2dirty(vis.view(), &mut ws.lock().unwrap())
+                    .unwrap()
+            };
             let degrid = || {
                 plan()
                     .dirty2vis(dirty.view(), &mut ws.lock().unwrap())
