@@ -24,11 +24,11 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::bucket::{unpack, Buckets, CHAN_BITS};
+use super::es_kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::fft::GridFft;
 use super::geometry::{n_minus_1, Geometry, Loc};
-use super::kernel::{EsKernel, InverseFourier, PolyKernel};
-use super::kernels::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::params::{choose, GridParams, ParamInputs, TILE};
+use super::tile_loops::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::{GridConfig, GridError, GridFloat, GridReport, GridWorkspace, StageTimes};
 use crate::simd::{Backend, SimdLevel};
 use crate::telescope::SPEED_OF_LIGHT_M_S;

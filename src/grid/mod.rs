@@ -1,7 +1,7 @@
 //! Gridding and degridding with accuracy control: visibilities → dirty image
 //! ([`vis2dirty`]) and its exact adjoint, image → visibilities ([`dirty2vis`]).
 //!
-//! The kernel is the exponential of semicircle ([`kernel`]); [`params`] chooses its support
+//! The kernel is the exponential of semicircle ([`es_kernel`]); [`params`] chooses its support
 //! and the grid oversampling from the requested accuracy ε by a cost model; w-stacking
 //! with the exact `n − 1` term handles wide fields. [`mod@reference`] holds the direct Fourier
 //! sums the fast path is tested against, and [`weighting`] the natural, uniform and Briggs
@@ -39,14 +39,14 @@
 
 mod bucket;
 pub mod error;
+pub mod es_kernel;
 mod fft;
 mod geometry;
 mod gridder;
-pub mod kernel;
-mod kernels;
 pub mod params;
 mod plan;
 pub mod reference;
+mod tile_loops;
 pub mod weighting;
 
 use ndarray::{Array2, ArrayView2};

@@ -3,7 +3,7 @@
 //! size, by a cost model. [`choose`] is a pure function of its inputs.
 //!
 //! The accuracy of each (W, σ) pair comes from [`KERNEL_TABLE`], made by
-//! [`optimise_kernel`] (the `kernel_table` test prints it): for each pair, the β that
+//! [`optimise_kernel`] (the `kernel_table` test prints it into `es_table.rs`): for each pair, the β that
 //! minimises the one-dimensional aliasing error estimate of [`EsKernel::aliasing_error`]
 //! (an RMS over the field, the measure of the relative L2 error ε), and that error. A
 //! d-dimensional gridding (d = 2, or 3 with w-stacking) is accepted when
@@ -19,7 +19,7 @@
 
 use std::f64::consts::PI;
 
-use super::kernel::EsKernel;
+use super::es_kernel::EsKernel;
 use super::GridError;
 
 /// Smallest and largest kernel support.
@@ -77,7 +77,7 @@ pub fn optimise_kernel(w: usize, sigma: f64) -> (f64, f64, f64) {
     (g * base, err(g), gain)
 }
 
-include!("kernel_table.rs");
+include!("es_table.rs");
 
 /// Looks up β, the error estimate and the correction gain of (W, σ-index).
 fn table(w: usize, sigma_index: usize) -> (f64, f64, f64) {

@@ -192,8 +192,13 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
         Ok((vis, report))
     }
 
-    /// Non-finite visibilities among those the plan holds.
+    /// Non-finite visibilities among those the plan holds. One pass in memory order finds
+    /// whether there are any; only then are the plan's samples looked at (in bucket order,
+    /// which reads the rows far apart).
     fn count_nonfinite(&self, vis: ArrayView2<'_, Complex<T>>) -> usize {
+        if !vis.into_par_iter().any(|v| !is_finite(*v)) {
+            return 0;
+        }
         self.plan
             .buckets
             .entries

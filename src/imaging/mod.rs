@@ -39,6 +39,7 @@ use crate::io::uvh5::{BltMeta, CentreKind, PolProduct, Uvh5Block, Uvh5Reader};
 use crate::io::IoError;
 use crate::progress::Progress;
 use crate::telescope::{EarthOrientation, ObserverFrame, RaDec, UvwFrame, SPEED_OF_LIGHT_M_S};
+use crate::util::timed;
 
 /// What can go wrong imaging a file.
 #[derive(Debug, Error)]
@@ -291,7 +292,10 @@ impl Plan<'_> {
 
 /// Dirty image and PSF of the Stokes I data of the UVH5 file `path` (module docs).
 /// `cfg.cell_rad` of `None` chooses the cell ([`auto_cell_rad`]). `progress` hears of
-/// every block read, in both passes.
+/// every block read, in every pass. Stages: open the file and fix the selection
+/// ([`open_plan`]), scan the extents ([`scan_extents`]), choose the cell and w-stacking,
+/// measure the uv density for uniform or Briggs weighting ([`uv_density`]), grid
+/// ([`grid_blocks`]), and normalise.
 pub fn image_uvh5(
     path: &Path,
     cfg: &ImagingConfig,
@@ -302,7 +306,84 @@ pub fn image_uvh5(
     cfg.weighting.validate()?;
     let reader = Uvh5Reader::open(path)?;
     reader.check_counts()?;
-    let h = reader.header().clone();
+    let (mut plan, blocks, (t_min, _)) = open_plan(&reader, cfg, sel)?;
+    let h = reader.header();
+    let channels = plan.channels.clone();
+    let freqs = &h.freqs_hz[channels.clone()];
+    let fmax = freqs.iter().copied().fold(0.0, f64::max);
+    let passes = if cfg.weighting == Weighting::Natural {
+        2
+    } else {
+        3
+    };
+    progress.start((passes * blocks.len()) as u64, "blocks");
+    let mut report = FileReport {
+        blocks: blocks.len(),
+        n_blts: h.n_blts,
+        phase_centre: plan.rephaser.target,
+        ..Default::default()
+    };
+
+    // Pass 1: extents; then the cell and w-stacking.
+    let ext = scan_extents(&mut plan, &blocks, progress)?;
+    report.n_rows_selected = ext.rows;
+    if ext.rows == 0 {
+        return Err(GridError::Empty(format!(
+            "{}: no unflagged cross-correlation with non-zero weight in the selection",
+            path.display()
+        ))
+        .into());
+    }
+    let mut cfg = cfg.clone();
+    cfg.channels = Some(channels.clone());
+    let cell_rad = match cfg.cell_rad {
+        Some(c) => c,
+        None => auto_cell_rad(ext.uv_max_m * fmax / SPEED_OF_LIGHT_M_S)?,
+    };
+    cfg.cell_rad = Some(cell_rad);
+    report.cell_rad = cell_rad;
+    let wstacking = cfg.wstacking.unwrap_or_else(|| {
+        let wmax_lambda = ext.w_max_m * fmax / SPEED_OF_LIGHT_M_S;
+        w_term_matters(wmax_lambda, cfg.npix_x, cfg.npix_y, cell_rad)
+    });
+    let mut imager = DirtyImager::new(&cfg, wstacking, channels.clone())?;
+    // Uniform or Briggs weighting: a pass for the uv density.
+    let density = match cfg.weighting {
+        Weighting::Natural => None,
+        _ => Some(uv_density(&mut plan, &blocks, &imager, progress)?),
+    };
+    report.scan_s = t0.elapsed().as_secs_f64();
+    imager.report.prepare_s = report.scan_s;
+
+    // Pass 2: the visibilities.
+    grid_blocks(
+        &mut plan,
+        &blocks,
+        &cfg,
+        density.as_ref(),
+        &mut imager,
+        &mut report,
+        progress,
+    )?;
+    let width = h.channel_width_hz[channels.start].abs();
+    let date_obs = t_min - 0.5 * first_int_time(&reader)? / 86_400.0;
+    let (dirty, psf, rep) = imager.finish(plan.rephaser.target, freqs, width, date_obs)?;
+    progress.finish();
+    report.imaging = rep;
+    Ok((dirty, psf, report))
+}
+
+/// The selection made concrete: the channels (checked), the Stokes I products, the
+/// blocks of baseline-times, the time range, and the target phase centre (given, the
+/// file's first sidereal centre, or the zenith at mid time), with the catalog entries
+/// already phased to it.
+#[allow(clippy::type_complexity)]
+fn open_plan<'a>(
+    reader: &'a Uvh5Reader,
+    cfg: &ImagingConfig,
+    sel: &'a FileSelection,
+) -> Result<(Plan<'a>, Vec<Range<usize>>, (f64, f64)), FileImagingError> {
+    let h = reader.header();
     let nf = h.n_freqs();
     let channels = cfg.channels.clone().unwrap_or(0..nf);
     if channels.is_empty() || channels.end > nf {
@@ -320,7 +401,7 @@ pub fn image_uvh5(
         sel.block_samples
     };
     let blocks = reader.blocks(channels.len(), block_samples);
-    let (t_min, t_max) = time_range(&reader, &blocks)?;
+    let (t_min, t_max) = time_range(reader, &blocks)?;
     let target = match sel.phase_centre {
         Some(p) => p,
         None => match h.phase_centres.iter().find_map(|c| c.radec()) {
@@ -337,10 +418,10 @@ pub fn image_uvh5(
         })
         .map(|c| c.id)
         .collect();
-    let mut plan = Plan {
-        reader: &reader,
+    let plan = Plan {
+        reader,
         sel,
-        channels: channels.clone(),
+        channels,
         source,
         rephaser: Rephaser {
             target,
@@ -349,92 +430,100 @@ pub fn image_uvh5(
         },
         same_ids,
     };
-    let mut report = FileReport {
-        blocks: blocks.len(),
-        n_blts: h.n_blts,
-        phase_centre: target,
-        ..Default::default()
-    };
-    let freqs = &h.freqs_hz[channels.clone()];
-    let fmax = freqs.iter().copied().fold(0.0, f64::max);
+    Ok((plan, blocks, (t_min, t_max)))
+}
 
-    // Pass 1: extents (and, for uniform or Briggs weighting, the uv density).
-    progress.start(2 * blocks.len() as u64, "blocks");
-    let mut uvmax = 0.0f64;
-    let mut wmax = 0.0f64;
-    let mut any = 0usize;
-    let scan = |plan: &mut Plan<'_>, f: &mut dyn FnMut(&StokesI)| -> Result<(), FileImagingError> {
-        for b in &blocks {
-            let block = reader.read_block(b.clone(), channels.clone(), false)?;
-            let rows = plan.rows(&block.meta)?;
-            if rows.index.is_empty() {
-                continue;
-            }
+/// Calls `f` with the selected Stokes I data of each block, metadata, flags and weights
+/// only (no visibilities), telling `progress` of every block.
+fn scan(
+    plan: &mut Plan<'_>,
+    blocks: &[Range<usize>],
+    progress: &dyn Progress,
+    f: &mut dyn FnMut(&StokesI),
+) -> Result<(), FileImagingError> {
+    for b in blocks {
+        let block = plan
+            .reader
+            .read_block(b.clone(), plan.channels.clone(), false)?;
+        let rows = plan.rows(&block.meta)?;
+        if !rows.index.is_empty() {
             let mut ignored = 0;
-            let d = plan.stokes(&block, &rows, &mut ignored);
-            f(&d);
-            progress.advance(1);
+            f(&plan.stokes(&block, &rows, &mut ignored));
         }
-        Ok(())
+        progress.advance(1);
+    }
+    Ok(())
+}
+
+/// What the first pass finds.
+struct Extents {
+    /// Longest projected baseline |(u, v)| (m).
+    uv_max_m: f64,
+    /// Largest |w| (m).
+    w_max_m: f64,
+    /// Baseline-times with at least one unflagged sample of non-zero weight.
+    rows: usize,
+}
+
+/// Pass 1: the uv and w extents after re-phasing, over the rows that will be imaged.
+fn scan_extents(
+    plan: &mut Plan<'_>,
+    blocks: &[Range<usize>],
+    progress: &dyn Progress,
+) -> Result<Extents, FileImagingError> {
+    let mut ext = Extents {
+        uv_max_m: 0.0,
+        w_max_m: 0.0,
+        rows: 0,
     };
-    scan(&mut plan, &mut |d: &StokesI| {
+    scan(plan, blocks, progress, &mut |d: &StokesI| {
         for (r, row) in d.uvw_m.outer_iter().enumerate() {
             if (0..d.freqs_hz.len()).any(|c| !d.flags[[r, c]] && d.weight[[r, c]] > 0.0) {
-                uvmax = uvmax.max(row[0].hypot(row[1]));
-                wmax = wmax.max(row[2].abs());
-                any += 1;
+                ext.uv_max_m = ext.uv_max_m.max(row[0].hypot(row[1]));
+                ext.w_max_m = ext.w_max_m.max(row[2].abs());
+                ext.rows += 1;
             }
         }
     })?;
-    report.n_rows_selected = any;
-    if any == 0 {
-        return Err(GridError::Empty(format!(
-            "{}: no unflagged cross-correlation with non-zero weight in the selection",
-            path.display()
-        ))
-        .into());
-    }
-    let mut cfg = cfg.clone();
-    cfg.channels = Some(channels.clone());
-    let cell_rad = match cfg.cell_rad {
-        Some(c) => c,
-        None => auto_cell_rad(uvmax * fmax / SPEED_OF_LIGHT_M_S)?,
-    };
-    cfg.cell_rad = Some(cell_rad);
-    report.cell_rad = cell_rad;
-    let wstacking = cfg.wstacking.unwrap_or_else(|| {
-        w_term_matters(
-            wmax * fmax / SPEED_OF_LIGHT_M_S,
-            cfg.npix_x,
-            cfg.npix_y,
-            cell_rad,
-        )
-    });
-    let mut imager = DirtyImager::new(&cfg, wstacking, channels.clone())?;
-    let density = if cfg.weighting == Weighting::Natural {
-        None
-    } else {
-        let mut dens = UvDensity::new(imager.grid_config());
-        scan(&mut plan, &mut |d: &StokesI| {
-            let w = data_weights(
-                d.uvw_m.nrows(),
-                d.freqs_hz.len(),
-                Some(d.weight.view()),
-                Some(d.flags.view()),
-            );
-            dens.add(d.uvw_m.view(), &d.freqs_hz, w.view());
-        })?;
-        Some(dens)
-    };
-    report.scan_s = t0.elapsed().as_secs_f64();
-    imager.report.prepare_s = report.scan_s;
+    Ok(ext)
+}
 
-    // Pass 2: the visibilities.
-    for b in &blocks {
+/// The uv density of the data weights on the imager's grid (uniform, Briggs).
+fn uv_density(
+    plan: &mut Plan<'_>,
+    blocks: &[Range<usize>],
+    imager: &DirtyImager,
+    progress: &dyn Progress,
+) -> Result<UvDensity, FileImagingError> {
+    let mut dens = UvDensity::new(imager.grid_config());
+    scan(plan, blocks, progress, &mut |d: &StokesI| {
+        let w = data_weights(
+            d.uvw_m.nrows(),
+            d.freqs_hz.len(),
+            Some(d.weight.view()),
+            Some(d.flags.view()),
+        );
+        dens.add(d.uvw_m.view(), &d.freqs_hz, w.view());
+    })?;
+    Ok(dens)
+}
+
+/// Pass 2: reads, selects, re-phases, forms Stokes I, weights and grids every block.
+fn grid_blocks(
+    plan: &mut Plan<'_>,
+    blocks: &[Range<usize>],
+    cfg: &ImagingConfig,
+    density: Option<&UvDensity>,
+    imager: &mut DirtyImager,
+    report: &mut FileReport,
+    progress: &dyn Progress,
+) -> Result<(), FileImagingError> {
+    for b in blocks {
         progress.advance(1);
-        let t = Instant::now();
-        let block = reader.read_block(b.clone(), channels.clone(), true)?;
-        report.read_s += t.elapsed().as_secs_f64();
+        let block = timed(&mut report.read_s, || {
+            plan.reader
+                .read_block(b.clone(), plan.channels.clone(), true)
+        })?;
         let t = Instant::now();
         let rows = plan.rows(&block.meta)?;
         if rows.index.is_empty() {
@@ -449,18 +538,13 @@ pub fn image_uvh5(
             Some(d.weight.view()),
             Some(d.flags.view()),
         );
-        if let Some(dens) = &density {
+        if let Some(dens) = density {
             dens.reweight(cfg.weighting, d.uvw_m.view(), &d.freqs_hz, w.view_mut());
         }
         imager.add(&d, &w)?;
         report.grid_s += t.elapsed().as_secs_f64();
     }
-    let width = h.channel_width_hz[channels.start].abs();
-    let date_obs = t_min - 0.5 * first_int_time(&reader)? / 86_400.0;
-    let (dirty, psf, rep) = imager.finish(target, freqs, width, date_obs)?;
-    progress.finish();
-    report.imaging = rep;
-    Ok((dirty, psf, report))
+    Ok(())
 }
 
 fn time_range(reader: &Uvh5Reader, blocks: &[Range<usize>]) -> Result<(f64, f64), IoError> {

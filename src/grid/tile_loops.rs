@@ -11,7 +11,7 @@ use super::GridFloat;
 /// the fractional offsets `dx` and `dy`, by one Horner evaluation over `2W` lanes with
 /// fused multiply-adds, so the two dependency chains run side by side. `coeff2` holds
 /// `degree + 1` rows of `2W` coefficients, highest degree first, each row the `W`
-/// coefficients of [`super::kernel::PolyKernel`] twice; the fused multiply-add is a single
+/// coefficients of [`super::es_kernel::PolyKernel`] twice; the fused multiply-add is a single
 /// instruction in the FMA-enabled builds of the tile loops.
 #[inline(always)]
 pub fn weights2<T: GridFloat, const W: usize>(
