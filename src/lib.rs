@@ -2,20 +2,27 @@
 //!
 //! SKA-style radio-interferometry signal processing: antenna voltages → channelised spectra
 //! (F: polyphase filterbank) → visibilities (X: correlator) → images (gridding + FFT), and
-//! back. This release has the geometry, the simulators, the F- and X-engines and the files:
+//! back. The modules, by layer (docs/ARCHITECTURE.md):
 //!
 //! - [`telescope`]: coordinate frames, array layouts (synthetic SKA-Low-like and
 //!   SKA-Mid-like), the baseline order, time scales, sidereal time, apparent places and uvw;
-//! - [`sky`]: sky models, the direct-DFT visibility predictor (the oracle of later
-//!   stages) with its f64 [`sky::reference`] twin, and the [`sky::voltages`] simulator;
+//!   [`Visibilities`]: data on a `[time, baseline, channel, pol]` grid with metadata;
+//!   [`SimdLevel`]: the instruction sets the kernels may use;
 //! - [`channelise`]: polyphase filterbanks (critically sampled and oversampled, complex and
 //!   real input, int8/int16/float32 samples, streaming) with their f64 reference;
-//! - [`correlate`]: the X-engine (float and integer kernels, streaming integration) with
-//!   its f64 reference; [`pipeline`] runs the FX chain on simulated voltages;
-//! - [`Visibilities`]: data on a `[time, baseline, channel, pol]` grid with metadata;
-//! - [`io`]: UVH5 readable by pyuvdata, voltage and spectra files (feature `hdf5`, on by
-//!   default); [`image::plot`]: PNG line plots.
+//!   [`correlate`]: the X-engine (float and integer kernels, streaming integration) with
+//!   its f64 reference;
+//! - [`grid`]: gridding and degridding to a requested accuracy ([`grid::GridPlan`], made
+//!   once and run many times with a caller-owned [`grid::GridWorkspace`]), weighting, the
+//!   direct-Fourier reference; [`image`]: images and in-memory imaging; [`sky`]: sky
+//!   models, the direct-DFT predictor (the oracle of later stages) with its f64
+//!   [`sky::reference`] twin, and the [`sky::voltages`] simulator;
+//! - [`io`]: FITS images, and with the default `hdf5` feature UVH5 readable by pyuvdata
+//!   and fxgrid's voltage and spectra files; [`plot`]: PNG previews and line plots;
+//! - [`fx`]: the FX chain in memory and over files; `imaging` (feature `hdf5`): imaging
+//!   UVH5 files of any size as they stream.
 //!
+//! Long jobs report through [`progress::Progress`]; [`Error`] takes any module's error.
 //! Every sign and ordering convention is stated in [`conventions`] and backed by a test.
 //!
 //! ```

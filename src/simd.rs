@@ -118,6 +118,33 @@ fn cpu() -> Cpu {
     })
 }
 
+/// The level to use: `requested`, or else the one `env` (the value of `FXGRID_SIMD`)
+/// names, or else `best`; an error if it is beyond `best`, the CPU's best level.
+fn choose(
+    requested: Option<SimdLevel>,
+    env: Option<&str>,
+    best: SimdLevel,
+) -> Result<SimdLevel, SimdError> {
+    let (level, source_note) = match (requested, env) {
+        (Some(l), _) => (l, ""),
+        (None, Some(v)) if !v.is_empty() => (
+            SimdLevel::from_name(v).ok_or_else(|| SimdError::BadEnv {
+                value: v.to_string(),
+            })?,
+            " by FXGRID_SIMD",
+        ),
+        _ => (best, ""),
+    };
+    if level > best {
+        return Err(SimdError::Unsupported {
+            requested: level,
+            best,
+            source_note,
+        });
+    }
+    Ok(level)
+}
+
 /// Proof that the CPU runs the kernels of a level: the only way to call a SIMD kernel.
 /// Made only by [`Backend::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,23 +158,8 @@ impl Backend {
     /// an error if the level asked for is beyond the CPU.
     pub(crate) fn new(requested: Option<SimdLevel>) -> Result<Backend, SimdError> {
         let cpu = cpu();
-        let (level, source_note) = match requested {
-            Some(l) => (l, ""),
-            None => match std::env::var("FXGRID_SIMD") {
-                Ok(v) if !v.is_empty() => (
-                    SimdLevel::from_name(&v).ok_or(SimdError::BadEnv { value: v })?,
-                    " by FXGRID_SIMD",
-                ),
-                _ => (cpu.best, ""),
-            },
-        };
-        if level > cpu.best {
-            return Err(SimdError::Unsupported {
-                requested: level,
-                best: cpu.best,
-                source_note,
-            });
-        }
+        let env = std::env::var("FXGRID_SIMD").ok();
+        let level = choose(requested, env.as_deref(), cpu.best)?;
         Ok(Backend {
             level,
             vnni: level == SimdLevel::Avx512 && cpu.vnni,
@@ -188,5 +200,31 @@ mod tests {
             assert_eq!(SimdLevel::from_name(l.name()), Some(l));
         }
         assert_eq!(SimdLevel::from_name("sse9"), None);
+    }
+
+    #[test]
+    fn the_choice_honours_the_request_then_the_environment_and_refuses_what_the_cpu_lacks() {
+        use SimdLevel::*;
+        assert_eq!(choose(None, None, Avx512), Ok(Avx512));
+        assert_eq!(choose(None, Some(""), Avx2), Ok(Avx2));
+        assert_eq!(choose(None, Some("portable"), Avx512), Ok(Portable));
+        assert_eq!(choose(Some(Avx2), Some("portable"), Avx512), Ok(Avx2));
+        // A CPU with AVX2 only: AVX-512 asked for either way is an error naming both.
+        let e = choose(None, Some("avx512"), Avx2).unwrap_err();
+        assert!(matches!(
+            e,
+            SimdError::Unsupported {
+                requested: Avx512,
+                best: Avx2,
+                ..
+            }
+        ));
+        let text = e.to_string();
+        assert!(text.contains("avx512") && text.contains("FXGRID_SIMD") && text.contains("avx2"));
+        assert!(choose(Some(Avx2), None, Portable).is_err());
+        assert!(matches!(
+            choose(None, Some("fast"), Avx512),
+            Err(SimdError::BadEnv { .. })
+        ));
     }
 }

@@ -292,10 +292,9 @@ impl Plan<'_> {
 
 /// Dirty image and PSF of the Stokes I data of the UVH5 file `path` (module docs).
 /// `cfg.cell_rad` of `None` chooses the cell ([`auto_cell_rad`]). `progress` hears of
-/// every block read, in every pass. Stages: open the file and fix the selection
-/// ([`open_plan`]), scan the extents ([`scan_extents`]), choose the cell and w-stacking,
-/// measure the uv density for uniform or Briggs weighting ([`uv_density`]), grid
-/// ([`grid_blocks`]), and normalise.
+/// every block read, in every pass. Stages: open the file and fix the selection, scan
+/// the extents, choose the cell and w-stacking, measure the uv density for uniform or
+/// Briggs weighting, grid, and normalise.
 pub fn image_uvh5(
     path: &Path,
     cfg: &ImagingConfig,
