@@ -121,10 +121,14 @@ fn run<T: GridFloat>(c: &mut Criterion, d: &Data, name: &str, eps: f64, threads:
                     .unwrap()
             };
             pool.install(|| {
-                let (_, rep) = grid();
+                // Stage times of one call, making the plan included.
+                let p = plan();
+                let (_, mut rep) = p.vis2dirty(vis.view(), &mut ws.lock().unwrap()).unwrap();
+                rep.times.add_plan(p.plan_seconds());
                 eprintln!("# {tag}: {:?}", rep.params);
                 eprintln!("# {tag} grid stages: {:?}", rep.times);
-                let (_, rep) = degrid();
+                let (_, mut rep) = p.dirty2vis(dirty.view(), &mut ws.lock().unwrap()).unwrap();
+                rep.times.add_plan(p.plan_seconds());
                 eprintln!("# {tag} degrid stages: {:?}", rep.times);
             });
             group.bench_function(format!("vis2dirty/{tag}"), |b| {
