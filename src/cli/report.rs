@@ -11,11 +11,5 @@ pub fn write(path: &Path, report: &impl serde::Serialize) -> Result<(), CliError
         source,
     };
     let text = serde_json::to_string_pretty(report).map_err(|e| err(Box::new(e)))?;
-    fxgrid::io::write_atomically(path, |tmp| {
-        std::fs::write(tmp, text.as_bytes()).map_err(|source| fxgrid::io::IoError::Os {
-            path: path.display().to_string(),
-            source,
-        })
-    })
-    .map_err(|e| err(Box::new(e)))
+    fxgrid::io::write_bytes_atomically(path, text.as_bytes()).map_err(|e| err(Box::new(e)))
 }

@@ -1,7 +1,7 @@
 //! `fxgrid simulate vis` (direct-Fourier prediction of a sky model, written as UVH5) and
 //! `fxgrid simulate voltages` (antenna voltages, written as an fxgrid voltage file).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
@@ -108,18 +108,6 @@ pub struct SimVoltArgs {
     out: PathBuf,
 }
 
-/// Writes a sky model in the text format (atomically).
-fn write_sky(path: &Path, sky: &SkyModel) -> Result<(), CliError> {
-    let text = sky.to_text();
-    fxgrid::io::write_atomically(path, |tmp| {
-        std::fs::write(tmp, text.as_bytes()).map_err(|source| fxgrid::io::IoError::Os {
-            path: path.display().to_string(),
-            source,
-        })
-    })?;
-    Ok(())
-}
-
 /// Predicts and writes the visibilities (and the sky model with `--sky-out`).
 pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     // Arguments → parameters.
@@ -165,7 +153,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     let t2 = Instant::now();
     fxgrid::io::uvh5::write_uvh5(&a.out, &vis)?;
     if let Some(p) = &a.sky_out {
-        write_sky(p, &sky)?;
+        fxgrid::io::write_bytes_atomically(p, sky.to_text().as_bytes())?;
     }
     let t3 = Instant::now();
     if !ctx.quiet {

@@ -59,6 +59,16 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.fxgrid-tmp-{}", std::process::id()))
 }
 
+/// Writes `bytes` to `path` atomically (see [`write_atomically`]).
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, bytes).map_err(|source| IoError::Os {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}
+
 /// Run `write` on a temporary path, then rename it to `path`; remove it on failure.
 pub fn write_atomically<F>(path: &Path, write: F) -> Result<(), IoError>
 where
