@@ -51,6 +51,7 @@
 pub mod channelise;
 pub mod conventions;
 pub mod correlate;
+pub mod deconvolve;
 mod error;
 pub mod fx;
 pub mod grid;

@@ -16,7 +16,7 @@ LAYERS = {
     "util": 0, "simd": 0, "precision": 0, "progress": 0, "conventions": 0, "telescope": 0,
     "vis": 0, "error": 6,
     "channelise": 1, "correlate": 1,
-    "grid": 2, "image": 2, "sky": 2,
+    "grid": 2, "image": 2, "sky": 2, "deconvolve": 2,
     "io": 3, "plot": 3,
     "fx": 4, "imaging": 4,
     "cli": 5,

@@ -214,6 +214,16 @@ pub struct StageTimes {
 }
 
 impl StageTimes {
+    /// Adds the times of another call.
+    pub fn add(&mut self, other: &StageTimes) {
+        self.bucket_s += other.bucket_s;
+        self.reorder_s += other.reorder_s;
+        self.grid_s += other.grid_s;
+        self.fft_s += other.fft_s;
+        self.correct_s += other.correct_s;
+        self.total_s += other.total_s;
+    }
+
     /// Counts making the plan (`seconds`, [`GridPlan::plan_seconds`]) as part of the call.
     pub fn add_plan(&mut self, seconds: f64) {
         self.bucket_s += seconds;

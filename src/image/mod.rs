@@ -132,6 +132,19 @@ pub struct Image {
     pub unit: String,
     /// Provenance lines (FITS `HISTORY`).
     pub history: Vec<String>,
+    /// Restoring beam of a deconvolved image (FITS `BMAJ`, `BMIN`, `BPA`).
+    pub beam: Option<Beam>,
+}
+
+/// An elliptical Gaussian restoring beam.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Beam {
+    /// Full width at half maximum of the major axis (rad).
+    pub major_rad: f64,
+    /// Full width at half maximum of the minor axis (rad).
+    pub minor_rad: f64,
+    /// Position angle of the major axis, north through east (rad, in (−π/2, π/2]).
+    pub pa_rad: f64,
 }
 
 impl Image {
@@ -571,6 +584,7 @@ impl DirtyImager {
             data: norm(self.dirty),
             unit: "JY/BEAM".into(),
             history: history.clone(),
+            beam: None,
         };
         let mut psf_history = history;
         psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
@@ -579,6 +593,7 @@ impl DirtyImager {
             data: norm(self.psf),
             unit: "JY/BEAM".into(),
             history: psf_history,
+            beam: None,
         };
         Ok((dirty, psf, report))
     }

@@ -16,7 +16,7 @@ use fitsio::FitsFile;
 use ndarray::Array3;
 
 use super::{write_atomically, IoError};
-use crate::image::{Image, ImageGeometry, Stokes};
+use crate::image::{Beam, Image, ImageGeometry, Stokes};
 use crate::telescope::RaDec;
 
 fn fits_err(path: &Path, action: &str, e: impl std::fmt::Display) -> IoError {
@@ -143,6 +143,23 @@ pub fn write_fits(path: &Path, image: &Image) -> Result<(), IoError> {
         );
         key!("TIMESYS", "UTC", "");
         key!("ORIGIN", format!("fxgrid {}", crate::VERSION).as_str(), "");
+        if let Some(b) = &image.beam {
+            key!(
+                "BMAJ",
+                deg(b.major_rad),
+                "restoring beam major axis FWHM (deg)"
+            );
+            key!(
+                "BMIN",
+                deg(b.minor_rad),
+                "restoring beam minor axis FWHM (deg)"
+            );
+            key!(
+                "BPA",
+                deg(b.pa_rad),
+                "restoring beam position angle (deg, N through E)"
+            );
+        }
         for line in &image.history {
             let text = CString::new(line.replace('\0', " "))
                 .map_err(|x| fits_err(path, "writing HISTORY", x))?;
@@ -222,6 +239,14 @@ pub fn read_fits(path: &Path) -> Result<Image, IoError> {
     let (cdelt1, cdelt2) = (key_f("CDELT1")?, key_f("CDELT2")?);
     let freq = key_f("CRVAL3").unwrap_or(0.0);
     let stokes = key_f("CRVAL4").map(|v| v.round() as i32).unwrap_or(1);
+    let beam = match (key_f("BMAJ"), key_f("BMIN"), key_f("BPA")) {
+        (Ok(a), Ok(b), Ok(pa)) => Some(Beam {
+            major_rad: a.to_radians(),
+            minor_rad: b.to_radians(),
+            pa_rad: pa.to_radians(),
+        }),
+        _ => None,
+    };
     let mut key_s = |name: &str| hdu.read_key::<String>(&mut f, name).ok();
     let (c1, c2) = (key_s("CTYPE1"), key_s("CTYPE2"));
     let unit = key_s("BUNIT").unwrap_or_else(|| "JY/PIXEL".into());
@@ -265,6 +290,7 @@ pub fn read_fits(path: &Path) -> Result<Image, IoError> {
         data,
         unit,
         history: Vec::new(),
+        beam,
     })
 }
 
