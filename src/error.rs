@@ -22,6 +22,9 @@ pub enum Error {
     /// Gridding, weighting and imaging in memory.
     #[error(transparent)]
     Grid(#[from] crate::grid::GridError),
+    /// Deconvolution.
+    #[error(transparent)]
+    Deconvolve(#[from] crate::deconvolve::DeconvolveError),
     /// Visibility shapes.
     #[error(transparent)]
     Vis(#[from] crate::VisShapeError),

@@ -73,6 +73,7 @@ from_lib!(
     fxgrid::sky::SkyError,
     fxgrid::channelise::ChannelError,
     fxgrid::grid::GridError,
+    fxgrid::deconvolve::DeconvolveError,
     fxgrid::io::IoError,
     fxgrid::fx::FxError
 );

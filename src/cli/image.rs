@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::args::{parse_channels, parse_precision, parse_range, radec};
 use super::{report, CliError, Context};
+use fxgrid::deconvolve::CleanConfig;
 use fxgrid::grid::weighting::Weighting;
 use fxgrid::image::{Image, ImagingConfig};
-use fxgrid::imaging::{image_uvh5, FileReport, FileSelection};
+use fxgrid::imaging::{clean_uvh5, image_uvh5, CleanFileReport, FileReport, FileSelection};
 use fxgrid::io::fits::write_fits;
 use fxgrid::plot::preview::write_preview;
 
@@ -67,13 +68,46 @@ pub struct ImageArgs {
     /// Also write the point spread function to this FITS file.
     #[arg(long)]
     psf: Option<PathBuf>,
+    /// CLEAN: most minor iterations (0: the dirty image only).
+    #[arg(long, default_value_t = 0)]
+    niter: usize,
+    /// CLEAN loop gain, in (0, 1].
+    #[arg(long, default_value_t = 0.1)]
+    gain: f64,
+    /// CLEAN major-cycle gain: a minor cycle stops when the peak residual has fallen by
+    /// this fraction, in (0, 1].
+    #[arg(long, default_value_t = 0.8)]
+    mgain: f64,
+    /// CLEAN down to this peak residual (Jy/beam).
+    #[arg(long, default_value_t = 0.0)]
+    threshold_jy: f64,
+    /// CLEAN down to this many σ of the residual's noise (median absolute deviation,
+    /// estimated again at every major cycle).
+    #[arg(long)]
+    auto_threshold: Option<f64>,
+    /// CLEAN everywhere down to this many σ, then only where components were found down
+    /// to the threshold.
+    #[arg(long)]
+    auto_mask: Option<f64>,
+    /// Most major cycles.
+    #[arg(long, default_value_t = 20)]
+    max_major: usize,
+    /// With --niter > 0: write the residual image to this FITS file.
+    #[arg(long)]
+    residual: Option<PathBuf>,
+    /// With --niter > 0: write the model (Jy/pixel) to this FITS file.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// With --niter > 0: write the model's components to this sky-model file.
+    #[arg(long)]
+    components: Option<PathBuf>,
     /// Also write a PNG preview (first plane).
     #[arg(long)]
     png: Option<PathBuf>,
     /// Write a JSON report (parameters and the wall time of each stage).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Output FITS dirty image.
+    /// Output FITS image: the dirty image, or with --niter > 0 the restored image.
     #[arg(long)]
     out: PathBuf,
 }
@@ -106,6 +140,33 @@ impl ImageArgs {
             }
         }
         Ok(cell)
+    }
+
+    /// The clean parameters (checked).
+    fn clean_config(&self) -> Result<CleanConfig, CliError> {
+        let c = CleanConfig {
+            niter: self.niter,
+            gain: self.gain,
+            mgain: self.mgain,
+            threshold_jy: self.threshold_jy,
+            auto_threshold: self.auto_threshold,
+            auto_mask: self.auto_mask,
+            max_major: self.max_major,
+            psf_patch: None,
+        };
+        c.validate()?;
+        if self.niter == 0 {
+            for (flag, given) in [
+                ("--residual", self.residual.is_some()),
+                ("--model", self.model.is_some()),
+                ("--components", self.components.is_some()),
+            ] {
+                if given {
+                    return Err(CliError::arg(flag, "given", "--niter > 0 (there is no clean without iterations)"));
+                }
+            }
+        }
+        Ok(c)
     }
 
     /// Arguments → imaging parameters and the selection.
@@ -290,6 +351,10 @@ impl ImageReport {
 pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let (cfg, selection) = a.params()?;
+    let clean_cfg = a.clean_config()?;
+    if clean_cfg.niter > 0 {
+        return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0);
+    }
     let (mut dirty, mut psf, file_rep) =
         image_uvh5(&a.input, &cfg, &selection, &ctx.progress("image"))?;
     dirty.history.push(ctx.history());
@@ -331,6 +396,270 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
             if rep.wstacking { "on" } else { "off" },
             pk_v,
             peak.map(|p| format!(" = RA {:.5}° Dec {:.5}°", p.ra_rad.to_degrees(), p.dec_rad.to_degrees())).unwrap_or_default(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The `--report` of a cleaned `image`.
+#[derive(Serialize)]
+struct CleanImageReport {
+    fxgrid: &'static str,
+    input: String,
+    output: String,
+    npix: usize,
+    cell_arcsec: f64,
+    weighting: String,
+    epsilon: f64,
+    precision: &'static str,
+    wstacking: bool,
+    blocks: usize,
+    n_blts: usize,
+    rows_selected: usize,
+    nonfinite_flagged: usize,
+    phase_centre_deg: [f64; 2],
+    rephased: bool,
+    clean: CleanParams,
+    planes: Vec<PlaneSummary>,
+    seconds: CleanSeconds,
+    memory: Memory,
+}
+
+/// The clean parameters.
+#[derive(Serialize)]
+struct CleanParams {
+    niter: usize,
+    gain: f64,
+    mgain: f64,
+    threshold_jy: f64,
+    auto_threshold: Option<f64>,
+    auto_mask: Option<f64>,
+    max_major: usize,
+}
+
+/// One plane's clean.
+#[derive(Serialize)]
+struct PlaneSummary {
+    frequency_hz: f64,
+    n_vis: usize,
+    weight_sum: f64,
+    iterations: usize,
+    major_cycles: Vec<CycleSummary>,
+    stop: &'static str,
+    threshold_jy: f64,
+    sigma_jy: f64,
+    peak_residual_jy: f64,
+    model_flux_jy: f64,
+    components: usize,
+    beam_arcsec_deg: [f64; 3],
+    grid_calls: usize,
+    dirty_and_psf_s: f64,
+}
+
+/// One major cycle.
+#[derive(Serialize)]
+struct CycleSummary {
+    peak_start_jy: f64,
+    minor_stop_jy: f64,
+    peak_after_jy: f64,
+    sigma_after_jy: f64,
+    iterations: usize,
+    masked: bool,
+    minor_s: f64,
+    major_s: f64,
+}
+
+/// Wall time of each stage.
+#[derive(Serialize)]
+struct CleanSeconds {
+    scan: f64,
+    read: f64,
+    load: f64,
+    clean: f64,
+    grid: f64,
+    degrid_and_grid_total: f64,
+    minor: f64,
+    write: f64,
+    total: f64,
+}
+
+/// Memory.
+#[derive(Serialize)]
+struct Memory {
+    visibilities_bytes: usize,
+    peak_rss_bytes: Option<u64>,
+}
+
+/// The process's peak resident memory (Linux: `VmHWM` of /proc/self/status).
+fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn clean_report(
+    a: &ImageArgs,
+    cfg: &ImagingConfig,
+    c: &CleanConfig,
+    restored: &Image,
+    r: &CleanFileReport,
+    times: (f64, f64),
+) -> CleanImageReport {
+    let f = &r.file;
+    CleanImageReport {
+        fxgrid: fxgrid::VERSION,
+        input: a.input.display().to_string(),
+        output: a.out.display().to_string(),
+        npix: a.npix,
+        cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
+        weighting: cfg.weighting.describe(),
+        epsilon: cfg.epsilon,
+        precision: cfg.precision.name(),
+        wstacking: r.wstacking,
+        blocks: f.blocks,
+        n_blts: f.n_blts,
+        rows_selected: f.n_rows_selected,
+        nonfinite_flagged: f.n_nonfinite,
+        phase_centre_deg: [f.phase_centre.ra_rad.to_degrees(), f.phase_centre.dec_rad.to_degrees()],
+        rephased: f.rephased,
+        clean: CleanParams {
+            niter: c.niter,
+            gain: c.gain,
+            mgain: c.mgain,
+            threshold_jy: c.threshold_jy,
+            auto_threshold: c.auto_threshold,
+            auto_mask: c.auto_mask,
+            max_major: c.max_major,
+        },
+        planes: r
+            .planes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PlaneSummary {
+                frequency_hz: restored.geometry.freqs_hz[i],
+                n_vis: p.n_vis,
+                weight_sum: p.weight_sum,
+                iterations: p.clean.iterations,
+                major_cycles: p
+                    .clean
+                    .cycles
+                    .iter()
+                    .map(|m| CycleSummary {
+                        peak_start_jy: m.peak_start,
+                        minor_stop_jy: m.minor_stop,
+                        peak_after_jy: m.peak_after,
+                        sigma_after_jy: m.sigma_after,
+                        iterations: m.iterations,
+                        masked: m.masked,
+                        minor_s: m.minor_s,
+                        major_s: m.major_s,
+                    })
+                    .collect(),
+                stop: p.clean.stop.describe(),
+                threshold_jy: p.clean.threshold_jy,
+                sigma_jy: p.clean.sigma,
+                peak_residual_jy: p.clean.peak,
+                model_flux_jy: p.clean.model_flux_jy,
+                components: p.clean.components,
+                beam_arcsec_deg: [
+                    p.beam.major_rad.to_degrees() * 3600.0,
+                    p.beam.minor_rad.to_degrees() * 3600.0,
+                    p.beam.pa_rad.to_degrees(),
+                ],
+                grid_calls: p.grid_calls,
+                dirty_and_psf_s: p.dirty_psf_s,
+            })
+            .collect(),
+        seconds: CleanSeconds {
+            scan: f.scan_s,
+            read: f.read_s,
+            load: r.load_s,
+            clean: r.clean_s,
+            grid: r.planes.iter().map(|p| p.grid_times.grid_s).sum(),
+            degrid_and_grid_total: r.planes.iter().map(|p| p.grid_times.total_s).sum(),
+            minor: r.planes.iter().flat_map(|p| &p.clean.cycles).map(|m| m.minor_s).sum(),
+            write: times.0,
+            total: times.1,
+        },
+        memory: Memory {
+            visibilities_bytes: r.vis_bytes,
+            peak_rss_bytes: peak_rss_bytes(),
+        },
+    }
+}
+
+/// Images and cleans the file, and writes the restored image and the outputs asked for.
+fn run_clean(
+    a: &ImageArgs,
+    ctx: &Context,
+    cfg: &ImagingConfig,
+    selection: &FileSelection,
+    clean_cfg: &CleanConfig,
+    t0: Instant,
+) -> Result<(), CliError> {
+    let (mut images, rep) = clean_uvh5(
+        &a.input,
+        cfg,
+        selection,
+        clean_cfg,
+        &ctx.progress("read"),
+        &ctx.progress("clean"),
+    )?;
+    for img in [&mut images.restored, &mut images.residual, &mut images.model, &mut images.psf] {
+        img.history.push(ctx.history());
+    }
+    let t_write = Instant::now();
+    write_fits(&a.out, &images.restored)?;
+    if let Some(p) = &a.residual {
+        write_fits(p, &images.residual)?;
+    }
+    if let Some(p) = &a.model {
+        write_fits(p, &images.model)?;
+    }
+    if let Some(p) = &a.psf {
+        write_fits(p, &images.psf)?;
+    }
+    if let Some(p) = &a.components {
+        fxgrid::io::write_bytes_atomically(p, images.components()?.to_text().as_bytes())?;
+    }
+    if let Some(p) = &a.png {
+        let title = format!(
+            "{} — restored image, {:.3} MHz",
+            a.input.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            images.restored.geometry.freqs_hz[0] / 1e6
+        );
+        write_preview(p, &images.restored, 0, &title)?;
+    }
+    let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
+    if let Some(path) = &a.report {
+        report::write(path, &clean_report(a, cfg, clean_cfg, &images.restored, &rep, times))?;
+    }
+    if !ctx.quiet {
+        for (i, p) in rep.planes.iter().enumerate() {
+            let c = &p.clean;
+            println!(
+                "plane {i}: {} iterations in {} major cycles ({}); residual peak {:.4e}, sigma {:.4e} Jy/beam; model {:.4} Jy in {} components; beam {:.2}\" x {:.2}\" PA {:.1}°",
+                c.iterations,
+                c.cycles.len(),
+                c.stop.describe(),
+                c.peak,
+                c.sigma,
+                c.model_flux_jy,
+                c.components,
+                p.beam.major_rad.to_degrees() * 3600.0,
+                p.beam.minor_rad.to_degrees() * 3600.0,
+                p.beam.pa_rad.to_degrees()
+            );
+        }
+        println!(
+            "wrote {}: restored {}x{} pixels of {:.3} arcsec, w-stacking {}; {:.2} s",
+            a.out.display(),
+            a.npix,
+            a.npix,
+            rep.file.cell_rad.to_degrees() * 3600.0,
+            if rep.wstacking { "on" } else { "off" },
             t0.elapsed().as_secs_f64()
         );
     }

@@ -24,20 +24,27 @@ impl Quadratic {
         self.a * x * x + self.b * x * y + self.c * y * y
     }
 
+    /// The major-axis FWHM in pixels.
+    fn major_px(&self) -> f64 {
+        let mean = 0.5 * (self.a + self.c);
+        let diff = (0.25 * (self.a - self.c).powi(2) + 0.25 * self.b * self.b).sqrt();
+        2.0 * (std::f64::consts::LN_2 / (mean - diff)).sqrt()
+    }
+
     fn is_elliptic(&self) -> bool {
         self.a > 0.0 && self.c > 0.0 && 4.0 * self.a * self.c > self.b * self.b
     }
 }
 
-/// Fits an elliptical Gaussian of peak 1 to the PSF's main lobe (`psf[row, col]`, peak 1 at
+/// Fits an elliptical Gaussian of peak 1 to the PSF (`psf[row, col]`, peak 1 at
 /// `(ny/2, nx/2)`, pixels of `cell_x_rad × cell_y_rad` with the column index growing as `l`
-/// decreases): least squares over the pixels at or above [`FIT_LEVEL`] connected to the
-/// peak, started from the fit of `ln psf`.
-pub fn fit_beam(
-    psf: ArrayView2<'_, f32>,
-    cell_x_rad: f64,
-    cell_y_rad: f64,
-) -> Result<Beam, DeconvolveError> {
+/// decreases), as WSClean documents its fit: a first estimate of the width (here: the
+/// least-squares fit of the main lobe's pixels at or above [`FIT_LEVEL`]), then a
+/// least-squares fit of every pixel in a box of [`FIT_BOX`] times that width around the
+/// peak, which includes the near sidelobes and any shoulder of the PSF; the box is made
+/// again from the fitted width and the fit repeated while the width changes by more than
+/// 1 %.
+pub fn fit_beam(psf: ArrayView2<'_, f32>, cell_x_rad: f64, cell_y_rad: f64) -> Result<Beam, DeconvolveError> {
     let (ny, nx) = psf.dim();
     let (cy, cx) = (ny / 2, nx / 2);
     let pts = lobe_points(psf, cy, cx);
@@ -47,15 +54,39 @@ pub fn fit_beam(
             pts.len()
         )));
     }
-    // Start: weighted linear least squares of −ln p = a x² + b x y + c y².
-    let mut q = log_fit(&pts).ok_or_else(|| {
-        DeconvolveError::Psf("the main lobe is not elliptical: no beam can be fitted".into())
-    })?;
-    // Gauss–Newton on Σ (exp(−Q) − p)².
-    for _ in 0..50 {
+    let not_elliptic = || DeconvolveError::Psf("the main lobe is not elliptical: no beam can be fitted".into());
+    let mut q = log_fit(&pts).ok_or_else(not_elliptic)?;
+    q = least_squares(&pts, q);
+    let max_half = cy.min(ny - 1 - cy).min(cx).min(nx - 1 - cx);
+    let mut width = q.major_px();
+    for _ in 0..5 {
+        let half = ((0.5 * FIT_BOX * width).ceil() as usize).clamp(2, max_half);
+        let mut box_pts = Vec::with_capacity((2 * half + 1).pow(2));
+        for y in cy - half..=cy + half {
+            for x in cx - half..=cx + half {
+                box_pts.push((x as f64 - cx as f64, y as f64 - cy as f64, psf[[y, x]] as f64));
+            }
+        }
+        q = least_squares(&box_pts, q);
+        let w = q.major_px();
+        let settled = (w / width - 1.0).abs() < 0.01;
+        width = w;
+        if settled {
+            break;
+        }
+    }
+    beam_of(q, cell_x_rad, cell_y_rad)
+}
+
+/// The side of the fitting box in units of the beam's major FWHM (WSClean's default).
+pub const FIT_BOX: f64 = 10.0;
+
+/// Gauss–Newton from `q` on `Σ (exp(−Q) − p)²` over `pts` (kept elliptic).
+fn least_squares(pts: &[(f64, f64, f64)], mut q: Quadratic) -> Quadratic {
+    for _ in 0..100 {
         let mut jtj = [[0.0f64; 3]; 3];
         let mut jtr = [0.0f64; 3];
-        for &(x, y, p) in &pts {
+        for &(x, y, p) in pts {
             let g = (-q.at(x, y)).exp();
             let r = p - g;
             let j = [-g * x * x, -g * x * y, -g * y * y];
@@ -67,24 +98,25 @@ pub fn fit_beam(
             }
         }
         let Some(step) = solve3(jtj, jtr) else { break };
-        let next = Quadratic {
-            a: q.a + step[0],
-            b: q.b + step[1],
-            c: q.c + step[2],
+        // Halve the step until the form stays elliptic.
+        let mut t = 1.0;
+        let next = loop {
+            let n = Quadratic { a: q.a + t * step[0], b: q.b + t * step[1], c: q.c + t * step[2] };
+            if n.is_elliptic() || t < 1e-3 {
+                break n;
+            }
+            t *= 0.5;
         };
         if !next.is_elliptic() {
             break;
         }
-        let done = step
-            .iter()
-            .zip([q.a, q.b, q.c])
-            .all(|(s, v)| s.abs() <= 1e-10 * v.abs().max(1e-12));
+        let done = step.iter().zip([q.a, q.b, q.c]).all(|(s, v)| (t * s).abs() <= 1e-10 * v.abs().max(1e-12));
         q = next;
         if done {
             break;
         }
     }
-    beam_of(q, cell_x_rad, cell_y_rad)
+    q
 }
 
 /// The main lobe's pixels at or above [`FIT_LEVEL`]: `(x, y, value)` offsets from the peak.

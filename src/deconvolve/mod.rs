@@ -173,7 +173,8 @@ pub trait ResidualImager {
 /// Why cleaning stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
-    /// The peak residual reached the threshold.
+    /// The peak residual reached the threshold (or the last minor cycle cleaned down to
+    /// it and the residual was made from the data once more).
     Threshold,
     /// `niter` minor iterations were done.
     Iterations,
@@ -325,6 +326,11 @@ pub fn clean(
             major_s,
         });
         progress.advance(1);
+        if minor_stop <= threshold && !masking {
+            // The minor cycle was asked to go all the way to the threshold: this was the
+            // last major cycle (the residual from the data is what it is).
+            break (StopReason::Threshold, threshold);
+        }
         let n = cycles.len();
         if n >= 3
             && cycles[n - 1].peak_after > cycles[n - 2].peak_after

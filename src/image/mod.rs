@@ -184,6 +184,69 @@ pub struct ImagingConfig {
     pub per_channel: bool,
 }
 
+impl ImagingConfig {
+    /// The gridder configuration of this imaging (the cell must be chosen).
+    pub fn grid_config(&self, wstacking: bool) -> Result<GridConfig, GridError> {
+        let cell_rad = self.cell_rad.ok_or_else(|| GridError::InvalidConfig {
+            field: "cell_rad",
+            value: "None".into(),
+            expected: "a pixel size: choose one from the data with auto_cell_rad".into(),
+        })?;
+        let gcfg = GridConfig {
+            wstacking,
+            ..GridConfig::new(self.npix_x, self.npix_y, cell_rad, self.epsilon)
+        };
+        gcfg.validate()?;
+        Ok(gcfg)
+    }
+
+    /// The channel ranges (within the selected channels `0..nchan`) of each image plane:
+    /// one plane of all, or one per channel.
+    pub fn planes(&self, nchan: usize) -> Vec<Range<usize>> {
+        if self.per_channel {
+            (0..nchan).map(|c| c..c + 1).collect()
+        } else {
+            std::iter::once(0..nchan).collect()
+        }
+    }
+
+    /// The geometry of the image planes of the selected channels (`freqs_hz`, each of
+    /// width `chan_width_hz`), with `cell_rad` (the configuration's or the one chosen).
+    pub fn geometry(
+        &self,
+        phase_centre: RaDec,
+        cell_rad: f64,
+        freqs_hz: &[f64],
+        chan_width_hz: f64,
+        date_obs_jd_utc: f64,
+    ) -> ImageGeometry {
+        let freqs: Vec<f64> = self
+            .planes(freqs_hz.len())
+            .iter()
+            .map(|c| {
+                let f = &freqs_hz[c.clone()];
+                f.iter().sum::<f64>() / f.len() as f64
+            })
+            .collect();
+        let width = if self.per_channel {
+            chan_width_hz
+        } else {
+            chan_width_hz * freqs_hz.len() as f64
+        };
+        ImageGeometry {
+            phase_centre,
+            npix_x: self.npix_x,
+            npix_y: self.npix_y,
+            cell_x_rad: cell_rad,
+            cell_y_rad: cell_rad,
+            freqs_hz: freqs,
+            freq_width_hz: width,
+            stokes: Stokes::I,
+            date_obs_jd_utc,
+        }
+    }
+}
+
 /// Times and parameters of one imaging run.
 #[derive(Debug, Clone, Default)]
 pub struct ImagingReport {
@@ -432,21 +495,8 @@ impl DirtyImager {
                 channels.start, channels.end
             )));
         }
-        let cell_rad = cfg.cell_rad.ok_or_else(|| GridError::InvalidConfig {
-            field: "cell_rad",
-            value: "None".into(),
-            expected: "a pixel size: choose one from the data with auto_cell_rad".into(),
-        })?;
-        let gcfg = GridConfig {
-            wstacking,
-            ..GridConfig::new(cfg.npix_x, cfg.npix_y, cell_rad, cfg.epsilon)
-        };
-        gcfg.validate()?;
-        let planes: Vec<Range<usize>> = if cfg.per_channel {
-            (0..channels.len()).map(|c| c..c + 1).collect()
-        } else {
-            std::iter::once(0..channels.len()).collect()
-        };
+        let gcfg = cfg.grid_config(wstacking)?;
+        let planes = cfg.planes(channels.len());
         let shape = (planes.len(), cfg.npix_y, cfg.npix_x);
         Ok(Self {
             cfg: cfg.clone(),
@@ -532,30 +582,14 @@ impl DirtyImager {
             }
             a.mapv(|x| x as f32)
         };
-        let freqs: Vec<f64> = self
-            .planes
-            .iter()
-            .map(|c| {
-                let f = &freqs_hz[c.clone()];
-                f.iter().sum::<f64>() / f.len() as f64
-            })
-            .collect();
-        let width = if cfg.per_channel {
-            chan_width_hz
-        } else {
-            chan_width_hz * channels.len() as f64
-        };
-        let geometry = ImageGeometry {
+        let mut geometry = cfg.geometry(
             phase_centre,
-            npix_x: cfg.npix_x,
-            npix_y: cfg.npix_y,
-            cell_x_rad: self.gcfg.cell_x_rad,
-            cell_y_rad: self.gcfg.cell_y_rad,
-            freqs_hz: freqs,
-            freq_width_hz: width,
-            stokes: Stokes::I,
+            self.gcfg.cell_x_rad,
+            freqs_hz,
+            chan_width_hz,
             date_obs_jd_utc,
-        };
+        );
+        geometry.cell_y_rad = self.gcfg.cell_y_rad;
         let report = self.report;
         let p = &report.grid[0].params;
         let history = vec![

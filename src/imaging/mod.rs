@@ -21,6 +21,10 @@
 //! product is; with only one of the two parallel-hand products, that product is used.
 //! Non-finite visibilities are flagged and counted.
 
+mod clean;
+
+pub use clean::{clean_uvh5, CleanFileReport, CleanImages, PlaneReport};
+
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
@@ -31,7 +35,7 @@ use num_complex::{Complex, Complex64};
 use thiserror::Error;
 
 use crate::grid::weighting::{data_weights, UvDensity, Weighting};
-use crate::grid::GridError;
+use crate::grid::{GridConfig, GridError};
 use crate::image::{
     auto_cell_rad, w_term_matters, DirtyImager, Image, ImagingConfig, ImagingReport, StokesI,
 };
@@ -53,6 +57,9 @@ pub enum FileImagingError {
     /// Time and astrometry of re-phasing.
     #[error(transparent)]
     Telescope(#[from] crate::telescope::TelescopeError),
+    /// Deconvolving.
+    #[error(transparent)]
+    Deconvolve(crate::deconvolve::DeconvolveError),
 }
 
 /// How much of a UVH5 file to image, and where.
@@ -301,21 +308,74 @@ pub fn image_uvh5(
     sel: &FileSelection,
     progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
+    let reader = Uvh5Reader::open(path)?;
+    let mut prep = prepare(&reader, path, cfg, sel, 2, progress)?;
+    let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
+    imager.report.prepare_s = prep.report.scan_s;
+    let cfg = prep.cfg.clone();
+    // Pass 2: the visibilities.
+    grid_blocks(
+        &mut prep.plan,
+        &prep.blocks,
+        &cfg,
+        prep.density.as_ref(),
+        &mut prep.report,
+        progress,
+        &mut |d, w| Ok(imager.add(d, w)?),
+    )?;
+    let (dirty, psf, rep) = imager.finish(prep.plan.rephaser.target, prep.freqs(), prep.width_hz, prep.date_obs)?;
+    progress.finish();
+    prep.report.imaging = rep;
+    Ok((dirty, psf, prep.report))
+}
+
+/// A file opened for imaging: the selection made concrete, the cell and w-stacking
+/// chosen, the uv density measured (uniform and Briggs weighting).
+struct Prepared<'a> {
+    plan: Plan<'a>,
+    blocks: Vec<Range<usize>>,
+    /// The configuration with the cell and channels filled in.
+    cfg: ImagingConfig,
+    wstacking: bool,
+    density: Option<UvDensity>,
+    report: FileReport,
+    /// Selected rows (with or without unflagged samples).
+    rows_selected_all: usize,
+    width_hz: f64,
+    date_obs: f64,
+}
+
+impl Prepared<'_> {
+    fn freqs(&self) -> &[f64] {
+        &self.plan.reader.header().freqs_hz[self.plan.channels.clone()]
+    }
+}
+
+/// Opens the selection, scans the extents (pass 1), chooses the cell and w-stacking and
+/// measures the uv density (a pass for uniform or Briggs weighting). `progress` is told of
+/// every block of these passes and of `passes_after` more passes.
+fn prepare<'a>(
+    reader: &'a Uvh5Reader,
+    path: &Path,
+    cfg: &ImagingConfig,
+    sel: &'a FileSelection,
+    passes_after: usize,
+    progress: &dyn Progress,
+) -> Result<Prepared<'a>, FileImagingError> {
     let t0 = Instant::now();
     cfg.weighting.validate()?;
-    let reader = Uvh5Reader::open(path)?;
     reader.check_counts()?;
-    let (mut plan, blocks, (t_min, _)) = open_plan(&reader, cfg, sel)?;
+    let (mut plan, blocks, (t_min, _)) = open_plan(reader, cfg, sel)?;
     let h = reader.header();
     let channels = plan.channels.clone();
     let freqs = &h.freqs_hz[channels.clone()];
     let fmax = freqs.iter().copied().fold(0.0, f64::max);
     let passes = if cfg.weighting == Weighting::Natural {
-        2
+        passes_after
     } else {
-        3
+        passes_after + 1
     };
-    progress.start((passes * blocks.len()) as u64, "blocks");
+    progress.start(((passes + 1) * blocks.len()) as u64, "blocks");
     let mut report = FileReport {
         blocks: blocks.len(),
         n_blts: h.n_blts,
@@ -345,31 +405,26 @@ pub fn image_uvh5(
         let wmax_lambda = ext.w_max_m * fmax / SPEED_OF_LIGHT_M_S;
         w_term_matters(wmax_lambda, cfg.npix_x, cfg.npix_y, cell_rad)
     });
-    let mut imager = DirtyImager::new(&cfg, wstacking, channels.clone())?;
+    let gcfg = cfg.grid_config(wstacking)?;
     // Uniform or Briggs weighting: a pass for the uv density.
     let density = match cfg.weighting {
         Weighting::Natural => None,
-        _ => Some(uv_density(&mut plan, &blocks, &imager, progress)?),
+        _ => Some(uv_density(&mut plan, &blocks, &gcfg, progress)?),
     };
     report.scan_s = t0.elapsed().as_secs_f64();
-    imager.report.prepare_s = report.scan_s;
-
-    // Pass 2: the visibilities.
-    grid_blocks(
-        &mut plan,
-        &blocks,
-        &cfg,
-        density.as_ref(),
-        &mut imager,
-        &mut report,
-        progress,
-    )?;
-    let width = h.channel_width_hz[channels.start].abs();
-    let date_obs = t_min - 0.5 * first_int_time(&reader)? / 86_400.0;
-    let (dirty, psf, rep) = imager.finish(plan.rephaser.target, freqs, width, date_obs)?;
-    progress.finish();
-    report.imaging = rep;
-    Ok((dirty, psf, report))
+    let width_hz = h.channel_width_hz[channels.start].abs();
+    let date_obs = t_min - 0.5 * first_int_time(reader)? / 86_400.0;
+    Ok(Prepared {
+        plan,
+        blocks,
+        cfg,
+        wstacking,
+        density,
+        report,
+        rows_selected_all: ext.rows_all,
+        width_hz,
+        date_obs,
+    })
 }
 
 /// The selection made concrete: the channels (checked), the Stokes I products, the
@@ -462,6 +517,8 @@ struct Extents {
     w_max_m: f64,
     /// Baseline-times with at least one unflagged sample of non-zero weight.
     rows: usize,
+    /// Baseline-times selected (cross-correlations in the time and length ranges).
+    rows_all: usize,
 }
 
 /// Pass 1: the uv and w extents after re-phasing, over the rows that will be imaged.
@@ -474,8 +531,10 @@ fn scan_extents(
         uv_max_m: 0.0,
         w_max_m: 0.0,
         rows: 0,
+        rows_all: 0,
     };
     scan(plan, blocks, progress, &mut |d: &StokesI| {
+        ext.rows_all += d.uvw_m.nrows();
         for (r, row) in d.uvw_m.outer_iter().enumerate() {
             if (0..d.freqs_hz.len()).any(|c| !d.flags[[r, c]] && d.weight[[r, c]] > 0.0) {
                 ext.uv_max_m = ext.uv_max_m.max(row[0].hypot(row[1]));
@@ -491,10 +550,10 @@ fn scan_extents(
 fn uv_density(
     plan: &mut Plan<'_>,
     blocks: &[Range<usize>],
-    imager: &DirtyImager,
+    gcfg: &GridConfig,
     progress: &dyn Progress,
 ) -> Result<UvDensity, FileImagingError> {
-    let mut dens = UvDensity::new(imager.grid_config());
+    let mut dens = UvDensity::new(gcfg);
     scan(plan, blocks, progress, &mut |d: &StokesI| {
         let w = data_weights(
             d.uvw_m.nrows(),
@@ -507,15 +566,17 @@ fn uv_density(
     Ok(dens)
 }
 
-/// Pass 2: reads, selects, re-phases, forms Stokes I, weights and grids every block.
+/// Pass 2: reads, selects, re-phases, forms Stokes I and weights every block, and gives
+/// it with its imaging weights to `sink` (the gridder, or memory for deconvolution).
+#[allow(clippy::type_complexity)]
 fn grid_blocks(
     plan: &mut Plan<'_>,
     blocks: &[Range<usize>],
     cfg: &ImagingConfig,
     density: Option<&UvDensity>,
-    imager: &mut DirtyImager,
     report: &mut FileReport,
     progress: &dyn Progress,
+    sink: &mut dyn FnMut(&StokesI, &Array2<f32>) -> Result<(), FileImagingError>,
 ) -> Result<(), FileImagingError> {
     for b in blocks {
         progress.advance(1);
@@ -540,7 +601,7 @@ fn grid_blocks(
         if let Some(dens) = density {
             dens.reweight(cfg.weighting, d.uvw_m.view(), &d.freqs_hz, w.view_mut());
         }
-        imager.add(&d, &w)?;
+        sink(&d, &w)?;
         report.grid_s += t.elapsed().as_secs_f64();
     }
     Ok(())
