@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::args::{parse_channels, parse_precision, parse_range, radec};
 use super::{report, CliError, Context};
-use fxgrid::deconvolve::CleanConfig;
+use fxgrid::deconvolve::{CleanConfig, MultiscaleConfig};
 use fxgrid::grid::weighting::Weighting;
 use fxgrid::image::{Image, ImagingConfig};
 use fxgrid::imaging::{clean_uvh5, image_uvh5, CleanFileReport, FileReport, FileSelection};
@@ -69,29 +69,52 @@ pub struct ImageArgs {
     #[arg(long)]
     psf: Option<PathBuf>,
     /// CLEAN: most minor iterations (0: the dirty image only).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     niter: usize,
     /// CLEAN loop gain, in (0, 1].
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     gain: f64,
     /// CLEAN major-cycle gain: a minor cycle stops when the peak residual has fallen by
     /// this fraction, in (0, 1].
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
     mgain: f64,
     /// CLEAN down to this peak residual (Jy/beam).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     threshold_jy: f64,
     /// CLEAN down to this many σ of the residual's noise (median absolute deviation,
     /// estimated again at every major cycle).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     auto_threshold: Option<f64>,
     /// CLEAN everywhere down to this many σ, then only where components were found down
     /// to the threshold.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     auto_mask: Option<f64>,
     /// Most major cycles.
     #[arg(long, default_value_t = 20)]
     max_major: usize,
+    /// Multi-scale CLEAN: components are Gaussians of several sizes (and points).
+    #[arg(long)]
+    multiscale: bool,
+    /// Multi-scale sizes in pixels, ascending, starting with 0 (default: 0, then twice the
+    /// beam, doubling up to a quarter of the image).
+    #[arg(long, requires = "multiscale")]
+    scales: Option<String>,
+    /// Multi-scale bias per doubling of the scale, in (0, 1].
+    #[arg(
+        long,
+        default_value_t = 0.6,
+        requires = "multiscale",
+        allow_negative_numbers = true
+    )]
+    multiscale_bias: f64,
+    /// Multi-scale loop gain, in (0, 1].
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        requires = "multiscale",
+        allow_negative_numbers = true
+    )]
+    multiscale_gain: f64,
     /// With --niter > 0: write the residual image to this FITS file.
     #[arg(long)]
     residual: Option<PathBuf>,
@@ -153,6 +176,15 @@ impl ImageArgs {
             auto_mask: self.auto_mask,
             max_major: self.max_major,
             psf_patch: None,
+            multiscale: if self.multiscale {
+                Some(MultiscaleConfig {
+                    scales: self.scales.as_deref().map(parse_scales).transpose()?,
+                    bias: self.multiscale_bias,
+                    gain: self.multiscale_gain,
+                })
+            } else {
+                None
+            },
         };
         c.validate()?;
         if self.niter == 0 {
@@ -162,7 +194,11 @@ impl ImageArgs {
                 ("--components", self.components.is_some()),
             ] {
                 if given {
-                    return Err(CliError::arg(flag, "given", "--niter > 0 (there is no clean without iterations)"));
+                    return Err(CliError::arg(
+                        flag,
+                        "given",
+                        "--niter > 0 (there is no clean without iterations)",
+                    ));
                 }
             }
         }
@@ -222,6 +258,21 @@ impl ImageArgs {
         };
         Ok((cfg, selection))
     }
+}
+
+/// `--scales 0,4,8,16`.
+fn parse_scales(s: &str) -> Result<Vec<f64>, CliError> {
+    s.split(',')
+        .map(|v| {
+            v.trim().parse::<f64>().map_err(|_| {
+                CliError::arg(
+                    "--scales",
+                    s,
+                    "comma-separated sizes in pixels, e.g. 0,4,8,16",
+                )
+            })
+        })
+        .collect()
 }
 
 /// The `--report` of `image`.
@@ -436,6 +487,15 @@ struct CleanParams {
     auto_threshold: Option<f64>,
     auto_mask: Option<f64>,
     max_major: usize,
+    multiscale: Option<MultiscaleReport>,
+}
+
+/// The multi-scale settings.
+#[derive(Serialize)]
+struct MultiscaleReport {
+    scales: Option<Vec<f64>>,
+    bias: f64,
+    gain: f64,
 }
 
 /// One plane's clean.
@@ -453,6 +513,8 @@ struct PlaneSummary {
     model_flux_jy: f64,
     components: usize,
     beam_arcsec_deg: [f64; 3],
+    /// σ of the image per unit σ (per real part) of the Stokes I samples: sqrt(Σw²)/Σw.
+    thermal_noise_per_vis_sigma: f64,
     grid_calls: usize,
     dirty_and_psf_s: f64,
 }
@@ -522,7 +584,10 @@ fn clean_report(
         n_blts: f.n_blts,
         rows_selected: f.n_rows_selected,
         nonfinite_flagged: f.n_nonfinite,
-        phase_centre_deg: [f.phase_centre.ra_rad.to_degrees(), f.phase_centre.dec_rad.to_degrees()],
+        phase_centre_deg: [
+            f.phase_centre.ra_rad.to_degrees(),
+            f.phase_centre.dec_rad.to_degrees(),
+        ],
         rephased: f.rephased,
         clean: CleanParams {
             niter: c.niter,
@@ -532,6 +597,11 @@ fn clean_report(
             auto_threshold: c.auto_threshold,
             auto_mask: c.auto_mask,
             max_major: c.max_major,
+            multiscale: c.multiscale.as_ref().map(|m| MultiscaleReport {
+                scales: m.scales.clone(),
+                bias: m.bias,
+                gain: m.gain,
+            }),
         },
         planes: r
             .planes
@@ -568,6 +638,7 @@ fn clean_report(
                     p.beam.minor_rad.to_degrees() * 3600.0,
                     p.beam.pa_rad.to_degrees(),
                 ],
+                thermal_noise_per_vis_sigma: p.noise_per_vis_sigma,
                 grid_calls: p.grid_calls,
                 dirty_and_psf_s: p.dirty_psf_s,
             })
@@ -579,7 +650,12 @@ fn clean_report(
             clean: r.clean_s,
             grid: r.planes.iter().map(|p| p.grid_times.grid_s).sum(),
             degrid_and_grid_total: r.planes.iter().map(|p| p.grid_times.total_s).sum(),
-            minor: r.planes.iter().flat_map(|p| &p.clean.cycles).map(|m| m.minor_s).sum(),
+            minor: r
+                .planes
+                .iter()
+                .flat_map(|p| &p.clean.cycles)
+                .map(|m| m.minor_s)
+                .sum(),
             write: times.0,
             total: times.1,
         },
@@ -607,7 +683,12 @@ fn run_clean(
         &ctx.progress("read"),
         &ctx.progress("clean"),
     )?;
-    for img in [&mut images.restored, &mut images.residual, &mut images.model, &mut images.psf] {
+    for img in [
+        &mut images.restored,
+        &mut images.residual,
+        &mut images.model,
+        &mut images.psf,
+    ] {
         img.history.push(ctx.history());
     }
     let t_write = Instant::now();
@@ -627,14 +708,20 @@ fn run_clean(
     if let Some(p) = &a.png {
         let title = format!(
             "{} — restored image, {:.3} MHz",
-            a.input.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            a.input
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
             images.restored.geometry.freqs_hz[0] / 1e6
         );
         write_preview(p, &images.restored, 0, &title)?;
     }
     let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
     if let Some(path) = &a.report {
-        report::write(path, &clean_report(a, cfg, clean_cfg, &images.restored, &rep, times))?;
+        report::write(
+            path,
+            &clean_report(a, cfg, clean_cfg, &images.restored, &rep, times),
+        )?;
     }
     if !ctx.quiet {
         for (i, p) in rep.planes.iter().enumerate() {

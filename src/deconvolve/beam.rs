@@ -44,7 +44,11 @@ impl Quadratic {
 /// peak, which includes the near sidelobes and any shoulder of the PSF; the box is made
 /// again from the fitted width and the fit repeated while the width changes by more than
 /// 1 %.
-pub fn fit_beam(psf: ArrayView2<'_, f32>, cell_x_rad: f64, cell_y_rad: f64) -> Result<Beam, DeconvolveError> {
+pub fn fit_beam(
+    psf: ArrayView2<'_, f32>,
+    cell_x_rad: f64,
+    cell_y_rad: f64,
+) -> Result<Beam, DeconvolveError> {
     let (ny, nx) = psf.dim();
     let (cy, cx) = (ny / 2, nx / 2);
     let pts = lobe_points(psf, cy, cx);
@@ -54,7 +58,8 @@ pub fn fit_beam(psf: ArrayView2<'_, f32>, cell_x_rad: f64, cell_y_rad: f64) -> R
             pts.len()
         )));
     }
-    let not_elliptic = || DeconvolveError::Psf("the main lobe is not elliptical: no beam can be fitted".into());
+    let not_elliptic =
+        || DeconvolveError::Psf("the main lobe is not elliptical: no beam can be fitted".into());
     let mut q = log_fit(&pts).ok_or_else(not_elliptic)?;
     q = least_squares(&pts, q);
     let max_half = cy.min(ny - 1 - cy).min(cx).min(nx - 1 - cx);
@@ -64,7 +69,11 @@ pub fn fit_beam(psf: ArrayView2<'_, f32>, cell_x_rad: f64, cell_y_rad: f64) -> R
         let mut box_pts = Vec::with_capacity((2 * half + 1).pow(2));
         for y in cy - half..=cy + half {
             for x in cx - half..=cx + half {
-                box_pts.push((x as f64 - cx as f64, y as f64 - cy as f64, psf[[y, x]] as f64));
+                box_pts.push((
+                    x as f64 - cx as f64,
+                    y as f64 - cy as f64,
+                    psf[[y, x]] as f64,
+                ));
             }
         }
         q = least_squares(&box_pts, q);
@@ -101,7 +110,11 @@ fn least_squares(pts: &[(f64, f64, f64)], mut q: Quadratic) -> Quadratic {
         // Halve the step until the form stays elliptic.
         let mut t = 1.0;
         let next = loop {
-            let n = Quadratic { a: q.a + t * step[0], b: q.b + t * step[1], c: q.c + t * step[2] };
+            let n = Quadratic {
+                a: q.a + t * step[0],
+                b: q.b + t * step[1],
+                c: q.c + t * step[2],
+            };
             if n.is_elliptic() || t < 1e-3 {
                 break n;
             }
@@ -110,7 +123,10 @@ fn least_squares(pts: &[(f64, f64, f64)], mut q: Quadratic) -> Quadratic {
         if !next.is_elliptic() {
             break;
         }
-        let done = step.iter().zip([q.a, q.b, q.c]).all(|(s, v)| (t * s).abs() <= 1e-10 * v.abs().max(1e-12));
+        let done = step
+            .iter()
+            .zip([q.a, q.b, q.c])
+            .all(|(s, v)| (t * s).abs() <= 1e-10 * v.abs().max(1e-12));
         q = next;
         if done {
             break;

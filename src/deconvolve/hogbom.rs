@@ -32,7 +32,7 @@ pub struct MinorCycle<'a> {
 }
 
 /// What a minor cycle did.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MinorOutcome {
     /// Iterations (components added, counting repeats at one pixel).
     pub iterations: usize,
@@ -42,6 +42,9 @@ pub struct MinorOutcome {
     pub flux_jy: f64,
     /// The peak `|residual|` at the end (inside the mask).
     pub peak: f32,
+    /// The components added, `(scale size in pixels, row, col, flux Jy)` (size 0: points),
+    /// one entry per position and round.
+    pub added: Vec<(f64, usize, usize, f32)>,
 }
 
 /// One pixel of the active list.
@@ -121,6 +124,7 @@ pub fn minor_cycle(
         for &(y, x, d) in &comps {
             model[[y, x]] += d;
             out.flux_jy += d as f64;
+            out.added.push((0.0, y, x, d));
         }
         subtract_kernel(residual.view_mut(), &comps, psf.patch(), 1.0);
         if n == 0 {

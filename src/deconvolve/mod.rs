@@ -12,6 +12,8 @@
 //!   estimated from the median absolute deviation ([`mad_sigma`]) at every major cycle;
 //!   `auto_mask` cleans everywhere down to its level, then only where components were
 //!   found, down to the threshold (WSClean's meaning).
+//! - [`multiscale_minor_cycle`]: multi-scale CLEAN (Gaussian components of several sizes,
+//!   [`multiscale`]).
 //! - [`fit_beam`] and [`restore`]: the restoring beam fitted to the PSF's main lobe and
 //!   the restored image `model ⊗ beam + residual`.
 //!
@@ -21,7 +23,9 @@
 pub mod beam;
 mod cotton_schwab;
 pub mod hogbom;
+pub mod multiscale;
 pub mod noise;
+mod planes;
 mod psf;
 
 use std::time::Instant;
@@ -32,7 +36,11 @@ use thiserror::Error;
 pub use beam::{fit_beam, restore};
 pub use cotton_schwab::VisResidual;
 pub use hogbom::{minor_cycle, peak_abs, MinorCycle, MinorOutcome};
+pub use multiscale::{multiscale_minor_cycle, MultiscaleConfig};
 pub use noise::mad_sigma;
+pub use planes::{
+    clean_planes, clean_visibilities, imaging_history, CleanImages, PlaneReport, WeightedVis,
+};
 pub use psf::Psf;
 
 use crate::grid::GridError;
@@ -90,6 +98,8 @@ pub struct CleanConfig {
     pub max_major: usize,
     /// Half-width of the PSF patch of the minor cycle in pixels (`None`: [`Psf::default_half`]).
     pub psf_patch: Option<usize>,
+    /// Multi-scale CLEAN ([`multiscale`]; `None`: components are points).
+    pub multiscale: Option<MultiscaleConfig>,
 }
 
 impl Default for CleanConfig {
@@ -103,6 +113,7 @@ impl Default for CleanConfig {
             auto_mask: None,
             max_major: 20,
             psf_patch: None,
+            multiscale: None,
         }
     }
 }
@@ -158,6 +169,9 @@ impl CleanConfig {
         }
         if self.max_major == 0 {
             return Err(bad("max_major", 0.0, "at least 1 major cycle"));
+        }
+        if let Some(m) = &self.multiscale {
+            m.validate()?;
         }
         Ok(())
     }
@@ -234,17 +248,34 @@ pub struct CleanReport {
     pub peak: f64,
     /// Flux in the model (Jy).
     pub model_flux_jy: f64,
-    /// Pixels with a component.
+    /// Components: distinct (scale, position) pairs (for point CLEAN, the model's
+    /// non-zero pixels).
     pub components: usize,
     /// The threshold in force at the end (Jy/beam).
     pub threshold_jy: f64,
 }
 
+/// One CLEAN component: a point (scale 0) or a Gaussian of FWHM `scale_px / 2` pixels
+/// ([`multiscale`]), with its total flux.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CleanComponent {
+    /// Scale size in pixels (0: a point).
+    pub scale_px: f64,
+    /// Row.
+    pub row: usize,
+    /// Column.
+    pub col: usize,
+    /// Flux (Jy).
+    pub flux_jy: f64,
+}
+
 /// Model and residual of a clean.
 #[derive(Debug, Clone)]
 pub struct CleanResult {
-    /// Components (Jy/pixel).
+    /// The model image (Jy/pixel): the components, Gaussians painted in.
     pub model: Array2<f32>,
+    /// The components, summed per scale and position.
+    pub components: Vec<CleanComponent>,
     /// The residual from the visibilities of the model (Jy/beam).
     pub residual: Array2<f32>,
     /// What happened.
@@ -268,6 +299,11 @@ pub fn clean(
     let mut masking = cfg.auto_mask.is_some();
     let mut cycles: Vec<MajorCycleReport> = Vec::new();
     let mut iterations = 0usize;
+    let mut added: std::collections::BTreeMap<(u64, usize, usize), f64> = Default::default();
+    let scales = cfg.multiscale.as_ref().map(|m| {
+        let (ny, nx) = residual.dim();
+        m.scales_for(psf.fwhm_px(), ny.min(nx))
+    });
     progress.start(cfg.max_major as u64, "major cycles");
     let (stop, threshold) = loop {
         let level = |s: Option<f64>| s.map_or(0.0, |s| s * sigma);
@@ -277,7 +313,8 @@ pub fn clean(
         }
         let (_, _, peak) = peak_abs(residual.view(), mask.as_ref().map(|m| m.view()));
         let peak = peak.abs() as f64;
-        if peak <= threshold {
+        // Multi-scale goes on while a larger scale is above its own noise-scaled level.
+        if peak <= threshold && (cfg.multiscale.is_none() || masking) {
             if masking {
                 // Down to the mask level everywhere: from now on only where components are.
                 masking = false;
@@ -296,19 +333,38 @@ pub fn clean(
             .max((1.0 - cfg.mgain) * peak)
             .max(psf.far_sidelobe() as f64 * peak);
         let t = Instant::now();
-        let out = minor_cycle(
-            residual.view_mut(),
-            model.view_mut(),
-            psf,
-            &MinorCycle {
-                gain: cfg.gain as f32,
-                stop: minor_stop as f32,
-                max_iterations: cfg.niter - iterations,
-                mask: mask.as_ref().map(|m| m.view()),
-            },
-        );
+        let out = match (&cfg.multiscale, &scales) {
+            (Some(ms), Some(scales)) => multiscale_minor_cycle(
+                residual.view_mut(),
+                model.view_mut(),
+                psf,
+                scales,
+                ms,
+                minor_stop as f32,
+                cfg.niter - iterations,
+                mask.as_ref().map(|m| m.view()),
+            ),
+            _ => minor_cycle(
+                residual.view_mut(),
+                model.view_mut(),
+                psf,
+                &MinorCycle {
+                    gain: cfg.gain as f32,
+                    stop: minor_stop as f32,
+                    max_iterations: cfg.niter - iterations,
+                    mask: mask.as_ref().map(|m| m.view()),
+                },
+            ),
+        };
         let minor_s = t.elapsed().as_secs_f64();
         iterations += out.iterations;
+        for &(scale, y, x, d) in &out.added {
+            *added.entry((scale.to_bits(), y, x)).or_default() += d as f64;
+        }
+        if out.iterations == 0 {
+            // Nothing above any level (multi-scale): the residual is already the data's.
+            break (StopReason::Threshold, threshold);
+        }
         let t = Instant::now();
         residual = imager.residual(model.view())?;
         let major_s = t.elapsed().as_secs_f64();
@@ -342,17 +398,19 @@ pub fn clean(
     progress.finish();
     let sigma = mad_sigma(residual.view(), None).unwrap_or(0.0) as f64;
     let (_, _, peak) = peak_abs(residual.view(), None);
-    let mut flux = 0.0f64;
-    let mut components = 0;
-    Zip::from(&model).for_each(|&v| {
-        if v != 0.0 {
-            flux += v as f64;
-            components += 1;
-        }
-    });
+    let flux: f64 = Zip::from(&model).fold(0.0, |a, &v| a + v as f64);
+    let components: Vec<CleanComponent> = added
+        .into_iter()
+        .filter(|&(_, f)| f != 0.0)
+        .map(|((scale, row, col), flux_jy)| CleanComponent {
+            scale_px: f64::from_bits(scale),
+            row,
+            col,
+            flux_jy,
+        })
+        .collect();
     Ok(CleanResult {
         model,
-        residual,
         report: CleanReport {
             cycles,
             iterations,
@@ -360,9 +418,11 @@ pub fn clean(
             sigma,
             peak: peak.abs() as f64,
             model_flux_jy: flux,
-            components,
+            components: components.len(),
             threshold_jy: threshold,
         },
+        components,
+        residual,
     })
 }
 

@@ -17,8 +17,10 @@ pub struct Psf {
     sidelobe: f32,
     /// Largest `|psf|` outside the patch.
     far_sidelobe: f32,
-    /// Pixels of the main lobe: connected to the peak, above zero.
+    /// Pixels of the main lobe: downhill from the peak, above zero.
     main_lobe: Vec<(isize, isize)>,
+    /// Diameter of the disc with the area of the main lobe above half the peak (pixels).
+    fwhm_px: f64,
 }
 
 impl Psf {
@@ -80,9 +82,17 @@ impl Psf {
                 far_sidelobe = far_sidelobe.max((v * scale).abs());
             }
         }
+        let above_half = main_lobe
+            .iter()
+            .filter(|&&(y, x)| {
+                psf[[(cy as isize + y) as usize, (cx as isize + x) as usize]] >= 0.5 * peak
+            })
+            .count();
+        let fwhm_px = 2.0 * (above_half as f64 / std::f64::consts::PI).sqrt();
         Ok(Psf {
             patch,
             half,
+            fwhm_px,
             sidelobe,
             far_sidelobe,
             main_lobe,
@@ -124,6 +134,12 @@ impl Psf {
     /// Largest `|psf|` outside the patch (what the minor cycle leaves to the major cycle).
     pub fn far_sidelobe(&self) -> f32 {
         self.far_sidelobe
+    }
+
+    /// The width of the main lobe at half the peak (pixels; the diameter of a disc of the
+    /// same area).
+    pub fn fwhm_px(&self) -> f64 {
+        self.fwhm_px
     }
 
     /// Offsets `(dy, dx)` of the main lobe's pixels (downhill from the peak, above zero).

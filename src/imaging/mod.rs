@@ -23,7 +23,7 @@
 
 mod clean;
 
-pub use clean::{clean_uvh5, CleanFileReport, CleanImages, PlaneReport};
+pub use clean::{clean_uvh5, CleanFileReport};
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -323,7 +323,12 @@ pub fn image_uvh5(
         progress,
         &mut |d, w| Ok(imager.add(d, w)?),
     )?;
-    let (dirty, psf, rep) = imager.finish(prep.plan.rephaser.target, prep.freqs(), prep.width_hz, prep.date_obs)?;
+    let (dirty, psf, rep) = imager.finish(
+        prep.plan.rephaser.target,
+        prep.freqs(),
+        prep.width_hz,
+        prep.date_obs,
+    )?;
     progress.finish();
     prep.report.imaging = rep;
     Ok((dirty, psf, prep.report))

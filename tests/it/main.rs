@@ -5,6 +5,7 @@ mod channelise;
 mod cli;
 mod common;
 mod correlate;
+mod deconvolve;
 mod fx;
 mod grid;
 mod imaging;

@@ -1,0 +1,342 @@
+//! Cleaning image planes from visibilities held in memory: the dirty image and PSF of
+//! each plane, the beam, the clean, and the restored, residual, model and PSF images.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use ndarray::{s, Array2, Array3, ArrayView2};
+use num_complex::Complex;
+
+use super::{
+    clean, fit_beam, restore, CleanComponent, CleanConfig, CleanReport, DeconvolveError, Psf,
+    VisResidual,
+};
+use crate::grid::weighting::imaging_weights;
+use crate::grid::{GridConfig, GridFloat, StageTimes};
+use crate::image::{
+    auto_cell_rad, needs_wstacking, stokes_i, Beam, Image, ImageGeometry, ImagingConfig,
+};
+use crate::precision::Precision;
+use crate::progress::Progress;
+use crate::sky::{Component, Shape, SkyModel};
+use crate::vis::Visibilities;
+
+/// The images of a deconvolution.
+#[derive(Debug, Clone)]
+pub struct CleanImages {
+    /// `model ⊗ beam + residual` (Jy/beam), with the restoring beam.
+    pub restored: Image,
+    /// The residual from the visibilities (Jy/beam).
+    pub residual: Image,
+    /// The components (Jy/pixel).
+    pub model: Image,
+    /// The point spread function (peak 1).
+    pub psf: Image,
+    /// The components of each plane.
+    pub components: Vec<Vec<CleanComponent>>,
+}
+
+impl CleanImages {
+    /// The components as a sky model: points, and for multi-scale components circular
+    /// Gaussians of FWHM half the scale, at their pixels' positions, with their fluxes at
+    /// the plane's frequency and a flat spectrum.
+    pub fn components(&self) -> Result<SkyModel, crate::sky::SkyError> {
+        let g = &self.model.geometry;
+        let mut comps = Vec::new();
+        for (p, plane) in self.components.iter().enumerate() {
+            for c in plane {
+                if let Some(radec) = g.pixel_to_radec(c.row as f64, c.col as f64) {
+                    let shape = if c.scale_px > 0.0 {
+                        let fwhm = 0.5 * c.scale_px * g.cell_x_rad;
+                        Shape::Gaussian {
+                            major_rad: fwhm,
+                            minor_rad: fwhm,
+                            pa_rad: 0.0,
+                        }
+                    } else {
+                        Shape::Point
+                    };
+                    comps.push(Component {
+                        ref_freq_hz: g.freqs_hz[p],
+                        shape,
+                        ..Component::point(radec, c.flux_jy)
+                    });
+                }
+            }
+        }
+        SkyModel::new(comps)
+    }
+}
+
+/// What cleaning one plane did.
+#[derive(Debug, Clone)]
+pub struct PlaneReport {
+    /// The clean's report.
+    pub clean: CleanReport,
+    /// The restoring beam.
+    pub beam: Beam,
+    /// Sum of the imaging weights, `Σ w`.
+    pub weight_sum: f64,
+    /// The image noise per unit visibility noise, `sqrt(Σ w²) / Σ w`: σ of the dirty image
+    /// for Stokes I samples of equal noise σ = 1 per real part.
+    pub noise_per_vis_sigma: f64,
+    /// Visibilities gridded.
+    pub n_vis: usize,
+    /// Gridder and degridder calls.
+    pub grid_calls: usize,
+    /// Their stage times, plan included.
+    pub grid_times: StageTimes,
+    /// Seconds making the dirty image and PSF.
+    pub dirty_psf_s: f64,
+}
+
+/// Weighted Stokes I samples `[row, chan]` in memory: `w · V` and `w` (0 where flagged).
+#[derive(Debug, Clone, Copy)]
+pub struct WeightedVis<'a, T: GridFloat> {
+    /// uvw per row (m).
+    pub uvw_m: ArrayView2<'a, f64>,
+    /// Frequencies of the channels (Hz).
+    pub freqs_hz: &'a [f64],
+    /// `w · V`.
+    pub weighted: ArrayView2<'a, Complex<T>>,
+    /// `w`.
+    pub weights: ArrayView2<'a, f32>,
+}
+
+/// Cleans each plane (`planes`: channel ranges) of `data` on the grid of `gcfg` and
+/// makes the images, placed with `geometry`. `history` heads every image's HISTORY
+/// (the first line is replaced by what the image is).
+pub fn clean_planes<T: GridFloat>(
+    gcfg: &GridConfig,
+    geometry: &ImageGeometry,
+    planes: &[Range<usize>],
+    data: WeightedVis<'_, T>,
+    cfg: &CleanConfig,
+    history: &[String],
+    progress: &dyn Progress,
+) -> Result<(CleanImages, Vec<PlaneReport>), DeconvolveError> {
+    cfg.validate()?;
+    let shape = (planes.len(), gcfg.npix_y, gcfg.npix_x);
+    let (mut restored, mut residual, mut model, mut psf_cube) = (
+        Array3::zeros(shape),
+        Array3::zeros(shape),
+        Array3::zeros(shape),
+        Array3::zeros(shape),
+    );
+    let mut reports = Vec::new();
+    let mut components = Vec::new();
+    for (p, chans) in planes.iter().enumerate() {
+        let mut vr = VisResidual::new(
+            gcfg,
+            data.uvw_m,
+            data.freqs_hz,
+            data.weighted,
+            data.weights,
+            chans.clone(),
+        )?;
+        let t = Instant::now();
+        let psf_img = vr.psf()?;
+        let dirty = vr.dirty()?;
+        let dirty_psf_s = t.elapsed().as_secs_f64();
+        let psf = Psf::new(psf_img.view(), cfg.psf_patch)?;
+        let beam = fit_beam(psf_img.view(), geometry.cell_x_rad, geometry.cell_y_rad)?;
+        psf_cube.slice_mut(s![p, .., ..]).assign(&psf_img);
+        drop(psf_img);
+        let out = clean(dirty, &psf, cfg, &mut vr, progress)?;
+        residual.slice_mut(s![p, .., ..]).assign(&out.residual);
+        let mut rest = out.residual;
+        restore(
+            rest.view_mut(),
+            out.model.view(),
+            &beam,
+            geometry.cell_x_rad,
+            geometry.cell_y_rad,
+        );
+        restored.slice_mut(s![p, .., ..]).assign(&rest);
+        model.slice_mut(s![p, .., ..]).assign(&out.model);
+        components.push(out.components);
+        let w2: f64 = data
+            .weights
+            .slice(s![.., chans.clone()])
+            .iter()
+            .map(|&w| (w as f64) * (w as f64))
+            .sum();
+        reports.push(PlaneReport {
+            clean: out.report,
+            beam,
+            weight_sum: vr.weight_sum(),
+            noise_per_vis_sigma: w2.sqrt() / vr.weight_sum(),
+            n_vis: vr.plan().n_vis(),
+            grid_calls: vr.calls,
+            grid_times: vr.times.clone(),
+            dirty_psf_s,
+        });
+    }
+    let mut lines = history.to_vec();
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines.push(parameters(cfg));
+    lines.extend(outcomes(&reports));
+    let image = |data: Array3<f32>, unit: &str, what: &str, beam: Option<Beam>| {
+        let mut h = lines.clone();
+        h[0] = format!("fxgrid {} {what}", crate::VERSION);
+        Image {
+            geometry: geometry.clone(),
+            data,
+            unit: unit.into(),
+            history: h,
+            beam,
+        }
+    };
+    let beam0 = reports.first().map(|r| r.beam);
+    Ok((
+        CleanImages {
+            restored: image(restored, "JY/BEAM", "restored image (CLEAN)", beam0),
+            residual: image(residual, "JY/BEAM", "residual image (CLEAN)", beam0),
+            model: image(model, "JY/PIXEL", "CLEAN model", None),
+            psf: image(psf_cube, "JY/BEAM", "point spread function", None),
+            components,
+        },
+        reports,
+    ))
+}
+
+/// The HISTORY line of the clean parameters.
+fn parameters(c: &CleanConfig) -> String {
+    format!(
+        "clean niter {} gain {} mgain {} threshold {} Jy auto-threshold {} auto-mask {} max-major {} psf-patch {} multiscale {}",
+        c.niter,
+        c.gain,
+        c.mgain,
+        c.threshold_jy,
+        c.auto_threshold.map_or("none".into(), |s| format!("{s} sigma")),
+        c.auto_mask.map_or("none".into(), |s| format!("{s} sigma")),
+        c.max_major,
+        c.psf_patch.map_or("auto".into(), |p| p.to_string()),
+        c.multiscale.as_ref().map_or("off".into(), |m| format!(
+            "scales {} bias {} gain {}",
+            m.scales.as_ref().map_or("auto".into(), |s| format!("{s:?}")),
+            m.bias,
+            m.gain
+        )),
+    )
+}
+
+/// HISTORY lines of how each plane's clean ended.
+fn outcomes(planes: &[PlaneReport]) -> Vec<String> {
+    planes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "plane {i}: {} iterations, {} major cycles, {}; sigma {:.4e} Jy/beam, model flux {:.6} Jy; beam {:.3}x{:.3} arcsec PA {:.2} deg",
+                p.clean.iterations,
+                p.clean.cycles.len(),
+                p.clean.stop.describe(),
+                p.clean.sigma,
+                p.clean.model_flux_jy,
+                p.beam.major_rad.to_degrees() * 3600.0,
+                p.beam.minor_rad.to_degrees() * 3600.0,
+                p.beam.pa_rad.to_degrees()
+            )
+        })
+        .collect()
+}
+
+/// The HISTORY line of the imaging parameters.
+pub fn imaging_history(cfg: &ImagingConfig, wstacking: bool) -> String {
+    format!(
+        "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}{}",
+        cfg.weighting.describe(),
+        cfg.epsilon,
+        cfg.precision.name(),
+        wstacking,
+        cfg.channels
+            .as_ref()
+            .map_or("all".to_string(), |r| format!("{}:{}", r.start, r.end)),
+        if cfg.per_channel {
+            " per channel"
+        } else {
+            " MFS"
+        }
+    )
+}
+
+/// Cleans the Stokes I data of `vis` in memory (what `fxgrid image --niter` does for a
+/// file): weights, the cell (`None`: [`auto_cell_rad`]) and w-stacking as
+/// [`crate::image::dirty_image_and_psf`] chooses them, then [`clean_planes`].
+pub fn clean_visibilities(
+    vis: &Visibilities,
+    cfg: &ImagingConfig,
+    clean_cfg: &CleanConfig,
+    progress: &dyn Progress,
+) -> Result<(CleanImages, Vec<PlaneReport>), DeconvolveError> {
+    clean_cfg.validate()?;
+    let channels = cfg.channels.clone().unwrap_or(0..vis.n_chan());
+    let data = stokes_i(vis, channels.clone())?;
+    let mut cfg = cfg.clone();
+    let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
+    let cell = match cfg.cell_rad {
+        Some(c) => c,
+        None => {
+            let uvmax = data
+                .uvw_m
+                .rows()
+                .into_iter()
+                .map(|r| r[0].hypot(r[1]))
+                .fold(0.0, f64::max);
+            auto_cell_rad(uvmax * fmax / crate::telescope::SPEED_OF_LIGHT_M_S)?
+        }
+    };
+    cfg.cell_rad = Some(cell);
+    cfg.channels = Some(channels.clone());
+    let wstacking = cfg
+        .wstacking
+        .unwrap_or_else(|| needs_wstacking(&data, cfg.npix_x, cfg.npix_y, cell));
+    let gcfg = cfg.grid_config(wstacking)?;
+    let weights = imaging_weights(
+        cfg.weighting,
+        &gcfg,
+        data.uvw_m.view(),
+        &data.freqs_hz,
+        Some(data.weight.view()),
+        Some(data.flags.view()),
+    )?;
+    let meta = vis.meta();
+    let date_obs =
+        meta.times_jd_utc.first().copied().unwrap_or(0.0) - 0.5 * meta.int_time_s / 86_400.0;
+    let geometry = cfg.geometry(
+        meta.phase_centre,
+        cell,
+        &data.freqs_hz,
+        meta.chan_width_hz,
+        date_obs,
+    );
+    let planes = cfg.planes(channels.len());
+    let history = [String::new(), imaging_history(&cfg, wstacking)];
+    let weights = ndarray::Zip::from(&weights)
+        .and(&data.flags)
+        .map_collect(|&w, &f| if f || !(w > 0.0) { 0.0 } else { w });
+    macro_rules! run {
+        ($t:ty) => {{
+            let weighted: Array2<Complex<$t>> = ndarray::Zip::from(&data.vis)
+                .and(&weights)
+                .map_collect(|v, &w| {
+                    let w = w as f64;
+                    Complex::new((v.re * w) as $t, (v.im * w) as $t)
+                });
+            let wv = WeightedVis {
+                uvw_m: data.uvw_m.view(),
+                freqs_hz: &data.freqs_hz,
+                weighted: weighted.view(),
+                weights: weights.view(),
+            };
+            clean_planes(&gcfg, &geometry, &planes, wv, clean_cfg, &history, progress)
+        }};
+    }
+    match cfg.precision {
+        Precision::F32 => run!(f32),
+        Precision::F64 => run!(f64),
+    }
+}
