@@ -96,8 +96,8 @@ pub struct ImageArgs {
     #[arg(long)]
     multiscale: bool,
     /// Multi-scale sizes in pixels, ascending, starting with 0 (default: 0, then twice the
-    /// beam, doubling up to a quarter of the image).
-    #[arg(long, requires = "multiscale")]
+    /// beam, doubling: four scales at most, none beyond a quarter of the image).
+    #[arg(long, requires = "multiscale", allow_hyphen_values = true)]
     scales: Option<String>,
     /// Multi-scale bias per doubling of the scale, in (0, 1].
     #[arg(

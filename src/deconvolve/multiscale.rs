@@ -8,7 +8,7 @@
 //! Scales are sizes α in pixels: 0 is a point; a scale α > 0 is a circular Gaussian of
 //! FWHM α/2 (most of its flux within a diameter α), normalised to unit sum, so a
 //! component's value is its flux. The automatic scales are 0, then twice the beam's FWHM,
-//! doubling up to a quarter of the image. A peak found at scale index `i > 0` is weighted
+//! doubling, four of them at most and none beyond a quarter of the image. A peak found at scale index `i > 0` is weighted
 //! by `bias^(log2(α_i / α_1))` (the first non-zero scale unweighted): larger scales must
 //! be brighter to be chosen.
 
@@ -85,7 +85,7 @@ impl MultiscaleConfig {
         }
         let mut out = vec![0.0];
         let mut a = (2.0 * beam_fwhm_px).max(2.0).round();
-        while a <= npix as f64 / 4.0 && out.len() < 8 {
+        while a <= npix as f64 / 4.0 && out.len() < 5 {
             out.push(a);
             a *= 2.0;
         }

@@ -53,6 +53,7 @@ fn cell_of(layout: &fxgrid::telescope::ArrayLayout, obs: &Observation) -> f64 {
 /// the sky model.
 fn field(
     npix: usize,
+    cell_rad: f64,
     n: usize,
     lo: f64,
     hi: f64,
@@ -62,8 +63,8 @@ fn field(
         phase_centre: centre,
         npix_x: npix,
         npix_y: npix,
-        cell_x_rad: (CELL_ARCSEC / 3600.0f64).to_radians(),
-        cell_y_rad: (CELL_ARCSEC / 3600.0f64).to_radians(),
+        cell_x_rad: cell_rad,
+        cell_y_rad: cell_rad,
         freqs_hz: vec![150e6],
         freq_width_hz: 1e6,
         stokes: Stokes::I,
@@ -126,7 +127,7 @@ fn noise_free_point_sources_are_recovered_to_half_a_percent() {
     };
     let (images, reports) = clean_visibilities(
         &vis,
-        &config(npix, Precision::F64, 1e-7),
+        &config(npix, cell, Precision::F64, 1e-7),
         &clean_cfg,
         &NoProgress,
     )
@@ -174,15 +175,11 @@ fn with_noise_the_residual_reaches_the_thermal_noise() {
     use rand_distr::{Distribution, Normal};
     let centre = RaDec::from_degrees(60.0, -30.0);
     let npix = 512;
-    let (pts, sky) = field(npix, 8, 0.2, 3.0, centre);
     let layout = ska_low_like(96, 3).unwrap();
-    let mut vis = predict(
-        &layout,
-        &observation(centre, 4, 2),
-        &sky,
-        &PredictConfig::default(),
-    )
-    .unwrap();
+    let obs = observation(centre, 4, 2);
+    let cell = cell_of(&layout, &obs);
+    let (pts, sky) = field(npix, cell, 8, 0.2, 3.0, centre);
+    let mut vis = predict(&layout, &obs, &sky, &PredictConfig::default()).unwrap();
     // σ per real and imaginary part of each correlation product: Stokes I = (XX + YY)/2
     // has σ / √2 per part.
     let sigma_vis = 2.0f32;
@@ -198,7 +195,7 @@ fn with_noise_the_residual_reaches_the_thermal_noise() {
     };
     let (images, reports) = clean_visibilities(
         &vis,
-        &config(npix, Precision::F32, 1e-5),
+        &config(npix, cell, Precision::F32, 1e-5),
         &clean_cfg,
         &NoProgress,
     )
@@ -248,8 +245,13 @@ fn bad_clean_parameters_are_refused() {
             ..Default::default()
         },
     ] {
-        let e = clean_visibilities(&vis, &config(64, Precision::F32, 1e-4), &bad, &NoProgress)
-            .unwrap_err();
+        let e = clean_visibilities(
+            &vis,
+            &config(64, 1e-4, Precision::F32, 1e-4),
+            &bad,
+            &NoProgress,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("invalid clean parameter"), "{e}");
     }
 }
@@ -312,8 +314,6 @@ mod cli {
             vis.as_str(),
             "--npix",
             "256",
-            "--cell-arcsec",
-            "60",
             "--precision",
             "f32",
             "--epsilon",
