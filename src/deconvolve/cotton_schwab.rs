@@ -51,12 +51,12 @@ impl<'a, T: GridFloat> VisResidual<'a, T> {
         let weights = weights.slice_move(s![.., chans.clone()]);
         let excluded = weights.mapv(|w| w <= 0.0);
         let plan = GridPlan::new(cfg, uvw_m, &freqs_hz[chans], None, Some(excluded.view()))?;
-        let wsum = weights
+        let wsum: f64 = weights
             .iter()
             .filter(|&&w| w > 0.0)
             .map(|&w| w as f64)
             .sum();
-        if !(wsum > 0.0) {
+        if wsum.is_nan() || wsum <= 0.0 {
             return Err(GridError::Empty(
                 "every sample of the plane is flagged or has zero weight".into(),
             )

@@ -39,7 +39,8 @@ pub use hogbom::{minor_cycle, peak_abs, MinorCycle, MinorOutcome};
 pub use multiscale::{multiscale_minor_cycle, MultiscaleConfig};
 pub use noise::mad_sigma;
 pub use planes::{
-    clean_planes, clean_visibilities, imaging_history, CleanImages, PlaneReport, WeightedVis,
+    clean_planes, clean_visibilities, gridded_weight, imaging_history, CleanImages, PlaneReport,
+    WeightedVis,
 };
 pub use psf::Psf;
 

@@ -90,6 +90,17 @@ pub struct PlaneReport {
     pub dirty_psf_s: f64,
 }
 
+/// The weight a sample is gridded with: its imaging weight, or 0 where it is flagged or
+/// the weight is not positive.
+#[inline]
+pub fn gridded_weight(w: f32, flagged: bool) -> f32 {
+    if flagged || w.is_nan() || w <= 0.0 {
+        0.0
+    } else {
+        w
+    }
+}
+
 /// Weighted Stokes I samples `[row, chan]` in memory: `w · V` and `w` (0 where flagged).
 #[derive(Debug, Clone, Copy)]
 pub struct WeightedVis<'a, T: GridFloat> {
@@ -168,7 +179,7 @@ pub fn clean_planes<T: GridFloat>(
             noise_per_vis_sigma: w2.sqrt() / vr.weight_sum(),
             n_vis: vr.plan().n_vis(),
             grid_calls: vr.calls,
-            grid_times: vr.times.clone(),
+            grid_times: vr.times,
             dirty_psf_s,
         });
     }
@@ -317,7 +328,7 @@ pub fn clean_visibilities(
     let history = [String::new(), imaging_history(&cfg, wstacking)];
     let weights = ndarray::Zip::from(&weights)
         .and(&data.flags)
-        .map_collect(|&w, &f| if f || !(w > 0.0) { 0.0 } else { w });
+        .map_collect(|&w, &f| gridded_weight(w, f));
     macro_rules! run {
         ($t:ty) => {{
             let weighted: Array2<Complex<$t>> = ndarray::Zip::from(&data.vis)

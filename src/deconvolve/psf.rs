@@ -43,7 +43,7 @@ impl Psf {
         let (cy, cx) = (ny / 2, nx / 2);
         let peak = psf[[cy, cx]];
         let max_abs = psf.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-        if !(peak > 0.0) || (peak - max_abs).abs() > 1e-3 * max_abs {
+        if peak <= 0.0 || (peak - max_abs).abs() > 1e-3 * max_abs {
             return Err(DeconvolveError::Psf(format!(
                 "the PSF must peak at its centre pixel ({cy}, {cx}); it is {peak} there and the largest |value| is {max_abs}"
             )));

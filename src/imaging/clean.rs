@@ -11,8 +11,8 @@ use num_complex::Complex;
 
 use super::{grid_blocks, prepare, FileImagingError, FileReport, FileSelection};
 use crate::deconvolve::{
-    clean_planes, imaging_history, CleanConfig, CleanImages, DeconvolveError, PlaneReport,
-    WeightedVis,
+    clean_planes, gridded_weight, imaging_history, CleanConfig, CleanImages, DeconvolveError,
+    PlaneReport, WeightedVis,
 };
 use crate::grid::GridFloat;
 use crate::image::ImagingConfig;
@@ -117,7 +117,7 @@ fn clean_in<T: GridFloat>(
                 .and(w)
                 .and(&d.flags)
                 .par_for_each(|hv, hw, v, &w, &f| {
-                    let w = if f || !(w > 0.0) { 0.0 } else { w };
+                    let w = gridded_weight(w, f);
                     *hw = w;
                     let wf = w as f64;
                     *hv = Complex::new(T::of_f64(v.re * wf), T::of_f64(v.im * wf));

@@ -371,7 +371,7 @@ mod cli {
             serde_json::from_str(&std::fs::read_to_string(p("rep.json")).unwrap()).unwrap();
         let plane = &rep["planes"][0];
         assert!(
-            plane["major_cycles"].as_array().unwrap().len() >= 1,
+            !plane["major_cycles"].as_array().unwrap().is_empty(),
             "{rep}"
         );
         assert!(
