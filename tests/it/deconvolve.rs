@@ -378,6 +378,33 @@ mod cli {
             plane["iterations"].as_u64().unwrap() > 0 && plane["sigma_jy"].as_f64().unwrap() > 0.0
         );
         assert!(rep["memory"]["peak_rss_bytes"].as_u64().unwrap() > 0);
+
+        // One clean per channel: a plane each, each with its own major cycles.
+        let (ok, _, err) = fxgrid(
+            &[
+                &base[..],
+                &[
+                    "--niter",
+                    "2000",
+                    "--auto-threshold",
+                    "3",
+                    "--per-channel",
+                    "--report",
+                    &p("rep2.json"),
+                    "--out",
+                    &p("cube.fits"),
+                ],
+            ]
+            .concat(),
+        );
+        assert!(ok, "{err}");
+        let cube = fxgrid::io::fits::read_fits(Path::new(&p("cube.fits"))).unwrap();
+        assert_eq!(cube.data.dim().0, 2);
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p("rep2.json")).unwrap()).unwrap();
+        let planes = rep["planes"].as_array().unwrap();
+        assert_eq!(planes.len(), 2);
+        assert!(planes[0]["frequency_hz"].as_f64() < planes[1]["frequency_hz"].as_f64());
     }
 
     #[test]
