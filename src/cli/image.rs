@@ -275,9 +275,10 @@ fn parse_scales(s: &str) -> Result<Vec<f64>, CliError> {
         .collect()
 }
 
-/// The `--report` of `image`.
+/// What every `--report` of `image` starts with: the command's files and parameters and
+/// what was read.
 #[derive(Serialize)]
-struct ImageReport {
+struct FileSummary {
     fxgrid: &'static str,
     input: String,
     output: String,
@@ -287,13 +288,45 @@ struct ImageReport {
     epsilon: f64,
     precision: &'static str,
     wstacking: bool,
-    planes: usize,
     blocks: usize,
     n_blts: usize,
     rows_selected: usize,
     nonfinite_flagged: usize,
     phase_centre_deg: [f64; 2],
     rephased: bool,
+}
+
+impl FileSummary {
+    fn new(a: &ImageArgs, cfg: &ImagingConfig, f: &FileReport, wstacking: bool) -> Self {
+        FileSummary {
+            fxgrid: fxgrid::VERSION,
+            input: a.input.display().to_string(),
+            output: a.out.display().to_string(),
+            npix: a.npix,
+            cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
+            weighting: cfg.weighting.describe(),
+            epsilon: cfg.epsilon,
+            precision: cfg.precision.name(),
+            wstacking,
+            blocks: f.blocks,
+            n_blts: f.n_blts,
+            rows_selected: f.n_rows_selected,
+            nonfinite_flagged: f.n_nonfinite,
+            phase_centre_deg: [
+                f.phase_centre.ra_rad.to_degrees(),
+                f.phase_centre.dec_rad.to_degrees(),
+            ],
+            rephased: f.rephased,
+        }
+    }
+}
+
+/// The `--report` of `image`.
+#[derive(Serialize)]
+struct ImageReport {
+    #[serde(flatten)]
+    file: FileSummary,
+    planes: usize,
     n_vis: usize,
     weight_sum: f64,
     kernel: KernelReport,
@@ -351,25 +384,8 @@ impl ImageReport {
         };
         let (row, col, value) = dirty.peak(0);
         ImageReport {
-            fxgrid: fxgrid::VERSION,
-            input: a.input.display().to_string(),
-            output: a.out.display().to_string(),
-            npix: a.npix,
-            cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
-            weighting: cfg.weighting.describe(),
-            epsilon: cfg.epsilon,
-            precision: cfg.precision.name(),
-            wstacking: rep.wstacking,
+            file: FileSummary::new(a, cfg, f, rep.wstacking),
             planes: dirty.data.dim().0,
-            blocks: f.blocks,
-            n_blts: f.n_blts,
-            rows_selected: f.n_rows_selected,
-            nonfinite_flagged: f.n_nonfinite,
-            phase_centre_deg: [
-                f.phase_centre.ra_rad.to_degrees(),
-                f.phase_centre.dec_rad.to_degrees(),
-            ],
-            rephased: f.rephased,
             n_vis: rep.n_vis,
             weight_sum: rep.weight_sum,
             kernel: KernelReport {
@@ -456,21 +472,8 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
 /// The `--report` of a cleaned `image`.
 #[derive(Serialize)]
 struct CleanImageReport {
-    fxgrid: &'static str,
-    input: String,
-    output: String,
-    npix: usize,
-    cell_arcsec: f64,
-    weighting: String,
-    epsilon: f64,
-    precision: &'static str,
-    wstacking: bool,
-    blocks: usize,
-    n_blts: usize,
-    rows_selected: usize,
-    nonfinite_flagged: usize,
-    phase_centre_deg: [f64; 2],
-    rephased: bool,
+    #[serde(flatten)]
+    file: FileSummary,
     clean: CleanParams,
     planes: Vec<PlaneSummary>,
     seconds: CleanSeconds,
@@ -571,24 +574,7 @@ fn clean_report(
 ) -> CleanImageReport {
     let f = &r.file;
     CleanImageReport {
-        fxgrid: fxgrid::VERSION,
-        input: a.input.display().to_string(),
-        output: a.out.display().to_string(),
-        npix: a.npix,
-        cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
-        weighting: cfg.weighting.describe(),
-        epsilon: cfg.epsilon,
-        precision: cfg.precision.name(),
-        wstacking: r.wstacking,
-        blocks: f.blocks,
-        n_blts: f.n_blts,
-        rows_selected: f.n_rows_selected,
-        nonfinite_flagged: f.n_nonfinite,
-        phase_centre_deg: [
-            f.phase_centre.ra_rad.to_degrees(),
-            f.phase_centre.dec_rad.to_degrees(),
-        ],
-        rephased: f.rephased,
+        file: FileSummary::new(a, cfg, f, r.wstacking),
         clean: CleanParams {
             niter: c.niter,
             gain: c.gain,

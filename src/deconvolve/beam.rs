@@ -137,29 +137,21 @@ fn least_squares(pts: &[(f64, f64, f64)], mut q: Quadratic) -> Quadratic {
 
 /// The main lobe's pixels at or above [`FIT_LEVEL`]: `(x, y, value)` offsets from the peak.
 fn lobe_points(psf: ArrayView2<'_, f32>, cy: usize, cx: usize) -> Vec<(f64, f64, f64)> {
-    let (ny, nx) = psf.dim();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![(cy, cx)];
-    let mut out = Vec::new();
-    seen.insert((cy, cx));
-    while let Some((y, x)) = stack.pop() {
-        out.push((
+    super::psf::flood(
+        psf,
+        (cy, cx),
+        &[(-1, 0), (1, 0), (0, -1), (0, 1)],
+        |_, to| to >= FIT_LEVEL,
+    )
+    .into_iter()
+    .map(|(y, x)| {
+        (
             x as f64 - cx as f64,
             y as f64 - cy as f64,
             psf[[y, x]] as f64,
-        ));
-        for (dy, dx) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
-            let (yy, xx) = (y as isize + dy, x as isize + dx);
-            if yy < 0 || xx < 0 || yy >= ny as isize || xx >= nx as isize {
-                continue;
-            }
-            let p = (yy as usize, xx as usize);
-            if psf[p] >= FIT_LEVEL && seen.insert(p) {
-                stack.push(p);
-            }
-        }
-    }
-    out
+        )
+    })
+    .collect()
 }
 
 fn log_fit(pts: &[(f64, f64, f64)]) -> Option<Quadratic> {

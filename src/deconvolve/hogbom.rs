@@ -115,12 +115,7 @@ pub fn minor_cycle(
         );
         out.iterations += n;
         out.rounds += 1;
-        let comps: Vec<(usize, usize, f32)> = active
-            .iter()
-            .zip(&delta)
-            .filter(|(_, &d)| d != 0.0)
-            .map(|(a, &d)| (a.y as usize, a.x as usize, d))
-            .collect();
+        let comps = round_components(active.iter().map(|a| (a.y, a.x)), &delta);
         for &(y, x, d) in &comps {
             model[[y, x]] += d;
             out.flux_jy += d as f64;
@@ -134,6 +129,19 @@ pub fn minor_cycle(
             return out;
         }
     }
+}
+
+/// The components of a sub-minor round: `(row, col, flux)` of the active pixels whose
+/// accumulated flux is not zero.
+pub(super) fn round_components(
+    active: impl Iterator<Item = (u32, u32)>,
+    delta: &[f32],
+) -> Vec<(usize, usize, f32)> {
+    active
+        .zip(delta)
+        .filter(|(_, &d)| d != 0.0)
+        .map(|((y, x), &d)| (y as usize, x as usize, d))
+        .collect()
 }
 
 /// The pixels with `|value| > level` inside the mask, in row-major order, with their values;

@@ -15,7 +15,7 @@
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::hogbom::{peak_abs, subtract_kernel, MinorOutcome};
+use super::hogbom::{peak_abs, round_components, subtract_kernel, MinorOutcome};
 use super::noise::mad_sigma;
 use super::{DeconvolveError, Psf};
 
@@ -331,12 +331,7 @@ pub fn multiscale_minor_cycle(
         }
         out.iterations += n;
         out.rounds += 1;
-        let comps: Vec<(usize, usize, f32)> = active
-            .iter()
-            .zip(&delta)
-            .filter(|(_, &d)| d != 0.0)
-            .map(|(a, &d)| (a.0 as usize, a.1 as usize, d))
-            .collect();
+        let comps = round_components(active.iter().map(|a| (a.0, a.1)), &delta);
         if comps.is_empty() {
             return out;
         }

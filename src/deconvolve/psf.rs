@@ -152,23 +152,44 @@ impl Psf {
 /// larger value) while the PSF is above zero, as offsets from the peak: the main lobe down
 /// to its first null or minimum.
 fn main_lobe(psf: ArrayView2<'_, f32>, cy: usize, cx: usize) -> Vec<(isize, isize)> {
-    let (ny, nx) = psf.dim();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![(cy, cx)];
+    let offsets: &[(isize, isize)] = &[
+        (-1, -1),
+        (-1, 0),
+        (-1, 1),
+        (0, -1),
+        (0, 1),
+        (1, -1),
+        (1, 0),
+        (1, 1),
+    ];
+    flood(psf, (cy, cx), offsets, |from, to| to > 0.0 && to <= from)
+        .into_iter()
+        .map(|(y, x)| (y as isize - cy as isize, x as isize - cx as isize))
+        .collect()
+}
+
+/// The pixels reached from `start` by steps of `offsets` where `step(value here, value
+/// there)` allows, `start` included.
+pub(super) fn flood(
+    img: ArrayView2<'_, f32>,
+    start: (usize, usize),
+    offsets: &[(isize, isize)],
+    step: impl Fn(f32, f32) -> bool,
+) -> Vec<(usize, usize)> {
+    let (ny, nx) = img.dim();
+    let mut seen = std::collections::HashSet::from([start]);
+    let mut stack = vec![start];
     let mut out = Vec::new();
-    seen.insert((cy, cx));
     while let Some((y, x)) = stack.pop() {
-        out.push((y as isize - cy as isize, x as isize - cx as isize));
-        for dy in -1isize..=1 {
-            for dx in -1isize..=1 {
-                let (yy, xx) = (y as isize + dy, x as isize + dx);
-                if yy < 0 || xx < 0 || yy >= ny as isize || xx >= nx as isize {
-                    continue;
-                }
-                let p = (yy as usize, xx as usize);
-                if psf[p] > 0.0 && psf[p] <= psf[[y, x]] && seen.insert(p) {
-                    stack.push(p);
-                }
+        out.push((y, x));
+        for &(dy, dx) in offsets {
+            let (yy, xx) = (y as isize + dy, x as isize + dx);
+            if yy < 0 || xx < 0 || yy >= ny as isize || xx >= nx as isize {
+                continue;
+            }
+            let p = (yy as usize, xx as usize);
+            if step(img[[y, x]], img[p]) && seen.insert(p) {
+                stack.push(p);
             }
         }
     }

@@ -3,17 +3,7 @@
 
 use std::process::Command;
 
-fn fxgrid(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use crate::common::fxgrid;
 
 fn assert_clean_failure(args: &[&str], needle: &str) {
     let (ok, _, err) = fxgrid(args);

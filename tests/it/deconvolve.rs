@@ -259,19 +259,8 @@ fn bad_clean_parameters_are_refused() {
 #[cfg(feature = "hdf5")]
 mod cli {
     use std::path::Path;
-    use std::process::Command;
 
-    fn fxgrid(args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into(),
-            String::from_utf8_lossy(&out.stderr).into(),
-        )
-    }
+    use crate::common::fxgrid;
 
     fn simulate(dir: &Path) -> String {
         let out = dir.join("v.uvh5");
