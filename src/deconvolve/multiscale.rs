@@ -399,10 +399,7 @@ mod tests {
     #[test]
     fn automatic_scales_double_from_twice_the_beam() {
         let m = MultiscaleConfig::default();
-        assert_eq!(
-            m.scales_for(5.3, 1024),
-            vec![0.0, 11.0, 22.0, 44.0, 88.0, 176.0]
-        );
+        assert_eq!(m.scales_for(5.3, 1024), vec![0.0, 11.0, 22.0, 44.0, 88.0]);
         assert_eq!(m.scales_for(5.3, 64), vec![0.0, 11.0]);
         let bad = MultiscaleConfig {
             scales: Some(vec![0.0, 8.0, 4.0]),
