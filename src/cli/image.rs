@@ -65,6 +65,10 @@ pub struct ImageArgs {
     /// grids plus about 40 bytes per sample of one block.
     #[arg(long, default_value_t = 1 << 23)]
     block_samples: usize,
+    /// CLEAN: most memory (GB) for holding the visibilities; above it the file is read
+    /// again in every major cycle (default: half the memory available).
+    #[arg(long)]
+    vis_mem_gb: Option<f64>,
     /// Also write the point spread function to this FITS file.
     #[arg(long)]
     psf: Option<PathBuf>,
@@ -240,6 +244,11 @@ impl ImageArgs {
                 .map(|s| parse_range(s, "--time-jd"))
                 .transpose()?,
             block_samples: self.block_samples,
+            vis_memory_bytes: match self.vis_mem_gb {
+                None => None,
+                Some(g) if g > 0.0 && g.is_finite() => Some((g * 1e9) as usize),
+                Some(g) => return Err(CliError::arg("--vis-mem-gb", g, "a positive size in GB")),
+            },
         };
         let cfg = ImagingConfig {
             npix_x: self.npix,
@@ -553,6 +562,8 @@ struct CleanSeconds {
 #[derive(Serialize)]
 struct Memory {
     visibilities_bytes: usize,
+    /// Whether the file was read again in every major cycle instead of held.
+    streamed: bool,
     peak_rss_bytes: Option<u64>,
 }
 
@@ -647,6 +658,7 @@ fn clean_report(
         },
         memory: Memory {
             visibilities_bytes: r.vis_bytes,
+            streamed: r.streamed,
             peak_rss_bytes: peak_rss_bytes(),
         },
     }

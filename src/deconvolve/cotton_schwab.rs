@@ -21,6 +21,7 @@ pub struct VisResidual<'a, T: GridFloat> {
     weighted: ArrayView2<'a, Complex<T>>,
     weights: ArrayView2<'a, f32>,
     wsum: f64,
+    w2sum: f64,
     ws: GridWorkspace<T>,
     /// Times of every gridding and degridding call so far.
     pub times: StageTimes,
@@ -62,6 +63,11 @@ impl<'a, T: GridFloat> VisResidual<'a, T> {
             )
             .into());
         }
+        let w2sum: f64 = weights
+            .iter()
+            .filter(|&&w| w > 0.0)
+            .map(|&w| (w as f64) * (w as f64))
+            .sum();
         let mut times = StageTimes::default();
         times.add_plan(plan.plan_seconds());
         Ok(VisResidual {
@@ -69,6 +75,7 @@ impl<'a, T: GridFloat> VisResidual<'a, T> {
             weighted,
             weights,
             wsum,
+            w2sum,
             ws: GridWorkspace::new(),
             times,
             calls: 0,
@@ -78,6 +85,11 @@ impl<'a, T: GridFloat> VisResidual<'a, T> {
     /// The sum of the weights (the images' normalisation).
     pub fn weight_sum(&self) -> f64 {
         self.wsum
+    }
+
+    /// The sum of the squared weights (for the thermal noise).
+    pub fn weight_sq_sum(&self) -> f64 {
+        self.w2sum
     }
 
     /// The plan.

@@ -39,8 +39,8 @@ pub use hogbom::{minor_cycle, peak_abs, MinorCycle, MinorOutcome};
 pub use multiscale::{multiscale_minor_cycle, MultiscaleConfig};
 pub use noise::mad_sigma;
 pub use planes::{
-    clean_planes, clean_visibilities, gridded_weight, imaging_history, CleanImages, PlaneReport,
-    WeightedVis,
+    clean_planes, clean_visibilities, gridded_weight, imaging_history, CleanAssembly, CleanImages,
+    PlaneData, PlaneReport, WeightedVis,
 };
 pub use psf::Psf;
 
@@ -76,6 +76,9 @@ pub enum DeconvolveError {
     /// Gridding or degridding in a major cycle.
     #[error(transparent)]
     Grid(#[from] GridError),
+    /// Reading the data again for a major cycle.
+    #[error("reading the visibilities for a major cycle")]
+    Data(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// How to clean.

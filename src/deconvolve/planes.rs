@@ -9,7 +9,7 @@ use num_complex::Complex;
 
 use super::{
     clean, fit_beam, restore, CleanComponent, CleanConfig, CleanReport, DeconvolveError, Psf,
-    VisResidual,
+    ResidualImager, VisResidual,
 };
 use crate::grid::weighting::imaging_weights;
 use crate::grid::{GridConfig, GridFloat, StageTimes};
@@ -114,9 +114,159 @@ pub struct WeightedVis<'a, T: GridFloat> {
     pub weights: ArrayView2<'a, f32>,
 }
 
-/// Cleans each plane (`planes`: channel ranges) of `data` on the grid of `gcfg` and
-/// makes the images, placed with `geometry`. `history` heads every image's HISTORY
-/// (the first line is replaced by what the image is).
+/// What cleaning needs of one image plane's data: its dirty image and PSF, and the
+/// residual of any model (the major cycle), with the weights' sums for the report.
+pub trait PlaneData: ResidualImager {
+    /// The dirty image (Jy/beam).
+    fn dirty(&mut self) -> Result<Array2<f32>, DeconvolveError>;
+    /// The PSF (peak 1 at the centre).
+    fn psf(&mut self) -> Result<Array2<f32>, DeconvolveError>;
+    /// `Σ w` over the plane's samples.
+    fn weight_sum(&self) -> f64;
+    /// `Σ w²` over the plane's samples.
+    fn weight_sq_sum(&self) -> f64;
+    /// Samples gridded.
+    fn n_vis(&self) -> usize;
+    /// Gridder and degridder calls so far, and their stage times.
+    fn grid_stats(&self) -> (usize, StageTimes);
+}
+
+impl<T: GridFloat> PlaneData for VisResidual<'_, T> {
+    fn dirty(&mut self) -> Result<Array2<f32>, DeconvolveError> {
+        VisResidual::dirty(self)
+    }
+    fn psf(&mut self) -> Result<Array2<f32>, DeconvolveError> {
+        VisResidual::psf(self)
+    }
+    fn weight_sum(&self) -> f64 {
+        VisResidual::weight_sum(self)
+    }
+    fn weight_sq_sum(&self) -> f64 {
+        VisResidual::weight_sq_sum(self)
+    }
+    fn n_vis(&self) -> usize {
+        self.plan().n_vis()
+    }
+    fn grid_stats(&self) -> (usize, StageTimes) {
+        (self.calls, self.times)
+    }
+}
+
+/// The images of a clean, filled plane by plane ([`CleanAssembly::clean_plane`]) and
+/// wrapped at the end ([`CleanAssembly::finish`]). The cubes are made once, so memory is
+/// the cubes plus one plane's work.
+#[derive(Debug)]
+pub struct CleanAssembly {
+    restored: Array3<f32>,
+    residual: Array3<f32>,
+    model: Array3<f32>,
+    psf: Array3<f32>,
+    components: Vec<Vec<CleanComponent>>,
+    reports: Vec<PlaneReport>,
+}
+
+impl CleanAssembly {
+    /// Empty cubes of `planes` planes of `geometry`'s size.
+    pub fn new(planes: usize, geometry: &ImageGeometry) -> Self {
+        let shape = (planes, geometry.npix_y, geometry.npix_x);
+        CleanAssembly {
+            restored: Array3::zeros(shape),
+            residual: Array3::zeros(shape),
+            model: Array3::zeros(shape),
+            psf: Array3::zeros(shape),
+            components: Vec::new(),
+            reports: Vec::new(),
+        }
+    }
+
+    /// Cleans plane `p` (the next one) from `data`: PSF, beam, dirty image, clean, restore.
+    pub fn clean_plane(
+        &mut self,
+        p: usize,
+        data: &mut dyn PlaneData,
+        geometry: &ImageGeometry,
+        cfg: &CleanConfig,
+        progress: &dyn Progress,
+    ) -> Result<(), DeconvolveError> {
+        cfg.validate()?;
+        let t = Instant::now();
+        let psf_img = data.psf()?;
+        let dirty = data.dirty()?;
+        let dirty_psf_s = t.elapsed().as_secs_f64();
+        let psf = Psf::new(psf_img.view(), cfg.psf_patch)?;
+        let beam = fit_beam(psf_img.view(), geometry.cell_x_rad, geometry.cell_y_rad)?;
+        self.psf.slice_mut(s![p, .., ..]).assign(&psf_img);
+        drop(psf_img);
+        let out = clean(dirty, &psf, cfg, data, progress)?;
+        self.residual.slice_mut(s![p, .., ..]).assign(&out.residual);
+        let mut rest = out.residual;
+        restore(
+            rest.view_mut(),
+            out.model.view(),
+            &beam,
+            geometry.cell_x_rad,
+            geometry.cell_y_rad,
+        );
+        self.restored.slice_mut(s![p, .., ..]).assign(&rest);
+        self.model.slice_mut(s![p, .., ..]).assign(&out.model);
+        self.components.push(out.components);
+        let (grid_calls, grid_times) = data.grid_stats();
+        self.reports.push(PlaneReport {
+            clean: out.report,
+            beam,
+            weight_sum: data.weight_sum(),
+            noise_per_vis_sigma: data.weight_sq_sum().sqrt() / data.weight_sum(),
+            n_vis: data.n_vis(),
+            grid_calls,
+            grid_times,
+            dirty_psf_s,
+        });
+        Ok(())
+    }
+
+    /// The images, placed with `geometry`. `history` heads every image's HISTORY (the first
+    /// line is replaced by what the image is).
+    pub fn finish(
+        self,
+        geometry: &ImageGeometry,
+        cfg: &CleanConfig,
+        history: &[String],
+    ) -> (CleanImages, Vec<PlaneReport>) {
+        let reports = self.reports;
+        let mut lines = history.to_vec();
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.push(parameters(cfg));
+        lines.extend(outcomes(&reports));
+        let image = |data: Array3<f32>, unit: &str, what: &str, beam: Option<Beam>| {
+            let mut h = lines.clone();
+            h[0] = format!("fxgrid {} {what}", crate::VERSION);
+            Image {
+                geometry: geometry.clone(),
+                data,
+                unit: unit.into(),
+                history: h,
+                beam,
+            }
+        };
+        let beam0 = reports.first().map(|r| r.beam);
+        (
+            CleanImages {
+                restored: image(self.restored, "JY/BEAM", "restored image (CLEAN)", beam0),
+                residual: image(self.residual, "JY/BEAM", "residual image (CLEAN)", beam0),
+                model: image(self.model, "JY/PIXEL", "CLEAN model", None),
+                psf: image(self.psf, "JY/BEAM", "point spread function", None),
+                components: self.components,
+            },
+            reports,
+        )
+    }
+}
+
+/// Cleans each plane (`planes`: channel ranges) of `data`, held in memory, on the grid of
+/// `gcfg` (one [`VisResidual`] per plane), and makes the images placed with `geometry`
+/// ([`CleanAssembly`]).
 pub fn clean_planes<T: GridFloat>(
     gcfg: &GridConfig,
     geometry: &ImageGeometry,
@@ -127,15 +277,7 @@ pub fn clean_planes<T: GridFloat>(
     progress: &dyn Progress,
 ) -> Result<(CleanImages, Vec<PlaneReport>), DeconvolveError> {
     cfg.validate()?;
-    let shape = (planes.len(), gcfg.npix_y, gcfg.npix_x);
-    let (mut restored, mut residual, mut model, mut psf_cube) = (
-        Array3::zeros(shape),
-        Array3::zeros(shape),
-        Array3::zeros(shape),
-        Array3::zeros(shape),
-    );
-    let mut reports = Vec::new();
-    let mut components = Vec::new();
+    let mut out = CleanAssembly::new(planes.len(), geometry);
     for (p, chans) in planes.iter().enumerate() {
         let mut vr = VisResidual::new(
             gcfg,
@@ -145,72 +287,9 @@ pub fn clean_planes<T: GridFloat>(
             data.weights,
             chans.clone(),
         )?;
-        let t = Instant::now();
-        let psf_img = vr.psf()?;
-        let dirty = vr.dirty()?;
-        let dirty_psf_s = t.elapsed().as_secs_f64();
-        let psf = Psf::new(psf_img.view(), cfg.psf_patch)?;
-        let beam = fit_beam(psf_img.view(), geometry.cell_x_rad, geometry.cell_y_rad)?;
-        psf_cube.slice_mut(s![p, .., ..]).assign(&psf_img);
-        drop(psf_img);
-        let out = clean(dirty, &psf, cfg, &mut vr, progress)?;
-        residual.slice_mut(s![p, .., ..]).assign(&out.residual);
-        let mut rest = out.residual;
-        restore(
-            rest.view_mut(),
-            out.model.view(),
-            &beam,
-            geometry.cell_x_rad,
-            geometry.cell_y_rad,
-        );
-        restored.slice_mut(s![p, .., ..]).assign(&rest);
-        model.slice_mut(s![p, .., ..]).assign(&out.model);
-        components.push(out.components);
-        let w2: f64 = data
-            .weights
-            .slice(s![.., chans.clone()])
-            .iter()
-            .map(|&w| (w as f64) * (w as f64))
-            .sum();
-        reports.push(PlaneReport {
-            clean: out.report,
-            beam,
-            weight_sum: vr.weight_sum(),
-            noise_per_vis_sigma: w2.sqrt() / vr.weight_sum(),
-            n_vis: vr.plan().n_vis(),
-            grid_calls: vr.calls,
-            grid_times: vr.times,
-            dirty_psf_s,
-        });
+        out.clean_plane(p, &mut vr, geometry, cfg, progress)?;
     }
-    let mut lines = history.to_vec();
-    if lines.is_empty() {
-        lines.push(String::new());
-    }
-    lines.push(parameters(cfg));
-    lines.extend(outcomes(&reports));
-    let image = |data: Array3<f32>, unit: &str, what: &str, beam: Option<Beam>| {
-        let mut h = lines.clone();
-        h[0] = format!("fxgrid {} {what}", crate::VERSION);
-        Image {
-            geometry: geometry.clone(),
-            data,
-            unit: unit.into(),
-            history: h,
-            beam,
-        }
-    };
-    let beam0 = reports.first().map(|r| r.beam);
-    Ok((
-        CleanImages {
-            restored: image(restored, "JY/BEAM", "restored image (CLEAN)", beam0),
-            residual: image(residual, "JY/BEAM", "residual image (CLEAN)", beam0),
-            model: image(model, "JY/PIXEL", "CLEAN model", None),
-            psf: image(psf_cube, "JY/BEAM", "point spread function", None),
-            components,
-        },
-        reports,
-    ))
+    Ok(out.finish(geometry, cfg, history))
 }
 
 /// The HISTORY line of the clean parameters.

@@ -73,6 +73,10 @@ pub struct FileSelection {
     pub time_jd: Option<Range<f64>>,
     /// Samples (baseline-time × channel × polarisation) per block read (`0`: 2²³).
     pub block_samples: usize,
+    /// Deconvolution: most bytes of visibilities, weights and uvw held in memory; above
+    /// it the file is read again for every major cycle (`None`: half the memory the
+    /// system has available).
+    pub vis_memory_bytes: Option<usize>,
 }
 
 /// What imaging a file did, beyond [`ImagingReport`].
