@@ -14,7 +14,7 @@ use super::{
 use crate::grid::weighting::imaging_weights;
 use crate::grid::{GridConfig, GridFloat, StageTimes};
 use crate::image::{
-    auto_cell_rad, needs_wstacking, stokes_i, Beam, Image, ImageGeometry, ImagingConfig,
+    auto_cell_of, needs_wstacking, stokes_i, Beam, Image, ImageGeometry, ImagingConfig,
 };
 use crate::precision::Precision;
 use crate::progress::Progress;
@@ -354,7 +354,7 @@ pub fn imaging_history(cfg: &ImagingConfig, wstacking: bool) -> String {
 }
 
 /// Cleans the Stokes I data of `vis` in memory (what `fxgrid image --niter` does for a
-/// file): weights, the cell (`None`: [`auto_cell_rad`]) and w-stacking as
+/// file): weights, the cell (`None`: [`auto_cell_of`]) and w-stacking as
 /// [`crate::image::dirty_image_and_psf`] chooses them, then [`clean_planes`].
 pub fn clean_visibilities(
     vis: &Visibilities,
@@ -366,18 +366,9 @@ pub fn clean_visibilities(
     let channels = cfg.channels.clone().unwrap_or(0..vis.n_chan());
     let data = stokes_i(vis, channels.clone())?;
     let mut cfg = cfg.clone();
-    let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
     let cell = match cfg.cell_rad {
         Some(c) => c,
-        None => {
-            let uvmax = data
-                .uvw_m
-                .rows()
-                .into_iter()
-                .map(|r| r[0].hypot(r[1]))
-                .fold(0.0, f64::max);
-            auto_cell_rad(uvmax * fmax / crate::telescope::SPEED_OF_LIGHT_M_S)?
-        }
+        None => auto_cell_of(&data)?,
     };
     cfg.cell_rad = Some(cell);
     cfg.channels = Some(channels.clone());

@@ -415,6 +415,19 @@ pub fn auto_cell_rad(uv_max_lambda: f64) -> Result<f64, GridError> {
     Ok(1.0 / (3.0 * uv_max_lambda))
 }
 
+/// [`auto_cell_rad`] for the samples of `data`: their longest projected baseline at the
+/// highest frequency.
+pub fn auto_cell_of(data: &StokesI) -> Result<f64, GridError> {
+    let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
+    let uvmax = data
+        .uvw_m
+        .rows()
+        .into_iter()
+        .map(|r| r[0].hypot(r[1]))
+        .fold(0.0, f64::max);
+    auto_cell_rad(uvmax * fmax / crate::telescope::SPEED_OF_LIGHT_M_S)
+}
+
 /// Dirty image (Jy/beam: a 1 Jy point source at the phase centre reads 1) and PSF (peak 1)
 /// of the Stokes I data of `vis`.
 pub fn dirty_image_and_psf(
@@ -427,16 +440,7 @@ pub fn dirty_image_and_psf(
     let data = stokes_i(vis, channels.clone())?;
     let mut cfg = cfg.clone();
     if cfg.cell_rad.is_none() {
-        let fmax = data.freqs_hz.iter().copied().fold(0.0, f64::max);
-        let uvmax = data
-            .uvw_m
-            .rows()
-            .into_iter()
-            .map(|r| r[0].hypot(r[1]))
-            .fold(0.0, f64::max);
-        cfg.cell_rad = Some(auto_cell_rad(
-            uvmax * fmax / crate::telescope::SPEED_OF_LIGHT_M_S,
-        )?);
+        cfg.cell_rad = Some(auto_cell_of(&data)?);
     }
     let cfg = &cfg;
     let cell_rad = cfg.cell_rad.unwrap_or_default();
