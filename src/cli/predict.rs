@@ -31,7 +31,7 @@ pub fn run(a: &PredictArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let precision = parse_precision(&a.precision)?;
     let model = fxgrid::io::fits::read_fits(&a.model)?;
-    let mut vis = fxgrid::io::uvh5::read_uvh5(&a.vis)?;
+    let mut vis = fxgrid::io::read_visibilities(&a.vis)?;
     let rep = fxgrid::image::predict_into(&model, &mut vis, a.epsilon, precision, None)?;
     let meta = vis.meta_mut();
     meta.units = fxgrid::VisUnits::Jy;
@@ -43,7 +43,7 @@ pub fn run(a: &PredictArgs, ctx: &Context) -> Result<(), CliError> {
         a.epsilon,
         ctx.history()
     );
-    fxgrid::io::uvh5::write_uvh5(&a.out, &vis)?;
+    fxgrid::io::write_visibilities(&a.out, &vis)?;
     if !ctx.quiet {
         println!(
             "wrote {}: {} samples predicted from {} ({}x{} pixels, W={}, {} w-planes), {:.2} s",

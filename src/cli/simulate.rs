@@ -151,7 +151,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     let t1 = Instant::now();
     let vis = predict(&layout, &obs, &sky, &cfg)?;
     let t2 = Instant::now();
-    fxgrid::io::uvh5::write_uvh5(&a.out, &vis)?;
+    fxgrid::io::write_visibilities(&a.out, &vis)?;
     if let Some(p) = &a.sky_out {
         fxgrid::io::write_bytes_atomically(p, sky.to_text().as_bytes())?;
     }

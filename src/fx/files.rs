@@ -316,7 +316,7 @@ pub fn correlate_file(
         ),
     };
     let vis = corr.visibilities(&geo, &integrations)?;
-    crate::io::uvh5::write_uvh5(output, &vis)?;
+    crate::io::write_visibilities(output, &vis)?;
     Ok(CorrelateSummary {
         n_integrations: n_int,
         dropped_spectra: r.n_spectra - n_int * int_spectra,

@@ -7,7 +7,7 @@ use hdf5::{Dataset, File, Group, H5Type};
 use ndarray::{Array1, Array2, Ix2};
 
 use super::IoError;
-use crate::telescope::{Enu, LatLonHeight};
+use crate::telescope::{Ecef, Enu, LatLonHeight};
 
 fn check_ascii(s: &str, name: &str, path: &str) -> Result<(), IoError> {
     if s.is_ascii() && !s.contains('\0') {
@@ -244,16 +244,14 @@ pub(crate) fn open(path: &Path) -> Result<File, IoError> {
 
 /// ENU positions from ECEF offsets relative to `site` (inverse of `Enu::to_ecef_offset`).
 pub(crate) fn enu_from_ecef_offsets(pos: &Array2<f64>, site: LatLonHeight) -> Vec<Enu> {
-    let (sp, cp) = site.lat_rad.sin_cos();
-    let (sl, cl) = site.lon_rad.sin_cos();
     pos.outer_iter()
         .map(|r| {
-            let (x, y, z) = (r[0], r[1], r[2]);
-            Enu {
-                e_m: -sl * x + cl * y,
-                n_m: -sp * cl * x - sp * sl * y + cp * z,
-                u_m: cp * cl * x + cp * sl * y + sp * z,
+            Ecef {
+                x_m: r[0],
+                y_m: r[1],
+                z_m: r[2],
             }
+            .to_enu_offset(site)
         })
         .collect()
 }

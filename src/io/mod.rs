@@ -9,6 +9,8 @@ mod error;
 pub mod fits;
 #[cfg(feature = "hdf5")]
 mod h5;
+#[cfg(feature = "ms")]
+pub mod ms;
 #[cfg(feature = "hdf5")]
 pub mod uvh5;
 #[cfg(feature = "hdf5")]
@@ -21,6 +23,12 @@ use std::path::{Path, PathBuf};
 /// A human-readable summary of a file fxgrid reads, by its format: FITS images, and with
 /// the `hdf5` feature fxgrid's voltage and spectra files, UVH5 and other HDF5 files.
 pub fn summarise(path: &Path) -> Result<String, IoError> {
+    if path.is_dir() && is_ms_path(path) {
+        #[cfg(feature = "ms")]
+        return ms::summarise(path);
+        #[cfg(not(feature = "ms"))]
+        return Err(no_ms(path));
+    }
     let mut magic = [0u8; 8];
     {
         use std::io::Read;
@@ -48,6 +56,49 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
         path: path.display().to_string(),
         reason: "not a FITS file, and HDF5 files need fxgrid built with the hdf5 feature".into(),
     })
+}
+
+/// Whether `path` names a Measurement Set: an existing casacore table directory, or a
+/// name ending in `.ms` (any case).
+pub fn is_ms_path(path: &Path) -> bool {
+    (path.is_dir() && path.join("table.dat").is_file())
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ms"))
+}
+
+/// Write `vis` in the format the path names: a Measurement Set for `*.ms` (needs the `ms`
+/// feature), UVH5 otherwise.
+#[cfg(feature = "hdf5")]
+pub fn write_visibilities(path: &Path, vis: &crate::vis::Visibilities) -> Result<(), IoError> {
+    if is_ms_path(path) {
+        #[cfg(feature = "ms")]
+        return ms::write_ms(path, vis);
+        #[cfg(not(feature = "ms"))]
+        return Err(no_ms(path));
+    }
+    uvh5::write_uvh5(path, vis)
+}
+
+/// Read a whole visibility file (UVH5, or a Measurement Set's `DATA` with the `ms`
+/// feature) into [`crate::vis::Visibilities`].
+#[cfg(feature = "hdf5")]
+pub fn read_visibilities(path: &Path) -> Result<crate::vis::Visibilities, IoError> {
+    if is_ms_path(path) {
+        #[cfg(feature = "ms")]
+        return ms::read_ms(path, ms::DataColumn::Data);
+        #[cfg(not(feature = "ms"))]
+        return Err(no_ms(path));
+    }
+    uvh5::read_uvh5(path)
+}
+
+#[cfg(not(feature = "ms"))]
+fn no_ms(path: &Path) -> IoError {
+    IoError::Format {
+        path: path.display().to_string(),
+        reason: "Measurement Sets need fxgrid built with the ms feature (cargo build --release --features ms)".into(),
+    }
 }
 
 /// The temporary name a file is written under before it is renamed to `path`.

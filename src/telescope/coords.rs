@@ -70,6 +70,43 @@ impl Ecef {
     pub fn norm_m(self) -> f64 {
         (self.x_m * self.x_m + self.y_m * self.y_m + self.z_m * self.z_m).sqrt()
     }
+    /// This ECEF offset as an east-north-up vector at `site` (the inverse rotation of
+    /// [`Enu::to_ecef_offset`]).
+    pub fn to_enu_offset(self, site: LatLonHeight) -> Enu {
+        let (sp, cp) = site.lat_rad.sin_cos();
+        let (sl, cl) = site.lon_rad.sin_cos();
+        let (x, y, z) = (self.x_m, self.y_m, self.z_m);
+        Enu {
+            e_m: -sl * x + cl * y,
+            n_m: -sp * cl * x - sp * sl * y + cp * z,
+            u_m: cp * cl * x + cp * sl * y + sp * z,
+        }
+    }
+    /// The geodetic (WGS84) position of this geocentric point, the inverse of
+    /// [`LatLonHeight::to_ecef`]: fixed-point iteration on the latitude, converged to
+    /// well below a millimetre for points near the Earth's surface.
+    pub fn to_geodetic(self) -> LatLonHeight {
+        let e2 = WGS84_F * (2.0 - WGS84_F);
+        let p = self.x_m.hypot(self.y_m);
+        let lon_rad = self.y_m.atan2(self.x_m);
+        let mut lat_rad = self.z_m.atan2(p * (1.0 - e2));
+        let mut height_m = 0.0;
+        for _ in 0..8 {
+            let s = lat_rad.sin();
+            let n = WGS84_A_M / (1.0 - e2 * s * s).sqrt();
+            height_m = if lat_rad.cos().abs() > 1e-9 {
+                p / lat_rad.cos() - n
+            } else {
+                self.z_m.abs() - n * (1.0 - e2)
+            };
+            lat_rad = self.z_m.atan2(p * (1.0 - e2 * n / (n + height_m)));
+        }
+        LatLonHeight {
+            lat_rad,
+            lon_rad,
+            height_m,
+        }
+    }
 }
 
 impl std::ops::Sub for Ecef {
@@ -268,6 +305,25 @@ mod tests {
         let p = RaDec::from_degrees(62.5, -27.0);
         let back = p.to_lmn(c).to_radec(c);
         assert!(back.separation_rad(p) < 1e-12);
+    }
+
+    #[test]
+    fn geodetic_inverts_geocentric() {
+        for (lat, lon, h) in [
+            (-26.82, 116.76, 377.0),
+            (34.08, -107.62, 2124.0),
+            (89.9, 10.0, -50.0),
+            (0.0, 180.0, 0.0),
+        ] {
+            let site = LatLonHeight::from_degrees(lat, lon, h);
+            let back = site.to_ecef().to_geodetic();
+            assert!((back.lat_rad - site.lat_rad).abs() < 1e-11, "{lat}");
+            assert!(
+                (back.lon_rad - site.lon_rad).rem_euclid(std::f64::consts::TAU) < 1e-12
+                    || (site.lon_rad - back.lon_rad).rem_euclid(std::f64::consts::TAU) < 1e-12
+            );
+            assert!((back.height_m - h).abs() < 1e-4, "{h} vs {}", back.height_m);
+        }
     }
 
     #[test]
