@@ -25,6 +25,10 @@ pub enum CliError {
         /// The subcommand.
         command: &'static str,
     },
+    /// The command needs Measurement Sets, and this build has no `ms` feature.
+    #[cfg_attr(feature = "ms", allow(dead_code))]
+    #[error("Measurement Sets need fxgrid built with the `ms` feature (cargo build --release --features ms)")]
+    NoMs,
     /// Writing the report.
     #[error("writing the report {path}")]
     Report {

@@ -15,6 +15,8 @@ mod report;
 #[cfg(feature = "hdf5")]
 mod channelise;
 #[cfg(feature = "hdf5")]
+mod convert;
+#[cfg(feature = "hdf5")]
 mod correlate;
 #[cfg(feature = "hdf5")]
 mod image;
@@ -66,6 +68,8 @@ enum Command {
     Image(Box<hdf5_args::ImageArgs>),
     /// Predict visibilities of a FITS model image on the samples of a UVH5 file.
     Predict(hdf5_args::PredictArgs),
+    /// Convert between UVH5 and a Measurement Set, either way (needs the ms feature).
+    Convert(hdf5_args::ConvertArgs),
 }
 
 impl Command {
@@ -78,6 +82,7 @@ impl Command {
             Command::Correlate(_) => "correlate",
             Command::Image(_) => "image",
             Command::Predict(_) => "predict",
+            Command::Convert(_) => "convert",
         }
     }
 }
@@ -87,6 +92,7 @@ impl Command {
 #[cfg(feature = "hdf5")]
 mod hdf5_args {
     pub use super::channelise::ChanneliseArgs;
+    pub use super::convert::ConvertArgs;
     pub use super::correlate::CorrelateArgs;
     pub use super::image::ImageArgs;
     pub use super::predict::PredictArgs;
@@ -102,6 +108,7 @@ mod hdf5_args {
         _rest: Vec<String>,
     }
     pub type ChanneliseArgs = Unavailable;
+    pub type ConvertArgs = Unavailable;
     pub type CorrelateArgs = Unavailable;
     pub type ImageArgs = Unavailable;
     pub type PredictArgs = Unavailable;
@@ -167,6 +174,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Image(a) => image::run(&a, &ctx),
         #[cfg(feature = "hdf5")]
         Command::Predict(a) => predict::run(&a, &ctx),
+        #[cfg(feature = "hdf5")]
+        Command::Convert(a) => convert::run(&a, &ctx),
         #[cfg(not(feature = "hdf5"))]
         other => Err(CliError::NoHdf5 {
             command: other.name(),

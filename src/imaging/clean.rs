@@ -18,7 +18,7 @@ use crate::deconvolve::{
 };
 use crate::grid::{GridConfig, GridError, GridFloat, GridPlan, GridWorkspace, StageTimes};
 use crate::image::ImagingConfig;
-use crate::io::uvh5::Uvh5Reader;
+use crate::io::open_vis_source;
 use crate::precision::Precision;
 use crate::progress::{NoProgress, Progress};
 
@@ -84,8 +84,8 @@ fn clean_in<T: GridFloat>(
     blocks: &dyn Progress,
     cycles: &dyn Progress,
 ) -> Result<(CleanImages, CleanFileReport), FileImagingError> {
-    let reader = Uvh5Reader::open(path)?;
-    let mut prep = prepare(&reader, path, cfg, sel, 1, blocks)?;
+    let reader = open_vis_source(path)?;
+    let mut prep = prepare(reader.as_ref(), path, cfg, sel, 1, blocks)?;
     let t = Instant::now();
     let nchan = prep.plan.channels.len();
     let nrow = prep.rows_selected_all;

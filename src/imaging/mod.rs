@@ -39,8 +39,9 @@ use crate::grid::{GridConfig, GridError};
 use crate::image::{
     auto_cell_rad, w_term_matters, DirtyImager, Image, ImagingConfig, ImagingReport, StokesI,
 };
-use crate::io::uvh5::{BltMeta, CentreKind, PolProduct, Uvh5Block, Uvh5Reader};
+use crate::io::uvh5::{BltMeta, CentreKind, PolProduct, Uvh5Block};
 use crate::io::IoError;
+use crate::io::{open_vis_source, VisSource};
 use crate::progress::Progress;
 use crate::telescope::{EarthOrientation, ObserverFrame, RaDec, UvwFrame, SPEED_OF_LIGHT_M_S};
 use crate::util::timed;
@@ -191,7 +192,7 @@ struct Rows {
 }
 
 struct Plan<'a> {
-    reader: &'a Uvh5Reader,
+    reader: &'a dyn VisSource,
     sel: &'a FileSelection,
     channels: Range<usize>,
     source: StokesSource,
@@ -312,8 +313,8 @@ pub fn image_uvh5(
     sel: &FileSelection,
     progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
-    let reader = Uvh5Reader::open(path)?;
-    let mut prep = prepare(&reader, path, cfg, sel, 2, progress)?;
+    let reader = open_vis_source(path)?;
+    let mut prep = prepare(reader.as_ref(), path, cfg, sel, 2, progress)?;
     let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
     imager.report.prepare_s = prep.report.scan_s;
     let cfg = prep.cfg.clone();
@@ -364,7 +365,7 @@ impl Prepared<'_> {
 /// measures the uv density (a pass for uniform or Briggs weighting). `progress` is told of
 /// every block of these passes and of `passes_after` more passes.
 fn prepare<'a>(
-    reader: &'a Uvh5Reader,
+    reader: &'a dyn VisSource,
     path: &Path,
     cfg: &ImagingConfig,
     sel: &'a FileSelection,
@@ -442,7 +443,7 @@ fn prepare<'a>(
 /// already phased to it.
 #[allow(clippy::type_complexity)]
 fn open_plan<'a>(
-    reader: &'a Uvh5Reader,
+    reader: &'a dyn VisSource,
     cfg: &ImagingConfig,
     sel: &'a FileSelection,
 ) -> Result<(Plan<'a>, Vec<Range<usize>>, (f64, f64)), FileImagingError> {
@@ -616,7 +617,7 @@ fn grid_blocks(
     Ok(())
 }
 
-fn time_range(reader: &Uvh5Reader, blocks: &[Range<usize>]) -> Result<(f64, f64), IoError> {
+fn time_range(reader: &dyn VisSource, blocks: &[Range<usize>]) -> Result<(f64, f64), IoError> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for b in blocks {
@@ -628,6 +629,6 @@ fn time_range(reader: &Uvh5Reader, blocks: &[Range<usize>]) -> Result<(f64, f64)
     Ok((lo, hi))
 }
 
-fn first_int_time(reader: &Uvh5Reader) -> Result<f64, IoError> {
+fn first_int_time(reader: &dyn VisSource) -> Result<f64, IoError> {
     Ok(reader.read_meta(0..1)?.integration_time_s[0])
 }

@@ -12,11 +12,15 @@ mod h5;
 #[cfg(feature = "ms")]
 pub mod ms;
 #[cfg(feature = "hdf5")]
+mod source;
+#[cfg(feature = "hdf5")]
 pub mod uvh5;
 #[cfg(feature = "hdf5")]
 pub mod voltages;
 
 pub use error::IoError;
+#[cfg(feature = "hdf5")]
+pub use source::{open_vis_source, VisSource};
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,8 @@ mod deconvolve;
 mod fx;
 mod grid;
 mod imaging;
+#[cfg(feature = "ms")]
+mod ms;
 mod predict;
 mod simd;
 #[cfg(feature = "hdf5")]

@@ -30,11 +30,15 @@
 //! A missing column or subtable, a cell of the wrong shape, or a directory that is not
 //! a table is an [`IoError`] naming it.
 
+mod convert;
 mod desc;
 mod read;
 mod write;
 
-pub use read::{read_ms, DataColumn, MsBlock, MsField, MsHeader, MsReader, MsSpectralWindow};
+pub use convert::{convert, ConvertReport};
+pub use read::{
+    read_ms, DataColumn, MsBlock, MsField, MsHeader, MsReader, MsSource, MsSpectralWindow,
+};
 pub use write::{write_ms, MsRows, MsWriter};
 
 use std::path::Path;

@@ -296,21 +296,7 @@ pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
         }
     }
     let per_time = |v: &[f64]| (0..nt).map(|t| v[t * nb]).collect::<Vec<f64>>();
-    let pos = Array2::from_shape_fn((h.antenna_positions_m.len(), 3), |(a, k)| {
-        h.antenna_positions_m[a][k]
-    });
-    let enu = enu_from_ecef_offsets(&pos, h.site);
-    let mut layout = ArrayLayout::new(
-        h.telescope_name.clone(),
-        h.site,
-        h.antenna_names.clone(),
-        enu,
-    )
-    .map_err(|e| bad(format!("antenna table: {e}")))?;
-    layout.diameter_m = h
-        .antenna_diameters_m
-        .as_ref()
-        .and_then(|d| d.first().copied());
+    let layout = layout_of(h).map_err(|e| bad(format!("antenna table: {e}")))?;
     let meta = VisMeta {
         layout,
         phase_centre: centre,
@@ -356,6 +342,25 @@ pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
         what: "the data do not make a visibility set".into(),
         source: Box::new(e),
     })
+}
+
+/// The array a UVH5 header describes (antenna rows in file order).
+pub fn layout_of(h: &Uvh5Header) -> Result<ArrayLayout, crate::telescope::TelescopeError> {
+    let pos = Array2::from_shape_fn((h.antenna_positions_m.len(), 3), |(a, k)| {
+        h.antenna_positions_m[a][k]
+    });
+    let enu = enu_from_ecef_offsets(&pos, h.site);
+    let mut layout = ArrayLayout::new(
+        h.telescope_name.clone(),
+        h.site,
+        h.antenna_names.clone(),
+        enu,
+    )?;
+    layout.diameter_m = h
+        .antenna_diameters_m
+        .as_ref()
+        .and_then(|d| d.first().copied());
+    Ok(layout)
 }
 
 /// A human-readable summary of an HDF5 file that is not a voltage or spectra file (UVH5

@@ -1,0 +1,55 @@
+//! `fxgrid convert`: UVH5 ⇄ Measurement Set.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{CliError, Context};
+
+/// Arguments of `convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input: a UVH5 file or a Measurement Set (a directory, or a name ending in .ms).
+    input: PathBuf,
+    /// Output: a Measurement Set (name ending in .ms) for UVH5 input, UVH5 for MS input.
+    output: PathBuf,
+    /// Samples (rows × channels × polarisations) per block read from UVH5; memory is about
+    /// 60 bytes per sample.
+    #[arg(long, default_value_t = 4 << 20)]
+    block_samples: usize,
+}
+
+/// Converts.
+pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
+    if a.block_samples == 0 {
+        return Err(CliError::arg("--block-samples", 0, "at least 1"));
+    }
+    let t0 = Instant::now();
+    #[cfg(feature = "ms")]
+    {
+        let rep = fxgrid::io::ms::convert(
+            &a.input,
+            &a.output,
+            a.block_samples,
+            &ctx.progress("convert"),
+        )?;
+        if !ctx.quiet {
+            println!(
+                "wrote {}: {} rows, {} samples, {} block{}, {:.2} s",
+                a.output.display(),
+                rep.rows,
+                rep.samples,
+                rep.blocks,
+                if rep.blocks == 1 { "" } else { "s" },
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "ms"))]
+    {
+        let _ = (ctx, t0);
+        Err(CliError::NoMs)
+    }
+}
