@@ -182,6 +182,9 @@ impl MsWriter {
         }
         t.put_column_keyword("DATA", "QuantumUnits", &vec![s(meta.units.as_str())])
             .cc(dir, "creating MAIN")?;
+        // casacore's MS classes (WSClean among their users) need FLAG_CATEGORY's category names.
+        t.put_column_keyword("FLAG_CATEGORY", "CATEGORY", &vec![s("ORIGINAL")])
+            .cc(dir, "creating MAIN")?;
         t.put_keyword("MS_VERSION", &2.0f32)
             .cc(dir, "creating MAIN")?;
         t.put_keyword(CONJUGATE_KEYWORD, &true)
