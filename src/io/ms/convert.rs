@@ -5,7 +5,7 @@ use std::path::Path;
 use ndarray::{s, Array2, Array3};
 use num_complex::Complex32;
 
-use super::{read_ms, DataColumn, MsRows, MsWriter};
+use super::{DataColumn, MsRows, MsWriter};
 use crate::io::uvh5::{layout_of, Uvh5Reader};
 use crate::io::IoError;
 use crate::progress::Progress;
@@ -23,9 +23,9 @@ pub struct ConvertReport {
 }
 
 /// Convert `input` to `output`, each a UVH5 file or a Measurement Set by
-/// [`crate::io::is_ms_path`]. UVH5 → MS streams blocks of at most `block_samples`
-/// samples (memory: one block); MS → UVH5 reads the Measurement Set whole (as
-/// [`read_ms`] does) and writes UVH5 with [`crate::io::uvh5::write_uvh5`].
+/// [`crate::io::is_ms_path`], streaming blocks of at most `block_samples` samples both
+/// ways (memory: one block). MS → UVH5 reads through [`super::MsSource`] (every spectral
+/// window, merged rows) and writes with [`crate::io::uvh5::write_uvh5_from`].
 pub fn convert(
     input: &Path,
     output: &Path,
@@ -36,16 +36,20 @@ pub fn convert(
     match (from_ms, to_ms) {
         (false, true) => uvh5_to_ms(input, output, block_samples, progress),
         (true, false) => {
-            progress.start(1, "files");
-            let vis = read_ms(input, DataColumn::Data)?;
-            progress.advance(1);
-            progress.finish();
-            crate::io::uvh5::write_uvh5(output, &vis)?;
-            let rows = vis.n_times() * vis.n_baselines();
+            let src = super::MsSource::open(input, DataColumn::Data)?;
+            let blocks = crate::io::VisSource::blocks(
+                &src,
+                crate::io::VisSource::header(&src).n_freqs(),
+                block_samples.max(1),
+            )
+            .len();
+            let h = crate::io::VisSource::header(&src);
+            let samples = h.n_blts * h.n_freqs() * h.n_pols();
+            let rows = crate::io::uvh5::write_uvh5_from(output, &src, block_samples, progress)?;
             Ok(ConvertReport {
                 rows,
-                samples: rows * vis.n_chan() * vis.n_pols(),
-                blocks: 1,
+                samples,
+                blocks,
             })
         }
         _ => Err(IoError::Format {

@@ -27,18 +27,21 @@
 //! `pyuvdata_flip_conj` keyword where it is present, and otherwise (files of CASA,
 //! WSClean, DP3) always.
 //!
+//! [`MsSource`] presents a Measurement Set to the file imager as UVH5-style rows: the
+//! rows of every spectral window of one baseline-time merged, their channels concatenated.
+//!
 //! A missing column or subtable, a cell of the wrong shape, or a directory that is not
 //! a table is an [`IoError`] naming it.
 
 mod convert;
 mod desc;
 mod read;
+mod source;
 mod write;
 
 pub use convert::{convert, ConvertReport};
-pub use read::{
-    read_ms, DataColumn, MsBlock, MsField, MsHeader, MsReader, MsSource, MsSpectralWindow,
-};
+pub use read::{read_ms, DataColumn, MsBlock, MsField, MsHeader, MsReader, MsSpectralWindow};
+pub use source::MsSource;
 pub use write::{write_ms, MsRows, MsWriter};
 
 use std::path::Path;

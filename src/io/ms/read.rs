@@ -9,9 +9,7 @@ use num_complex::Complex32;
 use rubbl_casatables::{Table, TableOpenMode};
 
 use super::{casa, mjd_s_to_jd, CONJUGATE_KEYWORD};
-use crate::io::uvh5::{
-    BltMeta, CentreKind, PhaseCentre, PolProduct, Uvh5Block, Uvh5Header, VisStorage,
-};
+use crate::io::uvh5::PolProduct;
 use crate::io::IoError;
 use crate::telescope::{ArrayLayout, EarthOrientation, Ecef, LatLonHeight, ObserverFrame, RaDec};
 use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
@@ -120,25 +118,25 @@ pub struct MsBlock {
 }
 
 /// MAIN's scalar columns, read once.
-struct RowColumns {
-    ant1: Vec<usize>,
-    ant2: Vec<usize>,
-    time_jd: Vec<f64>,
-    interval_s: Vec<f64>,
-    field: Vec<usize>,
-    flag_row: Vec<bool>,
+pub(super) struct RowColumns {
+    pub(super) ant1: Vec<usize>,
+    pub(super) ant2: Vec<usize>,
+    pub(super) time_jd: Vec<f64>,
+    pub(super) interval_s: Vec<f64>,
+    pub(super) field: Vec<usize>,
+    pub(super) flag_row: Vec<bool>,
 }
 
 /// A Measurement Set opened for reading (module docs).
 pub struct MsReader {
-    rows: RowColumns,
-    path: String,
+    pub(super) rows: RowColumns,
+    pub(super) path: String,
     /// MAIN (taken out while a block is read).
     main: Option<Table>,
-    header: MsHeader,
+    pub(super) header: MsHeader,
     column: DataColumn,
     has_weight_spectrum: bool,
-    data_desc_id: Vec<i32>,
+    pub(super) data_desc_id: Vec<i32>,
 }
 
 fn open_table(path: &Path, what: &str) -> Result<Table, IoError> {
@@ -554,6 +552,23 @@ impl MsReader {
 
     /// The rows of `rows` whose data description is `ddid`, converted (module docs).
     pub fn read_block(&mut self, rows: Range<usize>, ddid: usize) -> Result<MsBlock, IoError> {
+        let rows: Vec<usize> = rows
+            .filter(|&r| r < self.data_desc_id.len() && self.data_desc_id[r] == ddid as i32)
+            .collect();
+        self.read_rows(&rows, ddid)
+    }
+
+    /// MAIN rows `rows`, all of data description `ddid`, converted (module docs).
+    pub fn read_rows(&mut self, rows: &[usize], ddid: usize) -> Result<MsBlock, IoError> {
+        if let Some(&r) = rows
+            .iter()
+            .find(|&&r| r >= self.data_desc_id.len() || self.data_desc_id[r] != ddid as i32)
+        {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("row {r} is not a row of data description {ddid}"),
+            });
+        }
         let h = &self.header;
         let (spw, pol) = *h
             .data_descriptions
@@ -569,13 +584,10 @@ impl MsReader {
             h.spectral_windows[spw].freqs_hz.len(),
             h.polarisations[pol].len(),
         );
-        let rows: Vec<usize> = rows
-            .filter(|&r| r < self.data_desc_id.len() && self.data_desc_id[r] == ddid as i32)
-            .collect();
         let n = rows.len();
         let conj = h.conjugated;
         let mut b = MsBlock {
-            rows: rows.clone(),
+            rows: rows.to_vec(),
             baselines: Vec::with_capacity(n),
             time_jd: Vec::with_capacity(n),
             interval_s: Vec::with_capacity(n),
@@ -819,7 +831,7 @@ pub fn read_ms(path: &Path, column: DataColumn) -> Result<Visibilities, IoError>
 
 impl MsReader {
     /// uvw (m, fxgrid's convention) of MAIN rows `rows`, without the data.
-    fn read_uvw(&mut self, rows: Range<usize>) -> Result<Array2<f64>, IoError> {
+    pub(super) fn read_uvw(&mut self, rows: &[usize]) -> Result<Array2<f64>, IoError> {
         let path = self.path.clone();
         let sign = if self.header.conjugated { -1.0 } else { 1.0 };
         let t = self.main.as_mut().ok_or_else(|| IoError::Format {
@@ -827,7 +839,7 @@ impl MsReader {
             reason: "MAIN could not be read again after an earlier failure".into(),
         })?;
         let mut out = Array2::zeros((rows.len(), 3));
-        for (i, r) in rows.enumerate() {
+        for (i, &r) in rows.iter().enumerate() {
             let v: Vec<f64> = t
                 .get_cell_as_vec("UVW", r as u64)
                 .map_err(|e| IoError::Dataset {
@@ -844,243 +856,10 @@ impl MsReader {
                     found: format!("{} in row {r}", v.len()),
                 });
             }
-            for k in 0..3 {
-                out[[i, k]] = sign * v[k];
+            for (o, x) in out.row_mut(i).iter_mut().zip(v) {
+                *o = sign * x;
             }
         }
         Ok(out)
-    }
-}
-
-/// A Measurement Set as a [`crate::io::VisSource`]: one data description (spectral window
-/// and polarisation setup), every field (a phase-centre catalog entry each), rows in
-/// MAIN's order. The header is that of the equivalent UVH5 file.
-pub struct MsSource {
-    path: String,
-    reader: std::sync::Mutex<MsReader>,
-    header: Uvh5Header,
-    frames: std::sync::Mutex<HashMap<u64, ObserverFrame>>,
-}
-
-// SAFETY: casacore's table objects may be used from any thread as long as one thread at a
-// time does; every access to the MsReader goes through the Mutex.
-unsafe impl Send for MsSource {}
-unsafe impl Sync for MsSource {}
-
-impl MsSource {
-    /// Open `path`, reading `column`; refuses several data descriptions (saying so).
-    pub fn open(path: &Path, column: DataColumn) -> Result<Self, IoError> {
-        let rd = MsReader::open(path, column)?;
-        let h = &rd.header;
-        if h.data_descriptions.len() != 1 {
-            return Err(IoError::Format {
-                path: rd.path.clone(),
-                reason: format!(
-                    "{} data descriptions (spectral window × polarisation setups): imaging reads one; split the Measurement Set by spectral window",
-                    h.data_descriptions.len()
-                ),
-            });
-        }
-        let (spw, pol) = h.data_descriptions[0];
-        let s = &h.spectral_windows[spw];
-        let nc = s.freqs_hz.len();
-        let mut times = rd.rows.time_jd.clone();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
-        let bls: std::collections::HashSet<(usize, usize)> = rd
-            .rows
-            .ant1
-            .iter()
-            .copied()
-            .zip(rd.rows.ant2.iter().copied())
-            .collect();
-        let ants: std::collections::BTreeSet<usize> =
-            bls.iter().flat_map(|&(a, b)| [a, b]).collect();
-        let header = Uvh5Header {
-            version: None,
-            legacy: false,
-            telescope_name: h.telescope_name.clone(),
-            instrument: h.telescope_name.clone(),
-            site: h.site,
-            antenna_numbers: (0..h.antenna_names.len() as i64).collect(),
-            antenna_names: h.antenna_names.clone(),
-            antenna_positions_m: h.antenna_positions_m.clone(),
-            antenna_diameters_m: Some(h.antenna_diameters_m.clone()),
-            n_blts: h.n_rows,
-            n_bls: bls.len(),
-            n_times: times.len(),
-            n_ants_data: Some(ants.len()),
-            freqs_hz: s.freqs_hz.clone(),
-            channel_width_hz: s.widths_hz.clone(),
-            spw_array: vec![spw as i64],
-            spw_of_channel: vec![spw as i64; nc],
-            pols: h.polarisations[pol].clone(),
-            vis_units: h.vis_units.clone(),
-            phase_centres: h
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| PhaseCentre {
-                    id: i as i64,
-                    name: f.name.clone(),
-                    kind: CentreKind::Sidereal {
-                        lon_rad: f.phase_centre.ra_rad,
-                        lat_rad: f.phase_centre.dec_rad,
-                        frame: "icrs".into(),
-                        epoch: None,
-                    },
-                })
-                .collect(),
-            history: h.history.clone(),
-            vis_storage: VisStorage::Complex64,
-            rank4: false,
-        };
-        Ok(MsSource {
-            path: rd.path.clone(),
-            reader: std::sync::Mutex::new(rd),
-            header,
-            frames: std::sync::Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MsReader> {
-        self.reader.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn frame(&self, jd: f64) -> Result<ObserverFrame, IoError> {
-        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = frames.get(&jd.to_bits()) {
-            return Ok(*f);
-        }
-        let e = EarthOrientation::new(jd).map_err(|e| IoError::Content {
-            path: self.lock().path.clone(),
-            what: format!("Earth orientation at JD {jd}"),
-            source: Box::new(e),
-        })?;
-        let f = ObserverFrame::new(e, self.header.site);
-        frames.insert(jd.to_bits(), f);
-        Ok(f)
-    }
-
-    fn check_range(&self, blts: &Range<usize>) -> Result<(), IoError> {
-        if blts.start > blts.end || blts.end > self.header.n_blts {
-            return Err(IoError::Format {
-                path: self.lock().path.clone(),
-                reason: format!(
-                    "rows {}..{} requested; the Measurement Set has {}",
-                    blts.start, blts.end, self.header.n_blts
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    fn meta(&self, blts: Range<usize>, uvw_m: Array2<f64>) -> Result<BltMeta, IoError> {
-        let (ant_1, ant_2, time_jd, integration_time_s, phase_centre_id) = {
-            let rd = self.lock();
-            let c = &rd.rows;
-            (
-                c.ant1[blts.clone()].iter().map(|&a| a as i64).collect(),
-                c.ant2[blts.clone()].iter().map(|&a| a as i64).collect(),
-                c.time_jd[blts.clone()].to_vec(),
-                c.interval_s[blts.clone()].to_vec(),
-                c.field[blts.clone()]
-                    .iter()
-                    .map(|&f| f as i64)
-                    .collect::<Vec<i64>>(),
-            )
-        };
-        let n = blts.len();
-        let (mut lst_rad, mut app_ra_rad, mut app_dec_rad, mut frame_pa_rad) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for k in 0..n {
-            let f = self.frame(time_jd[k])?;
-            let p = self.header.phase_centres[phase_centre_id[k] as usize]
-                .radec()
-                .expect("every field is sidereal");
-            let o = f.observed(p);
-            lst_rad.push(f.last_rad);
-            app_ra_rad.push(o.app_ra_rad);
-            app_dec_rad.push(o.dec_rad);
-            frame_pa_rad.push(f.frame_pa_rad(p));
-        }
-        Ok(BltMeta {
-            ant_1,
-            ant_2,
-            time_jd,
-            integration_time_s,
-            uvw_m,
-            lst_rad,
-            phase_centre_id,
-            app_ra_rad,
-            app_dec_rad,
-            frame_pa_rad,
-        })
-    }
-}
-
-impl crate::io::VisSource for MsSource {
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn header(&self) -> &Uvh5Header {
-        &self.header
-    }
-    fn check_counts(&self) -> Result<(), IoError> {
-        Ok(())
-    }
-    fn blocks(&self, n_chans: usize, max_samples: usize) -> Vec<Range<usize>> {
-        let per_row = (n_chans * self.header.pols.len()).max(1);
-        let step = (max_samples / per_row).max(1);
-        (0..self.header.n_blts)
-            .step_by(step)
-            .map(|s| s..(s + step).min(self.header.n_blts))
-            .collect()
-    }
-    fn read_times(&self, blts: Range<usize>) -> Result<Vec<f64>, IoError> {
-        self.check_range(&blts)?;
-        Ok(self.lock().rows.time_jd[blts].to_vec())
-    }
-    fn read_meta(&self, blts: Range<usize>) -> Result<BltMeta, IoError> {
-        self.check_range(&blts)?;
-        let uvw = self.lock().read_uvw(blts.clone())?;
-        self.meta(blts, uvw)
-    }
-    fn read_block(
-        &self,
-        blts: Range<usize>,
-        chans: Range<usize>,
-        with_vis: bool,
-    ) -> Result<Uvh5Block, IoError> {
-        self.check_range(&blts)?;
-        let nf = self.header.freqs_hz.len();
-        if chans.start > chans.end || chans.end > nf {
-            return Err(IoError::Format {
-                path: self.lock().path.clone(),
-                reason: format!(
-                    "channels {}..{} requested; the file has {nf}",
-                    chans.start, chans.end
-                ),
-            });
-        }
-        let b = self.lock().read_block(blts.clone(), 0)?;
-        let meta = self.meta(blts.clone(), b.uvw_m)?;
-        let cs = s![.., chans.clone(), ..];
-        Ok(Uvh5Block {
-            blts,
-            chans: chans.clone(),
-            meta,
-            vis: with_vis.then(|| {
-                b.vis
-                    .slice(cs)
-                    .mapv(|c| num_complex::Complex64::new(c.re as f64, c.im as f64))
-            }),
-            flags: b.flags.slice(cs).to_owned(),
-            nsamples: b.weights.slice(cs).to_owned(),
-        })
     }
 }

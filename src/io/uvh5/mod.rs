@@ -24,10 +24,12 @@
 //!   centre; it refuses others with an error that says why.
 
 mod reader;
+mod stream;
 
 pub use reader::{
     BltMeta, CentreKind, PhaseCentre, PolProduct, Uvh5Block, Uvh5Header, Uvh5Reader, VisStorage,
 };
+pub use stream::write_uvh5_from;
 
 use std::path::Path;
 
