@@ -18,6 +18,9 @@ pub struct ConvertArgs {
     /// 60 bytes per sample.
     #[arg(long, default_value_t = 4 << 20)]
     block_samples: usize,
+    /// Measurement Set input: the visibility column, DATA, CORRECTED_DATA or MODEL_DATA.
+    #[arg(long, default_value = "DATA")]
+    data_column: String,
 }
 
 /// Converts.
@@ -28,10 +31,18 @@ pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     #[cfg(feature = "ms")]
     {
+        let column = fxgrid::io::ms::DataColumn::from_name(&a.data_column).ok_or_else(|| {
+            CliError::arg(
+                "--data-column",
+                &a.data_column,
+                "DATA, CORRECTED_DATA or MODEL_DATA",
+            )
+        })?;
         let rep = fxgrid::io::ms::convert(
             &a.input,
             &a.output,
             a.block_samples,
+            column,
             &ctx.progress("convert"),
         )?;
         if !ctx.quiet {

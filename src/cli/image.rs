@@ -65,6 +65,10 @@ pub struct ImageArgs {
     /// grids plus about 40 bytes per sample of one block.
     #[arg(long, default_value_t = 1 << 23)]
     block_samples: usize,
+    /// Measurement Sets: the visibility column, DATA, CORRECTED_DATA or MODEL_DATA
+    /// [default: DATA].
+    #[arg(long)]
+    data_column: Option<String>,
     /// CLEAN: most memory (GB) for holding the visibilities; above it the file is read
     /// again in every major cycle (default: half the memory available).
     #[arg(long)]
@@ -244,6 +248,7 @@ impl ImageArgs {
                 .map(|s| parse_range(s, "--time-jd"))
                 .transpose()?,
             block_samples: self.block_samples,
+            data_column: self.data_column.clone(),
             vis_memory_bytes: match self.vis_mem_gb {
                 None => None,
                 Some(g) if g > 0.0 && g.is_finite() => Some((g * 1e9) as usize),

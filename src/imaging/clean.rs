@@ -84,7 +84,7 @@ fn clean_in<T: GridFloat>(
     blocks: &dyn Progress,
     cycles: &dyn Progress,
 ) -> Result<(CleanImages, CleanFileReport), FileImagingError> {
-    let reader = open_vis_source(path)?;
+    let reader = open_vis_source(path, sel.data_column.as_deref())?;
     let mut prep = prepare(reader.as_ref(), path, cfg, sel, 1, blocks)?;
     let t = Instant::now();
     let nchan = prep.plan.channels.len();

@@ -78,6 +78,9 @@ pub struct FileSelection {
     /// it the file is read again for every major cycle (`None`: half the memory the
     /// system has available).
     pub vis_memory_bytes: Option<usize>,
+    /// A Measurement Set's visibility column (`DATA`, `CORRECTED_DATA` or `MODEL_DATA`;
+    /// `None`: `DATA`). UVH5 files have one set of visibilities and refuse any other.
+    pub data_column: Option<String>,
 }
 
 /// What imaging a file did, beyond [`ImagingReport`].
@@ -313,7 +316,7 @@ pub fn image_uvh5(
     sel: &FileSelection,
     progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
-    let reader = open_vis_source(path)?;
+    let reader = open_vis_source(path, sel.data_column.as_deref())?;
     let mut prep = prepare(reader.as_ref(), path, cfg, sel, 2, progress)?;
     let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
     imager.report.prepare_s = prep.report.scan_s;

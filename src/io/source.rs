@@ -62,16 +62,36 @@ impl VisSource for Uvh5Reader {
 }
 
 /// Open a visibility file for block reading: a Measurement Set ([`super::is_ms_path`],
-/// needs the `ms` feature) or UVH5.
-pub fn open_vis_source(path: &Path) -> Result<Box<dyn VisSource>, IoError> {
+/// needs the `ms` feature) reading `data_column` (`DATA` when `None`), or UVH5 (which
+/// has no other column than its visibilities, so any other `data_column` is refused).
+pub fn open_vis_source(
+    path: &Path,
+    data_column: Option<&str>,
+) -> Result<Box<dyn VisSource>, IoError> {
     if super::is_ms_path(path) {
         #[cfg(feature = "ms")]
-        return Ok(Box::new(super::ms::MsSource::open(
-            path,
-            super::ms::DataColumn::Data,
-        )?));
+        {
+            let column = match data_column {
+                None => super::ms::DataColumn::Data,
+                Some(c) => super::ms::DataColumn::from_name(c).ok_or_else(|| IoError::Format {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "data column {c:?}: expected DATA, CORRECTED_DATA or MODEL_DATA"
+                    ),
+                })?,
+            };
+            return Ok(Box::new(super::ms::MsSource::open(path, column)?));
+        }
         #[cfg(not(feature = "ms"))]
         return Err(super::no_ms(path));
+    }
+    if let Some(c) = data_column.filter(|c| !c.eq_ignore_ascii_case("DATA")) {
+        return Err(IoError::Format {
+            path: path.display().to_string(),
+            reason: format!(
+                "data column {c:?} asked for: a UVH5 file has one set of visibilities (DATA)"
+            ),
+        });
     }
     Ok(Box::new(Uvh5Reader::open(path)?))
 }

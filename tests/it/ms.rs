@@ -95,18 +95,25 @@ fn convert_round_trips_uvh5_through_ms() {
     let vis = sample();
     write_uvh5(&u1, &vis).unwrap();
     // Small blocks, so the streaming path is exercised (3 times × 28 baselines).
-    let rep = convert(&u1, &ms, 7 * 5 * 4, &NoProgress).unwrap();
+    let rep = convert(&u1, &ms, 7 * 5 * 4, DataColumn::Data, &NoProgress).unwrap();
     assert_eq!(rep.rows, 3 * vis.n_baselines());
     assert!(rep.blocks > 10);
     // MS → UVH5 streams too (small blocks again).
-    let rep2 = convert(&ms, &u2, 7 * 5 * 4, &NoProgress).unwrap();
+    let rep2 = convert(&ms, &u2, 7 * 5 * 4, DataColumn::Data, &NoProgress).unwrap();
     assert_eq!(rep2.rows, rep.rows);
     assert!(rep2.blocks > 10);
     assert_same(&read_uvh5(&u2).unwrap(), &vis);
     assert_same(&read_ms(&ms, DataColumn::Data).unwrap(), &vis);
     no_temporary_files(dir.path());
     // Same format both sides is refused, without output.
-    let e = convert(&u1, &dir.path().join("c.uvh5"), 100, &NoProgress).unwrap_err();
+    let e = convert(
+        &u1,
+        &dir.path().join("c.uvh5"),
+        100,
+        DataColumn::Data,
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("between UVH5 and a Measurement Set"),
         "{e}"
@@ -179,7 +186,7 @@ fn broken_measurement_sets_give_errors_naming_the_problem() {
 
     // Converting a broken MS writes nothing.
     let out = dir.path().join("out.uvh5");
-    assert!(convert(&no_ant, &out, 1000, &NoProgress).is_err());
+    assert!(convert(&no_ant, &out, 1000, DataColumn::Data, &NoProgress).is_err());
     assert!(!out.exists());
     // An output that exists and is not a table is not replaced.
     let v = sample();
@@ -248,4 +255,27 @@ fn cli_writes_and_reads_measurement_sets() {
             .data(),
         b.data()
     );
+    // image reads the MS as the UVH5, bit for bit; a column the file lacks is an error.
+    let img = |input: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["-q", "image", input, "--npix", "64", "--cell-arcsec", "120"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out]);
+        crate::common::fxgrid(&args)
+    };
+    let (ok, _, err) = img(&d("s.ms"), &d("m.fits"), &[]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = img(&d("s.uvh5"), &d("u.fits"), &[]);
+    assert!(ok, "{err}");
+    let m = fxgrid::io::fits::read_fits(Path::new(&d("m.fits"))).unwrap();
+    let u = fxgrid::io::fits::read_fits(Path::new(&d("u.fits"))).unwrap();
+    assert_eq!(m.data, u.data);
+    let (ok, _, err) = img(
+        &d("s.ms"),
+        &d("x.fits"),
+        &["--data-column", "CORRECTED_DATA"],
+    );
+    assert!(!ok && err.contains("MAIN::CORRECTED_DATA"), "{err}");
+    let (ok, _, err) = img(&d("s.uvh5"), &d("x.fits"), &["--data-column", "MODEL_DATA"]);
+    assert!(!ok && err.contains("one set of visibilities"), "{err}");
+    assert!(!Path::new(&d("x.fits")).exists());
 }

@@ -23,20 +23,21 @@ pub struct ConvertReport {
 }
 
 /// Convert `input` to `output`, each a UVH5 file or a Measurement Set by
-/// [`crate::io::is_ms_path`], streaming blocks of at most `block_samples` samples both
+/// [`crate::io::is_ms_path`] (`column`: the Measurement Set's column read), streaming blocks of at most `block_samples` samples both
 /// ways (memory: one block). MS → UVH5 reads through [`super::MsSource`] (every spectral
 /// window, merged rows) and writes with [`crate::io::uvh5::write_uvh5_from`].
 pub fn convert(
     input: &Path,
     output: &Path,
     block_samples: usize,
+    column: DataColumn,
     progress: &dyn Progress,
 ) -> Result<ConvertReport, IoError> {
     let (from_ms, to_ms) = (crate::io::is_ms_path(input), crate::io::is_ms_path(output));
     match (from_ms, to_ms) {
         (false, true) => uvh5_to_ms(input, output, block_samples, progress),
         (true, false) => {
-            let src = super::MsSource::open(input, DataColumn::Data)?;
+            let src = super::MsSource::open(input, column)?;
             let blocks = crate::io::VisSource::blocks(
                 &src,
                 crate::io::VisSource::header(&src).n_freqs(),
