@@ -220,6 +220,40 @@ sys.exit(0 if r <= 1e-5 else 1)"; then
       tail -2 "$work/variants/$name.ms.err"; fail "imaging pyuvdata's MS of the $name variant"
     fi
   done < "$work/variants.txt"
+  # Real data (VLA, MWA, HERA; the test files pyuvdata 2.4 shipped in its wheel on PyPI)
+  # written by pyuvdata as UVH5 and as MS: fxgrid's images of the two equal to 1e-5. And
+  # the VLA observation as CASA wrote it: fxgrid's conversion to UVH5 reads in pyuvdata
+  # as pyuvdata reads CASA's MS.
+  real="$work/real"
+  if "$py" "$here/real_data.py" fetch "$real" && "$py" "$here/real_data.py" write "$real" \
+      > "$real.txt" 2> "$real.err"; then
+    while read -r name uvh5 ms; do
+      npix=256; [ "$name" = hera ] && npix=32
+      if "$fxms" -q image "$uvh5" --npix "$npix" --out "$real/$name.u.fits" \
+        && "$fxms" -q image "$ms" --npix "$npix" --out "$real/$name.m.fits" \
+        && "$py" -c "
+import sys, numpy as np
+from astropy.io import fits
+a = fits.getdata('$real/$name.m.fits').astype(float)
+b = fits.getdata('$real/$name.u.fits').astype(float)
+r = np.linalg.norm(a - b) / np.linalg.norm(b)
+print('  rel L2', r)
+sys.exit(0 if r <= 1e-5 else 1)"; then
+        pass "fxgrid images pyuvdata's MS of real $name data as the UVH5"
+      else
+        fail "imaging pyuvdata's MS of real $name data"
+      fi
+    done < "$real.txt"
+    casa="$real/day2_TDEM0003_10s_norx_1src_1spw.ms"
+    if "$fxms" -q convert "$casa" "$real/casa.uvh5" \
+      && "$py" "$here/real_data.py" compare-casa "$casa" "$real/casa.uvh5" 2> /dev/null | sed "s|^|  |"; then
+      pass "fxgrid reads CASA's VLA Measurement Set as pyuvdata does"
+    else
+      fail "reading CASA's VLA Measurement Set"
+    fi
+  else
+    tail -3 "$real.err"; fail "fetching or writing the real data"
+  fi
 fi
 
 echo "interop: $passed passed, $failed failed"

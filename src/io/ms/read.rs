@@ -288,16 +288,33 @@ impl MsReader {
         } else {
             None
         };
-        let centre_ecef = centre_ecef.unwrap_or_else(|| {
-            let n = ecef.len().max(1) as f64;
-            let mut c = [0.0; 3];
-            for e in &ecef {
-                for k in 0..3 {
-                    c[k] += e[k] / n;
+        // Without it, the mean of the antennas that have positions (CASA pads the table
+        // with all-zero rows for antenna numbers not in use).
+        let centre_ecef = match centre_ecef {
+            Some(c) => c,
+            None => {
+                let placed: Vec<&[f64; 3]> = ecef
+                    .iter()
+                    .filter(|e| e.iter().map(|x| x * x).sum::<f64>() > 1e12)
+                    .collect();
+                if placed.is_empty() {
+                    return Err(IoError::Dataset {
+                        path: p.clone(),
+                        dataset: "ANTENNA::POSITION".into(),
+                        expected: "geocentric (ITRF) antenna positions".into(),
+                        found: "no position farther than 1000 km from the Earth's centre".into(),
+                    });
                 }
+                let n = placed.len() as f64;
+                let mut c = [0.0; 3];
+                for e in placed {
+                    for (ck, ek) in c.iter_mut().zip(e) {
+                        *ck += ek / n;
+                    }
+                }
+                c
             }
-            c
-        });
+        };
         let site = Ecef {
             x_m: centre_ecef[0],
             y_m: centre_ecef[1],
