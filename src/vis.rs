@@ -60,6 +60,16 @@ pub enum VisUnits {
 }
 
 impl VisUnits {
+    /// The units a UVH5 `vis_units` (or Measurement Set `QuantumUnits`) string names:
+    /// `"Jy"` is Jansky, anything else uncalibrated.
+    pub fn from_name(name: &str) -> Self {
+        if name == "Jy" {
+            VisUnits::Jy
+        } else {
+            VisUnits::Uncalib
+        }
+    }
+
     /// The UVH5 `vis_units` string.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -6,10 +6,10 @@ use ndarray::{s, Array2, Array3};
 use num_complex::Complex32;
 
 use super::{DataColumn, MsRows, MsWriter};
-use crate::io::uvh5::{layout_of, Uvh5Reader};
+use crate::io::uvh5::{layout_of, linear_pols, Uvh5Reader};
 use crate::io::IoError;
 use crate::progress::Progress;
-use crate::vis::{Pol, VisMeta, VisUnits};
+use crate::vis::{VisMeta, VisUnits};
 
 /// What a conversion did.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,18 +90,12 @@ fn uvh5_to_ms(
             "channel widths differ: the Measurement Set writer takes one width".into(),
         ));
     }
-    let pols = h
-        .pols
-        .iter()
-        .map(|p| {
-            Pol::from_aips_code(p.aips_code()).ok_or_else(|| {
-                bad(format!(
-                    "polarisation {}: the Measurement Set writer takes linear products",
-                    p.name()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let pols = linear_pols(&h.pols).map_err(|p| {
+        bad(format!(
+            "polarisation {}: the Measurement Set writer takes linear products",
+            p.name()
+        ))
+    })?;
     let centre = match h.phase_centres.as_slice() {
         [c] => c.radec().ok_or_else(|| {
             bad(format!(
@@ -142,11 +136,7 @@ fn uvh5_to_ms(
         chan_width_hz: widths[0],
         baselines: Vec::new(),
         pols,
-        units: if h.vis_units == "Jy" {
-            VisUnits::Jy
-        } else {
-            VisUnits::Uncalib
-        },
+        units: VisUnits::from_name(&h.vis_units),
         history: h.history.clone(),
     };
     let mut w = MsWriter::create(output, &meta)?;

@@ -9,10 +9,10 @@ use num_complex::Complex32;
 use rubbl_casatables::{Table, TableOpenMode};
 
 use super::{casa, mjd_s_to_jd, CONJUGATE_KEYWORD};
-use crate::io::uvh5::PolProduct;
+use crate::io::uvh5::{linear_pols, PolProduct};
 use crate::io::IoError;
 use crate::telescope::{ArrayLayout, EarthOrientation, Ecef, LatLonHeight, ObserverFrame, RaDec};
-use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
+use crate::vis::{VisMeta, VisUnits, Visibilities};
 
 /// Which visibility column to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -712,17 +712,12 @@ pub fn read_ms(path: &Path, column: DataColumn) -> Result<Visibilities, IoError>
         )));
     }
     let (spw, pol) = h.data_descriptions[0];
-    let pols = h.polarisations[pol]
-        .iter()
-        .map(|q| {
-            Pol::from_aips_code(q.aips_code()).ok_or_else(|| {
-                bad(format!(
-                    "correlation {}: reading into Visibilities needs linear products (XX, XY, YX, YY)",
-                    q.name()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let pols = linear_pols(&h.polarisations[pol]).map_err(|q| {
+        bad(format!(
+            "correlation {}: reading into Visibilities needs linear products (XX, XY, YX, YY)",
+            q.name()
+        ))
+    })?;
     let block = rd.read_block(0..h.n_rows, 0)?;
     if block.rows.is_empty() {
         return Err(bad("no rows".into()));
@@ -832,11 +827,7 @@ pub fn read_ms(path: &Path, column: DataColumn) -> Result<Visibilities, IoError>
         chan_width_hz: spw_.widths_hz[0],
         baselines,
         pols,
-        units: if h.vis_units == "Jy" {
-            VisUnits::Jy
-        } else {
-            VisUnits::Uncalib
-        },
+        units: VisUnits::from_name(&h.vis_units),
         history: h.history.clone(),
     };
     Visibilities::new(meta, vis, weights, flags, uvw).map_err(|e| IoError::Content {

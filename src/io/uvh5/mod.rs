@@ -27,7 +27,8 @@ mod reader;
 mod stream;
 
 pub use reader::{
-    BltMeta, CentreKind, PhaseCentre, PolProduct, Uvh5Block, Uvh5Header, Uvh5Reader, VisStorage,
+    linear_pols, BltMeta, CentreKind, PhaseCentre, PolProduct, Uvh5Block, Uvh5Header, Uvh5Reader,
+    VisStorage,
 };
 pub use stream::write_uvh5_from;
 
@@ -41,7 +42,7 @@ use num_complex::Complex32;
 use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
 use super::{write_atomically, IoError};
 use crate::telescope::ArrayLayout;
-use crate::vis::{Pol, VisMeta, VisUnits, Visibilities};
+use crate::vis::{VisMeta, VisUnits, Visibilities};
 
 /// Rows (baseline-times) per chunk of the `/Data` datasets, at most.
 const CHUNK_BLTS: usize = 4096;
@@ -250,18 +251,12 @@ pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
             nt * nb
         )));
     }
-    let pols = h
-        .pols
-        .iter()
-        .map(|p| {
-            Pol::from_aips_code(p.aips_code()).ok_or_else(|| {
-                bad(format!(
-                    "polarisation {}: reading into Visibilities needs linear products (XX, XY, YX, YY)",
-                    p.name()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let pols = linear_pols(&h.pols).map_err(|p| {
+        bad(format!(
+            "polarisation {}: reading into Visibilities needs linear products (XX, XY, YX, YY)",
+            p.name()
+        ))
+    })?;
     let block = rd.read_block(0..nblts, 0..nf, true)?;
     let m = &block.meta;
     let centre = match h.phase_centres.as_slice() {
@@ -313,11 +308,7 @@ pub fn read_uvh5(path: &Path) -> Result<Visibilities, IoError> {
         chan_width_hz: h.channel_width_hz[0],
         baselines,
         pols,
-        units: if h.vis_units == "Jy" {
-            VisUnits::Jy
-        } else {
-            VisUnits::Uncalib
-        },
+        units: VisUnits::from_name(&h.vis_units),
         history: h.history.clone(),
     };
     let np = h.n_pols();

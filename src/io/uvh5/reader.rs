@@ -69,6 +69,13 @@ pub enum PolProduct {
     YX,
 }
 
+/// The library's linear products of `pols`, or the first product that is not linear.
+pub fn linear_pols(pols: &[PolProduct]) -> Result<Vec<crate::vis::Pol>, PolProduct> {
+    pols.iter()
+        .map(|&p| crate::vis::Pol::from_aips_code(p.aips_code()).ok_or(p))
+        .collect()
+}
+
 impl PolProduct {
     const CODES: [(i64, PolProduct, &'static str); 12] = [
         (1, PolProduct::I, "I"),
