@@ -62,10 +62,15 @@ pub fn summarise(path: &Path) -> Result<String, IoError> {
     })
 }
 
+/// Whether `path` is a casacore table: a directory with `table.dat`.
+pub fn is_casacore_table(path: &Path) -> bool {
+    path.is_dir() && path.join("table.dat").is_file()
+}
+
 /// Whether `path` names a Measurement Set: an existing casacore table directory, or a
 /// name ending in `.ms` (any case).
 pub fn is_ms_path(path: &Path) -> bool {
-    (path.is_dir() && path.join("table.dat").is_file())
+    is_casacore_table(path)
         || path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("ms"))

@@ -113,7 +113,7 @@ fn replace_dir(tmp: &Path, path: &Path) -> Result<(), IoError> {
         move |source| IoError::Os { path: p, source }
     };
     let old = if path.symlink_metadata().is_ok() {
-        if !path.join("table.dat").is_file() {
+        if !crate::io::is_casacore_table(path) {
             let _ = std::fs::remove_dir_all(tmp);
             return Err(IoError::Format {
                 path: path.display().to_string(),
@@ -137,11 +137,6 @@ fn replace_dir(tmp: &Path, path: &Path) -> Result<(), IoError> {
         std::fs::remove_dir_all(&aside).map_err(os(&aside))?;
     }
     Ok(())
-}
-
-/// Whether `path` looks like a casacore table (a directory with `table.dat`).
-pub fn is_table(path: &Path) -> bool {
-    path.is_dir() && path.join("table.dat").is_file()
 }
 
 /// A human-readable summary of a Measurement Set (its subtables and row count).

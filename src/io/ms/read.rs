@@ -140,7 +140,7 @@ pub struct MsReader {
 }
 
 fn open_table(path: &Path, what: &str) -> Result<Table, IoError> {
-    if !path.is_dir() || !path.join("table.dat").is_file() {
+    if !crate::io::is_casacore_table(path) {
         return Err(IoError::Format {
             path: path.display().to_string(),
             reason: format!(
