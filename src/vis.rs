@@ -141,7 +141,20 @@ impl VisMeta {
         units: VisUnits,
         history: String,
     ) -> Result<(Self, ndarray::Array3<f64>), crate::telescope::TelescopeError> {
-        let geom = crate::telescope::time_geometry(layout, obs)?;
+        Self::for_observation_times(layout, obs, 0..obs.n_times, baselines, units, history)
+    }
+
+    /// [`VisMeta::for_observation`] of the integrations `times` of `obs` only, bit for bit
+    /// the same values: for making an observation a few integrations at a time.
+    pub fn for_observation_times(
+        layout: &ArrayLayout,
+        obs: &crate::telescope::Observation,
+        times: std::ops::Range<usize>,
+        baselines: Vec<(usize, usize)>,
+        units: VisUnits,
+        history: String,
+    ) -> Result<(Self, ndarray::Array3<f64>), crate::telescope::TelescopeError> {
+        let geom = crate::telescope::time_geometry_range(layout, obs, times)?;
         let mut uvw = ndarray::Array3::<f64>::zeros((geom.len(), baselines.len(), 3));
         for (t, g) in geom.iter().enumerate() {
             let ant = crate::telescope::antenna_uvw(layout, &g.frame);

@@ -39,12 +39,15 @@ impl Window {
     /// centre.
     pub const DEFAULT: Window = Window::Kaiser { beta: 9.0 };
 
-    /// Parse `kaiser:BETA`, `hann`, `hamming` or `blackman-harris`.
+    /// Parse `kaiser:BETA` (`0 <= BETA <=` [`MAX_KAISER_BETA`]), `hann`, `hamming` or
+    /// `blackman-harris`.
     pub fn parse(s: &str) -> Result<Window, ChannelError> {
         let bad = || ChannelError::InvalidConfig {
             field: "window",
             value: s.to_string(),
-            expected: "kaiser:BETA, hann, hamming or blackman-harris".into(),
+            expected: format!(
+                "kaiser:BETA (0 <= BETA <= {MAX_KAISER_BETA}), hann, hamming or blackman-harris"
+            ),
         };
         match s.to_ascii_lowercase().as_str() {
             "hann" => Ok(Window::Hann),
@@ -53,7 +56,7 @@ impl Window {
             other => {
                 let beta = other.strip_prefix("kaiser:").ok_or_else(bad)?;
                 let beta: f64 = beta.parse().map_err(|_| bad())?;
-                if !(beta >= 0.0 && beta.is_finite()) {
+                if !(0.0..=MAX_KAISER_BETA).contains(&beta) {
                     return Err(bad());
                 }
                 Ok(Window::Kaiser { beta })
@@ -93,6 +96,10 @@ impl std::fmt::Display for Window {
     }
 }
 
+/// The largest Kaiser β: I₀(β) overflows f64 near β = 713 (and β above 50 already makes
+/// side lobes far below f32 rounding).
+pub const MAX_KAISER_BETA: f64 = 700.0;
+
 /// Modified Bessel function of the first kind, order 0 (power series; converges for all x).
 pub fn bessel_i0(x: f64) -> f64 {
     let q = x * x / 4.0;
@@ -129,6 +136,13 @@ pub fn prototype(n_chan: usize, n_taps: usize, window: Window) -> Result<Vec<f64
         })
         .collect();
     let sum: f64 = h.iter().sum();
+    if !(sum.is_finite() && sum != 0.0 && h.iter().all(|v| v.is_finite())) {
+        return Err(ChannelError::InvalidConfig {
+            field: "window",
+            value: window.to_string(),
+            expected: "a window whose filter is finite (this one overflows)".into(),
+        });
+    }
     h.iter_mut().for_each(|v| *v /= sum);
     Ok(h)
 }

@@ -6,12 +6,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::outputs::Files;
 use super::CliError;
 use fxgrid::sky::{Component, SkyModel};
 use fxgrid::telescope::{
     default_day_jd_utc, ska_low_like, ska_mid_like, transit_centred_start, ArrayLayout,
     LatLonHeight, RaDec, SKA_LOW_SITE,
 };
+
+/// The most stations a synthetic layout may have (SKA-Low has 512).
+const MAX_STATIONS: usize = 100_000;
 
 /// The array.
 #[derive(Args, Debug)]
@@ -21,7 +25,7 @@ pub struct LayoutArgs {
     #[arg(long, default_value = "ska-low")]
     pub layout: String,
     /// Site of a CSV layout: `LAT_DEG,LON_DEG,HEIGHT_M` (default: the SKA-Low site).
-    #[arg(long, value_name = "LAT,LON,H")]
+    #[arg(long, value_name = "LAT,LON,H", allow_hyphen_values = true)]
     pub site: Option<String>,
     /// Seed of the synthetic layouts.
     #[arg(long, default_value_t = 1)]
@@ -29,6 +33,14 @@ pub struct LayoutArgs {
 }
 
 impl LayoutArgs {
+    /// Declares the layout CSV (if `--layout` names one) as an input.
+    pub fn declare(&self, files: &mut Files) -> Result<(), CliError> {
+        if !self.layout.starts_with("ska-") {
+            files.input("--layout", std::path::Path::new(&self.layout))?;
+        }
+        Ok(())
+    }
+
     /// The array layout the arguments name.
     pub fn layout(&self) -> Result<ArrayLayout, CliError> {
         let spec = self.layout.as_str();
@@ -40,6 +52,13 @@ impl LayoutArgs {
                 None if rest.is_empty() => 512,
                 None => return Err(CliError::arg("--layout", spec, "ska-low or ska-low:N")),
             };
+            if n > MAX_STATIONS {
+                return Err(CliError::arg(
+                    "--layout",
+                    spec,
+                    format!("ska-low:N with N up to {MAX_STATIONS}"),
+                ));
+            }
             return Ok(ska_low_like(n, self.layout_seed)?);
         }
         if spec == "ska-mid" {
@@ -90,6 +109,14 @@ pub struct PointingArgs {
 }
 
 impl PointingArgs {
+    /// Declares `--sky` as an input.
+    pub fn declare(&self, files: &mut Files) -> Result<(), CliError> {
+        if let Some(p) = &self.sky {
+            files.input("--sky", p)?;
+        }
+        Ok(())
+    }
+
     /// The phase centre.
     pub fn centre(&self) -> Result<RaDec, CliError> {
         radec(self.ra_deg, self.dec_deg, "--ra-deg/--dec-deg")
@@ -186,4 +213,27 @@ pub fn parse_range(s: &str, flag: &'static str) -> Result<Range<f64>, CliError> 
         return Err(CliError::arg(flag, s, "MIN < MAX: the range is empty"));
     }
     Ok(lo..hi)
+}
+
+/// `--epsilon`, or by default 1e-6 in f64 and the most f32 reaches (1e-5) in f32; an
+/// accuracy the precision cannot reach says which option to change.
+pub fn epsilon(given: Option<f64>, precision: fxgrid::grid::Precision) -> Result<f64, CliError> {
+    let floor = precision.min_epsilon();
+    let Some(eps) = given else {
+        return Ok(floor.max(1e-6));
+    };
+    if !(eps > 0.0 && eps < 1.0) {
+        return Err(CliError::arg("--epsilon", eps, "0 < epsilon < 1"));
+    }
+    if eps < floor {
+        return Err(CliError::arg(
+            "--epsilon",
+            eps,
+            format!(
+                "at least {floor:e} in {} (give a larger --epsilon, or --precision f64)",
+                precision.name()
+            ),
+        ));
+    }
+    Ok(eps)
 }

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use clap::Args;
 
+use super::budget;
+use super::outputs::Files;
 use super::{CliError, Context};
 use fxgrid::channelise::{PfbConfig, Window};
 
@@ -60,22 +62,41 @@ impl ChanneliseArgs {
 
 /// Channelises the file.
 pub fn run(a: &ChanneliseArgs, ctx: &Context) -> Result<(), CliError> {
+    let mut files = Files::new();
+    files.input("INPUT", &a.input)?;
+    let out = files.output("--out", &a.out)?;
     let cfg = a.params()?;
+    // The filterbank's taps and states and a few blocks in memory; the spectra on disk
+    // (P/Q times the samples, 8 bytes each). A file that cannot be opened is reported by
+    // the run.
+    if let Ok(r) = fxgrid::io::voltages::VoltageReader::open(&a.input) {
+        let n_in = 2.0 * r.header.layout.n_ant() as f64;
+        let taps = cfg.n_chan as f64 * cfg.n_taps as f64;
+        budget::check_memory(
+            "channelise",
+            taps * (4.0 + 16.0 * n_in) + 256e6,
+            "ask for fewer channels (--nchan) or taps (--taps)",
+        )?;
+        let (p, q) = cfg.oversampling;
+        budget::check_disk(
+            &a.out,
+            r.n_samples as f64 * n_in * 8.0 * p as f64 / q as f64,
+            "write elsewhere",
+        )?;
+    }
     let t0 = Instant::now();
     let sum = fxgrid::fx::files::channelise_file(
         &a.input,
-        &a.out,
+        &out,
         &cfg,
         &ctx.history(),
         &ctx.progress("channelise"),
     )?;
-    if !ctx.quiet {
-        println!(
-            "wrote {}: {} spectra, {:.2} s",
-            a.out.display(),
-            sum.n_written,
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
+    ctx.say(&format!(
+        "wrote {}: {} spectra, {:.2} s",
+        a.out.display(),
+        sum.n_written,
+        t0.elapsed().as_secs_f64()
+    ))?;
+    files.commit()
 }

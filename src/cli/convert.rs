@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use clap::Args;
 
+#[cfg(feature = "ms")]
+use super::outputs::Files;
 use super::{CliError, Context};
 
 /// Arguments of `convert`.
@@ -31,6 +33,9 @@ pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     #[cfg(feature = "ms")]
     {
+        let mut files = Files::new();
+        files.input("INPUT", &a.input)?;
+        let output = files.output("OUTPUT", &a.output)?;
         let column = fxgrid::io::ms::DataColumn::from_name(&a.data_column).ok_or_else(|| {
             CliError::arg(
                 "--data-column",
@@ -40,23 +45,21 @@ pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
         })?;
         let rep = fxgrid::io::ms::convert(
             &a.input,
-            &a.output,
+            &output,
             a.block_samples,
             column,
             &ctx.progress("convert"),
         )?;
-        if !ctx.quiet {
-            println!(
-                "wrote {}: {} rows, {} samples, {} block{}, {:.2} s",
-                a.output.display(),
-                rep.rows,
-                rep.samples,
-                rep.blocks,
-                if rep.blocks == 1 { "" } else { "s" },
-                t0.elapsed().as_secs_f64()
-            );
-        }
-        Ok(())
+        ctx.say(&format!(
+            "wrote {}: {} rows, {} samples, {} block{}, {:.2} s",
+            a.output.display(),
+            rep.rows,
+            rep.samples,
+            rep.blocks,
+            if rep.blocks == 1 { "" } else { "s" },
+            t0.elapsed().as_secs_f64()
+        ))?;
+        files.commit()
     }
     #[cfg(not(feature = "ms"))]
     {

@@ -29,6 +29,41 @@ pub enum CliError {
     #[cfg_attr(feature = "ms", allow(dead_code))]
     #[error("Measurement Sets need fxgrid built with the `ms` feature (cargo build --release --features ms)")]
     NoMs,
+    /// An output path that cannot be used (see `outputs`).
+    #[error("{flag} {path}: expected {reason}")]
+    Output {
+        /// The flag (with its dashes) or argument name.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// What was expected instead.
+        reason: String,
+    },
+    /// An input path that cannot be read.
+    #[error("{flag} {path}: expected {reason}")]
+    Input {
+        /// The flag (with its dashes) or argument name.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// What was expected instead.
+        reason: String,
+    },
+    /// Standard output cannot be written (a closed pipe, a full disk).
+    #[error("writing to standard output")]
+    Stdout(#[source] std::io::Error),
+    /// The parameters need more memory or disk than there is.
+    #[error("{what} needs {need}, and {have}: {hint}")]
+    TooBig {
+        /// What was asked for.
+        what: String,
+        /// How much it needs.
+        need: String,
+        /// What there is.
+        have: String,
+        /// Which option to change.
+        hint: String,
+    },
     /// Writing the report.
     #[error("writing the report {path}")]
     Report {

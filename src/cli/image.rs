@@ -8,6 +8,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::{parse_channels, parse_precision, parse_range, radec};
+use super::budget;
+use super::outputs::Files;
 use super::{report, CliError, Context};
 use fxgrid::deconvolve::{CleanConfig, MultiscaleConfig};
 use fxgrid::grid::weighting::Weighting;
@@ -33,9 +35,10 @@ pub struct ImageArgs {
     /// Weighting: natural, uniform or briggs:R (R in [-2, 2]).
     #[arg(long, default_value = "natural")]
     weight: String,
-    /// Gridding accuracy (relative L2 error against the direct Fourier sum).
-    #[arg(long, default_value_t = 1e-6)]
-    epsilon: f64,
+    /// Gridding accuracy (relative L2 error against the direct Fourier sum; default 1e-6
+    /// in f64, 1e-5 in f32).
+    #[arg(long)]
+    epsilon: Option<f64>,
     /// Gridding precision, f32 or f64.
     #[arg(long, default_value = "f64")]
     precision: String,
@@ -218,9 +221,6 @@ impl ImageArgs {
         if self.npix < 2 {
             return Err(CliError::arg("--npix", self.npix, "at least 2"));
         }
-        if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
-            return Err(CliError::arg("--epsilon", self.epsilon, "0 < epsilon < 1"));
-        }
         if self.block_samples == 0 {
             return Err(CliError::arg("--block-samples", 0, "at least 1"));
         }
@@ -255,13 +255,14 @@ impl ImageArgs {
                 Some(g) => return Err(CliError::arg("--vis-mem-gb", g, "a positive size in GB")),
             },
         };
+        let precision = parse_precision(&self.precision)?;
         let cfg = ImagingConfig {
             npix_x: self.npix,
             npix_y: self.npix,
             cell_rad: self.cell_rad()?,
             weighting,
-            epsilon: self.epsilon,
-            precision: parse_precision(&self.precision)?,
+            epsilon: super::args::epsilon(self.epsilon, precision)?,
+            precision,
             wstacking: match (self.wstack, self.no_wstack) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),
@@ -428,24 +429,67 @@ impl ImageReport {
     }
 }
 
+/// Where the outputs are written before [`Files::commit`] puts them in place.
+struct Staged {
+    out: PathBuf,
+    psf: Option<PathBuf>,
+    png: Option<PathBuf>,
+    report: Option<PathBuf>,
+    residual: Option<PathBuf>,
+    model: Option<PathBuf>,
+    components: Option<PathBuf>,
+}
+
+impl ImageArgs {
+    /// Declares the input and claims every output asked for.
+    fn files(&self) -> Result<(Files, Staged), CliError> {
+        let mut f = Files::new();
+        f.input("INPUT", &self.input)?;
+        let staged = Staged {
+            out: f.output("--out", &self.out)?,
+            psf: f.output_opt("--psf", self.psf.as_ref())?,
+            png: f.output_opt("--png", self.png.as_ref())?,
+            residual: f.output_opt("--residual", self.residual.as_ref())?,
+            model: f.output_opt("--model", self.model.as_ref())?,
+            components: f.output_opt("--components", self.components.as_ref())?,
+            report: f.output_opt("--report", self.report.as_ref())?,
+        };
+        Ok((f, staged))
+    }
+}
+
 /// Images the file and writes the outputs.
 pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let (cfg, selection) = a.params()?;
     let clean_cfg = a.clean_config()?;
+    let (files, st) = a.files()?;
+    // The padded grids (σ ≤ 2, complex, for the image and the PSF) and the image planes
+    // (dirty, PSF, and with CLEAN residual, model, restored); the data come in blocks.
+    let npix2 = (a.npix as f64).powi(2);
+    let complex = match cfg.precision {
+        fxgrid::grid::Precision::F32 => 8.0,
+        fxgrid::grid::Precision::F64 => 16.0,
+    };
+    let planes = if clean_cfg.niter > 0 { 8.0 } else { 3.0 };
+    budget::check_memory(
+        "image",
+        npix2 * (2.0 * 4.0 * complex + planes * 8.0) + 128e6,
+        "ask for fewer pixels (--npix)",
+    )?;
     if clean_cfg.niter > 0 {
-        return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0);
+        return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0, (files, st));
     }
     let (mut dirty, mut psf, file_rep) =
         image_uvh5(&a.input, &cfg, &selection, &ctx.progress("image"))?;
     dirty.history.push(ctx.history());
     psf.history.push(ctx.history());
     let t_write = Instant::now();
-    write_fits(&a.out, &dirty)?;
-    if let Some(p) = &a.psf {
+    write_fits(&st.out, &dirty)?;
+    if let Some(p) = &st.psf {
         write_fits(p, &psf)?;
     }
-    if let Some(p) = &a.png {
+    if let Some(p) = &st.png {
         let title = format!(
             "{} — dirty image, {:.3} MHz",
             a.input
@@ -457,14 +501,14 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
         write_preview(p, &dirty, 0, &title)?;
     }
     let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
-    if let Some(path) = &a.report {
+    if let Some(path) = &st.report {
         report::write(path, &ImageReport::new(a, &cfg, &dirty, &file_rep, times))?;
     }
-    if !ctx.quiet {
+    {
         let rep = &file_rep.imaging;
         let (pk_r, pk_c, pk_v) = dirty.peak(0);
         let peak = dirty.geometry.pixel_to_radec(pk_r as f64, pk_c as f64);
-        println!(
+        ctx.say(&format!(
             "wrote {}: {}x{} pixels of {:.3} arcsec, {} plane(s), {} samples in {} block(s){}, w-stacking {}; peak {:.4} Jy/beam at pixel ({pk_c}, {pk_r}){}; {:.2} s",
             a.out.display(),
             a.npix,
@@ -478,9 +522,9 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
             pk_v,
             peak.map(|p| format!(" = RA {:.5}° Dec {:.5}°", p.ra_rad.to_degrees(), p.dec_rad.to_degrees())).unwrap_or_default(),
             t0.elapsed().as_secs_f64()
-        );
+        ))?;
     }
-    Ok(())
+    files.commit()
 }
 
 /// The `--report` of a cleaned `image`.
@@ -677,6 +721,7 @@ fn run_clean(
     selection: &FileSelection,
     clean_cfg: &CleanConfig,
     t0: Instant,
+    (files, st): (Files, Staged),
 ) -> Result<(), CliError> {
     let (mut images, rep) = clean_uvh5(
         &a.input,
@@ -695,17 +740,17 @@ fn run_clean(
         img.history.push(ctx.history());
     }
     let t_write = Instant::now();
-    write_fits(&a.out, &images.restored)?;
-    if let Some(p) = &a.residual {
+    write_fits(&st.out, &images.restored)?;
+    if let Some(p) = &st.residual {
         write_fits(p, &images.residual)?;
     }
-    if let Some(p) = &a.model {
+    if let Some(p) = &st.model {
         write_fits(p, &images.model)?;
     }
-    if let Some(p) = &a.psf {
+    if let Some(p) = &st.psf {
         write_fits(p, &images.psf)?;
     }
-    if let Some(p) = &a.components {
+    if let Some(p) = &st.components {
         fxgrid::io::write_bytes_atomically(p, images.components()?.to_text().as_bytes())?;
     }
     if let Some(p) = &a.png {
@@ -720,16 +765,16 @@ fn run_clean(
         write_preview(p, &images.restored, 0, &title)?;
     }
     let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
-    if let Some(path) = &a.report {
+    if let Some(path) = &st.report {
         report::write(
             path,
             &clean_report(a, cfg, clean_cfg, &images.restored, &rep, times),
         )?;
     }
-    if !ctx.quiet {
+    {
         for (i, p) in rep.planes.iter().enumerate() {
             let c = &p.clean;
-            println!(
+            ctx.say(&format!(
                 "plane {i}: {} iterations in {} major cycles ({}); residual peak {:.4e}, sigma {:.4e} Jy/beam; model {:.4} Jy in {} components; beam {:.2}\" x {:.2}\" PA {:.1}°",
                 c.iterations,
                 c.cycles.len(),
@@ -741,9 +786,9 @@ fn run_clean(
                 p.beam.major_rad.to_degrees() * 3600.0,
                 p.beam.minor_rad.to_degrees() * 3600.0,
                 p.beam.pa_rad.to_degrees()
-            );
+            ))?;
         }
-        println!(
+        ctx.say(&format!(
             "wrote {}: restored {}x{} pixels of {:.3} arcsec, w-stacking {}; {:.2} s",
             a.out.display(),
             a.npix,
@@ -751,7 +796,7 @@ fn run_clean(
             rep.file.cell_rad.to_degrees() * 3600.0,
             if rep.wstacking { "on" } else { "off" },
             t0.elapsed().as_secs_f64()
-        );
+        ))?;
     }
-    Ok(())
+    files.commit()
 }

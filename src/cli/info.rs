@@ -15,9 +15,7 @@ pub struct InfoArgs {
 
 /// Prints the summary.
 pub fn run(a: &InfoArgs, ctx: &Context) -> Result<(), CliError> {
+    super::outputs::Files::new().input("FILE", &a.file)?;
     let s = fxgrid::io::summarise(&a.file)?;
-    if !ctx.quiet {
-        print!("{s}");
-    }
-    Ok(())
+    ctx.say(s.trim_end_matches('\n'))
 }

@@ -7,8 +7,10 @@
 #![cfg_attr(not(feature = "hdf5"), allow(dead_code))]
 
 mod args;
+mod budget;
 mod error;
 mod info;
+mod outputs;
 mod progress;
 mod report;
 // Subcommands that read or write HDF5 (gated here, once).
@@ -25,6 +27,7 @@ mod predict;
 #[cfg(feature = "hdf5")]
 mod simulate;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -142,13 +145,62 @@ impl Context {
     pub fn history(&self) -> String {
         format!("Command: {}", self.command_line)
     }
+
+    /// Prints `text` and a newline on standard output unless `-q`; a closed pipe or a full
+    /// disk is an error (the command then fails, and its outputs are not committed).
+    pub fn say(&self, text: &str) -> Result<(), CliError> {
+        if self.quiet {
+            return Ok(());
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(CliError::Stdout)
+    }
+}
+
+/// More worker threads than this many per core only cost memory and start-up time.
+const THREADS_PER_CORE: usize = 4;
+
+/// `--threads`, bounded by [`THREADS_PER_CORE`] per core (with a warning).
+fn thread_count(asked: usize) -> Result<usize, CliError> {
+    if asked == 0 {
+        return Err(CliError::arg("--threads", 0, "at least 1"));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = (THREADS_PER_CORE * cores).max(8);
+    if asked > limit {
+        eprintln!(
+            "warning: --threads {asked} is more than {limit} ({THREADS_PER_CORE} per core on {cores} cores): using {limit}"
+        );
+        return Ok(limit);
+    }
+    Ok(asked)
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: remove every file being written and exit at once with
+/// 128 + 2 (as a shell reports an interrupted command).
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let n = fxgrid::io::remove_all_pending();
+        let msg: &[u8] = if n > 0 {
+            b"fxgrid: interrupted; removed the files being written\n"
+        } else {
+            b"fxgrid: interrupted\n"
+        };
+        // SAFETY: write(2) and _exit(2) are async-signal-safe, and this runs on ctrlc's
+        // own thread, not in the signal handler. _exit skips the atexit handlers, which
+        // would close HDF5 files the main thread may be writing.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(130);
+        }
+    });
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
     if let Some(threads) = cli.threads {
-        if threads == 0 {
-            return Err(CliError::arg("--threads", 0, "at least 1"));
-        }
+        let threads = thread_count(threads)?;
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()
@@ -157,7 +209,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Context {
         quiet: cli.quiet,
         verbose: cli.verbose,
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        // Lossy: an argument that is not UTF-8 is recorded with U+FFFD in the history.
+        command_line: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     match cli.command {
         Command::Info(a) => info::run(&a, &ctx),
@@ -183,12 +239,45 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Parses the command line, runs the subcommand, prints any error with its causes.
+/// Every subcommand takes negative numbers as values (`--site -26.8,116.8,377`,
+/// `--dec-deg -30`): an argument that looks like a negative number is never a flag here.
+fn command() -> clap::Command {
+    fn negatives(c: clap::Command) -> clap::Command {
+        c.allow_negative_numbers(true).mut_subcommands(negatives)
+    }
+    negatives(<Cli as clap::CommandFactory>::command())
+}
+
+/// The parsed command line.
+fn parse() -> Result<Cli, clap::Error> {
+    let m = command().try_get_matches()?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&m)
+}
+
+/// Parses the command line, runs the subcommand, prints any error with its causes. Exit
+/// codes: 0 done, 1 failed (nothing written), 2 the command line cannot be parsed, 130
+/// interrupted.
 pub fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = match parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            eprintln!("{}", error::describe(&e));
+            // --help and --version go to stdout: a closed pipe is not worth a panic.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 2) as u8);
+        }
+    };
+    install_interrupt_handler();
+    fxgrid::io::defer_outputs();
+    let result = run(cli).and_then(|()| Ok(fxgrid::io::commit_outputs()?));
+    if result.is_err() {
+        fxgrid::io::discard_outputs();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that closed the pipe wanted no more: no message.
+        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{}", error::describe(&e));
             ExitCode::FAILURE
         }
     }

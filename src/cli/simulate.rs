@@ -7,14 +7,27 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 
 use super::args::{LayoutArgs, PointingArgs};
+use super::budget;
+use super::outputs::Files;
 use super::{CliError, Context};
 use fxgrid::fx::files::{simulate_voltages_file, VoltageFileOptions};
+use fxgrid::progress::Progress;
 use fxgrid::sky::{
-    predict, random_field, PredictConfig, RandomFieldConfig, SkyModel, VoltageConfig,
+    predict_times, random_field, PredictConfig, RandomFieldConfig, SkyModel, VoltageConfig,
     VoltageSimulator,
 };
 use fxgrid::telescope::Observation;
 use fxgrid::Precision;
+
+/// Bytes of one visibility sample in memory: data, weight, flag, and their copies while
+/// they are written.
+const VIS_BYTES: usize = 32;
+/// Bytes of one visibility sample in a file: data, flag and weight.
+const FILE_BYTES: f64 = 13.0;
+/// Bytes of one sky component in memory, with margin.
+const COMPONENT_BYTES: f64 = 256.0;
+/// Integrations are predicted and written in batches of about this many bytes.
+const BATCH_BYTES: usize = 32 << 20;
 
 /// What to simulate.
 #[derive(Subcommand, Debug)]
@@ -112,11 +125,30 @@ pub struct SimVoltArgs {
 pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     // Arguments → parameters.
     let t0 = Instant::now();
+    let mut files = Files::new();
+    a.layout.declare(&mut files)?;
+    a.pointing.declare(&mut files)?;
+    let out = files.output("--out", &a.out)?;
+    let sky_out = files.output_opt("--sky-out", a.sky_out.as_ref())?;
     let layout = a.layout.layout()?;
     let centre = a.pointing.centre()?;
     let precision = Precision::from_name(&a.precision)
         .ok_or_else(|| CliError::arg("--precision", &a.precision, "f32 or f64"))?;
     let mut comps = a.pointing.components()?;
+    // What it needs: a batch of integrations in memory (and the sky), the whole file on disk.
+    let n_bl = (layout.n_ant() * (layout.n_ant() + 1) / 2) as f64;
+    let per_time = n_bl * a.nchan as f64 * 4.0 * VIS_BYTES as f64;
+    let sky_bytes = (comps.len() as f64 + a.random_sources as f64) * COMPONENT_BYTES;
+    budget::check_memory(
+        "simulate vis",
+        2.0 * per_time.max(BATCH_BYTES as f64) + sky_bytes,
+        "ask for fewer channels (--nchan), stations (--layout) or sources (--random-sources)",
+    )?;
+    budget::check_disk(
+        &a.out,
+        n_bl * a.ntimes as f64 * (a.nchan as f64 * 4.0 * FILE_BYTES + 100.0),
+        "ask for fewer times (--ntimes), channels (--nchan) or stations, or write elsewhere",
+    )?;
     if a.random_sources > 0 {
         let rf = random_field(&RandomFieldConfig {
             n_sources: a.random_sources,
@@ -140,6 +172,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
         chan_width_hz: a.chan_width_hz,
         n_chan: a.nchan,
     };
+    obs.validate()?;
     let cfg = PredictConfig {
         noise_jy: a.noise_jy,
         seed: a.seed,
@@ -148,36 +181,53 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
         history_note: ctx.history(),
     };
     // Run.
+    // Predicted and written a batch of integrations at a time: memory does not grow with
+    // the number of times.
     let t1 = Instant::now();
-    let vis = predict(&layout, &obs, &sky, &cfg)?;
-    let t2 = Instant::now();
-    fxgrid::io::write_visibilities(&a.out, &vis)?;
-    if let Some(p) = &a.sky_out {
+    let n_bl = layout.n_ant() * (layout.n_ant() + 1) / 2;
+    let per_time = n_bl.saturating_mul(a.nchan).saturating_mul(4 * VIS_BYTES);
+    let batch = (BATCH_BYTES / per_time.max(1)).clamp(1, a.ntimes.max(1));
+    let mut writer = fxgrid::io::VisWriter::create(&out, a.ntimes)?;
+    let progress = ctx.progress("simulate");
+    progress.start(a.ntimes as u64, "integrations");
+    let mut predict_s = 0.0;
+    let mut shape = (0, 0, 0);
+    for first in (0..a.ntimes).step_by(batch) {
+        let times = first..(first + batch).min(a.ntimes);
+        let tp = Instant::now();
+        let vis = predict_times(&layout, &obs, &sky, &cfg, times.clone())?;
+        predict_s += tp.elapsed().as_secs_f64();
+        writer.write(&vis)?;
+        shape = (vis.n_baselines(), vis.n_chan(), vis.n_pols());
+        progress.advance(times.len() as u64);
+    }
+    writer.finish()?;
+    progress.finish();
+    if let Some(p) = &sky_out {
         fxgrid::io::write_bytes_atomically(p, sky.to_text().as_bytes())?;
     }
     let t3 = Instant::now();
-    if !ctx.quiet {
-        println!(
-            "wrote {}: {} antennas, {} baselines, {} times, {} channels, {} pols, {} components{}",
-            a.out.display(),
-            layout.n_ant(),
-            vis.n_baselines(),
-            vis.n_times(),
-            vis.n_chan(),
-            vis.n_pols(),
-            sky.len(),
-            a.sky_out
-                .as_ref()
-                .map(|p| format!(" (listed in {})", p.display()))
-                .unwrap_or_default()
-        );
-    }
+    ctx.say(&format!(
+        "wrote {}: {} antennas, {} baselines, {} times, {} channels, {} pols, {} components{}",
+        a.out.display(),
+        layout.n_ant(),
+        shape.0,
+        a.ntimes,
+        shape.1,
+        shape.2,
+        sky.len(),
+        a.sky_out
+            .as_ref()
+            .map(|p| format!(" (listed in {})", p.display()))
+            .unwrap_or_default()
+    ))?;
+    files.commit()?;
     if ctx.verbose {
         eprintln!(
             "timings: setup {:.3} s, predict {:.3} s, write {:.3} s",
             (t1 - t0).as_secs_f64(),
-            (t2 - t1).as_secs_f64(),
-            (t3 - t2).as_secs_f64()
+            predict_s,
+            (t3 - t1).as_secs_f64() - predict_s
         );
     }
     Ok(())
@@ -186,6 +236,10 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
 /// Simulates and writes the voltages.
 pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
     // Arguments → parameters.
+    let mut files = Files::new();
+    a.layout.declare(&mut files)?;
+    a.pointing.declare(&mut files)?;
+    let out = files.output("--out", &a.out)?;
     let layout = a.layout.layout()?;
     let sky = SkyModel::new(a.pointing.components()?)?;
     if a.nsamples == 0 {
@@ -198,6 +252,23 @@ pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
             "a positive rate",
         ));
     }
+    let bytes_per_sample = match a.bits {
+        8 => 2.0,
+        16 => 4.0,
+        _ => 8.0,
+    };
+    budget::check_disk(
+        &a.out,
+        a.nsamples as f64 * layout.n_ant() as f64 * 2.0 * bytes_per_sample,
+        "ask for fewer samples (--nsamples) or stations (--layout), or write elsewhere",
+    )?;
+    // Blocks of samples (bounded by the simulator), the delays of every source at every
+    // antenna, the sky.
+    budget::check_memory(
+        "simulate voltages",
+        512e6 + sky.len() as f64 * (COMPONENT_BYTES + 16.0 * layout.n_ant() as f64),
+        "give fewer sources (--sky, --source) or stations (--layout)",
+    )?;
     let cfg = VoltageConfig {
         phase_centre: a.pointing.centre()?,
         start_jd_utc: a
@@ -217,7 +288,7 @@ pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
     // Run.
     let t0 = Instant::now();
     let sum = simulate_voltages_file(
-        &a.out,
+        &out,
         &sim,
         &layout,
         a.nsamples,
@@ -225,17 +296,15 @@ pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
         &ctx.history(),
         &ctx.progress("simulate"),
     )?;
-    if !ctx.quiet {
-        println!(
-            "wrote {}: {} samples × {} antennas × 2 pols, {}-bit, scale {:.4e} sqrt(Jy)/unit, {} clipped parts, {:.2} s",
-            a.out.display(),
-            a.nsamples,
-            layout.n_ant(),
-            a.bits,
-            sum.voltage_scale,
-            sum.clipped,
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
+    ctx.say(&format!(
+        "wrote {}: {} samples × {} antennas × 2 pols, {}-bit, scale {:.4e} sqrt(Jy)/unit, {} clipped parts, {:.2} s",
+        a.out.display(),
+        a.nsamples,
+        layout.n_ant(),
+        a.bits,
+        sum.voltage_scale,
+        sum.clipped,
+        t0.elapsed().as_secs_f64()
+    ))?;
+    files.commit()
 }

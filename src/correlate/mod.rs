@@ -544,24 +544,26 @@ impl Correlator {
         let n = self.cfg.int_spectra as f64;
         let int_time_s = n / geo.spectrum_rate_hz;
         // Integration i spans spectra i·n .. (i+1)·n, whose time stamps are window centres;
-        // it starts half a spectrum before the first of them.
+        // it starts half a spectrum before the first of them. The observation starts at
+        // integration 0, so that integrations made in any batches get the same times.
         let start = geo.first_spectrum_jd_utc
-            + (first.index as f64 * n - 0.5)
-                / geo.spectrum_rate_hz
-                / crate::telescope::SECONDS_PER_DAY;
+            - 0.5 / geo.spectrum_rate_hz / crate::telescope::SECONDS_PER_DAY;
+        let first_index = usize::try_from(first.index).unwrap_or(usize::MAX);
+        let times = first_index..first_index.saturating_add(integrations.len());
         let obs = crate::telescope::Observation {
             phase_centre: geo.phase_centre,
             start_jd_utc: start,
-            n_times: integrations.len(),
+            n_times: times.end,
             int_time_s,
             freq_start_hz: geo.freq_start_hz,
             chan_width_hz: geo.chan_width_hz,
             n_chan: self.cfg.n_chan,
         };
         let baselines = crate::telescope::all_baselines(n_ant);
-        let (meta, uvw) = crate::VisMeta::for_observation(
+        let (meta, uvw) = crate::VisMeta::for_observation_times(
             &geo.layout,
             &obs,
+            times,
             baselines.clone(),
             geo.units,
             geo.history.clone(),

@@ -62,12 +62,21 @@ pub fn simulate_voltages_file(
     if n_samples == 0 {
         return Err(invalid("n_samples", 0, "at least one sample"));
     }
+    // √Jy per level: beyond MAX_FLUX_JY the levels mean nothing (and readers refuse it).
+    let max = crate::telescope::limits::MAX_FLUX_JY;
     let scale = match (kind, opts.scale) {
         (SampleKind::Float32, _) => 1.0,
-        (_, Some(s)) if s > 0.0 && s.is_finite() => s,
-        (_, Some(s)) => return Err(invalid("voltage scale", s, "a positive number")),
+        (_, Some(s)) if s > 0.0 && s <= max => s,
+        (_, Some(s)) => return Err(invalid("voltage scale", s, "a positive number up to 1e10")),
         (_, None) => default_scale(opts.bits, sim.expected_power_jy())?,
     };
+    if !(scale > 0.0 && scale <= max) {
+        return Err(invalid(
+            "voltage scale",
+            scale,
+            "a positive number up to 1e10 (the sky and noise powers give more)",
+        ));
+    }
     let cfg = sim.config();
     let header = StreamHeader {
         layout: layout.clone(),
@@ -255,8 +264,9 @@ pub struct CorrelateSummary {
 }
 
 /// Correlates every antenna pair of the spectra file `input` in integrations of
-/// `int_spectra` spectra and writes UVH5 to `output`. Spectra are streamed in blocks; the
-/// visibilities are held in memory for the UVH5 writer.
+/// `int_spectra` spectra and writes UVH5 to `output` (or a Measurement Set, by its `.ms`
+/// extension). Spectra are read in blocks and integrations written as they are made, so
+/// memory does not grow with the length of the file.
 pub fn correlate_file(
     input: &Path,
     output: &Path,
@@ -288,18 +298,7 @@ pub fn correlate_file(
     let mut state = corr.new_state();
     let row = n_chan * corr.n_inputs() * 8;
     let block = (BLOCK_BYTES / row).clamp(1, r.n_spectra);
-    let mut integrations = Vec::new();
-    let mut start = 0;
-    progress.start(r.n_spectra as u64, "spectra");
-    while start < r.n_spectra {
-        let k = block.min(r.n_spectra - start);
-        let x = r.read(start, k)?;
-        integrations.extend(corr.push(&mut state, &x)?);
-        start += k;
-        progress.advance(k as u64);
-    }
-    progress.finish();
-    let n_int = integrations.len();
+    let n_int = r.n_spectra / int_spectra;
     let geo = StreamGeometry {
         layout: h.layout.clone(),
         phase_centre: h.phase_centre,
@@ -315,8 +314,23 @@ pub fn correlate_file(
             if f64_accumulation { "f64" } else { "f32" }
         ),
     };
-    let vis = corr.visibilities(&geo, &integrations)?;
-    crate::io::write_visibilities(output, &vis)?;
+    // Integrations are written as they are made: memory is one block of spectra and its
+    // integrations, whatever the length of the file.
+    let mut out = crate::io::VisWriter::create(output, n_int)?;
+    let mut start = 0;
+    progress.start(r.n_spectra as u64, "spectra");
+    while start < r.n_spectra {
+        let k = block.min(r.n_spectra - start);
+        let x = r.read(start, k)?;
+        let integrations = corr.push(&mut state, &x)?;
+        if !integrations.is_empty() {
+            out.write(&corr.visibilities(&geo, &integrations)?)?;
+        }
+        start += k;
+        progress.advance(k as u64);
+    }
+    out.finish()?;
+    progress.finish();
     Ok(CorrelateSummary {
         n_integrations: n_int,
         dropped_spectra: r.n_spectra - n_int * int_spectra,

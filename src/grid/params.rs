@@ -190,6 +190,10 @@ const COST_FFT: f64 = 0.36;
 /// Cost per grid point of each w-plane besides its FFT (clearing, phases, accumulation).
 const COST_PLANE: f64 = 2.0;
 
+/// The most w-planes a plan may have: more means a w range no telescope makes (a file's
+/// uvw or frequencies are wrong) and hours of FFTs.
+pub const MAX_W_PLANES: usize = 1 << 16;
+
 /// Chooses the parameters for `inp`, or says why it cannot.
 pub fn choose(inp: &ParamInputs) -> Result<GridParams, GridError> {
     let eps = inp.epsilon;
@@ -228,6 +232,18 @@ pub fn choose(inp: &ParamInputs) -> Result<GridParams, GridError> {
         } else {
             (1, 0.0, 1.0)
         };
+        if n_planes > MAX_W_PLANES {
+            return Err(GridError::InvalidConfig {
+                field: "w range",
+                value: format!(
+                    "{:.4e} to {:.4e} wavelengths over a field of n − 1 range {x_range:.3e}",
+                    inp.w_range.0, inp.w_range.1
+                ),
+                expected: format!(
+                    "at most {MAX_W_PLANES} w-planes (this needs {n_planes}): check the uvw and frequencies, or image a smaller field"
+                ),
+            });
+        }
         let grid_points = (nu * nv) as f64;
         let kernel_points = (w * w) as f64 * if inp.wstacking { w as f64 } else { 1.0 };
         let per_vis = if inp.wstacking { w as f64 } else { 1.0 };
@@ -286,8 +302,9 @@ pub fn w_planes(w: usize, sigma: f64, w_range: (f64, f64), x_range: f64) -> (usi
     // The largest first plane any w can touch (with a rounding margin), plus the
     // kernel's W planes.
     let z_max = (w_range.1 - w0) / dw;
-    let first_max = (z_max - half + 1e-6).floor() as i64 + 1;
-    let n = (first_max.max(0) as usize) + w;
+    // Saturating (a NaN range gives 0): absurd ranges are refused by the caller.
+    let first_max = ((z_max - half + 1e-6).floor() as i64).saturating_add(1);
+    let n = (first_max.max(0) as usize).saturating_add(w);
     (n, w0, dw)
 }
 

@@ -664,6 +664,36 @@ pub fn predict_into(
             ),
         });
     }
+    // What the model says it is must be what prediction takes: one plane, Stokes I, in
+    // Jy per pixel.
+    let refuse = |field: &'static str, value: String, expected: &str| {
+        Err(GridError::InvalidConfig {
+            field,
+            value,
+            expected: expected.into(),
+        })
+    };
+    if model.data.dim().0 != 1 {
+        return refuse(
+            "model planes",
+            model.data.dim().0.to_string(),
+            "one plane (a cube's frequency planes are not interpolated: cut the plane to predict)",
+        );
+    }
+    if g.stokes != Stokes::I {
+        return refuse(
+            "model Stokes",
+            format!("{:?}", g.stokes),
+            "Stokes I (a polarisation product is not a sky brightness)",
+        );
+    }
+    if !model.unit.eq_ignore_ascii_case("JY/PIXEL") {
+        return refuse(
+            "model BUNIT",
+            model.unit.clone(),
+            "JY/PIXEL (a model, such as `fxgrid image --model` writes; an image in JY/BEAM is convolved with its beam)",
+        );
+    }
     let plane = model.data.slice(s![0, .., ..]).mapv(|x| x as f64);
     let all = 0..vis.n_chan();
     let d = stokes_i(vis, all)?;

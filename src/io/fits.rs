@@ -229,6 +229,21 @@ pub fn read_fits(path: &Path) -> Result<Image, IoError> {
     }
     let (ny, nx) = (shape[shape.len() - 2], shape[shape.len() - 1]);
     let n_other: usize = shape[..shape.len() - 2].iter().product();
+    // The data the header declares must be in the file before anything is allocated.
+    let bitpix = hdu.read_key::<i64>(&mut f, "BITPIX").unwrap_or(-32);
+    let declared =
+        shape.iter().map(|&n| n as f64).product::<f64>() * (bitpix.unsigned_abs() / 8) as f64;
+    let size = std::fs::metadata(path)
+        .map(|m| m.len() as f64)
+        .unwrap_or(0.0);
+    if declared > size {
+        return Err(IoError::Format {
+            path: path.display().to_string(),
+            reason: format!(
+                "the header declares {shape:?} pixels of {bitpix} bits ({declared:.0} bytes) but the file has {size:.0} bytes"
+            ),
+        });
+    }
     let pixels: Vec<f32> = hdu.read_image(&mut f).map_err(e("reading the pixels"))?;
     let mut key_f = |name: &str| -> Result<f64, IoError> {
         hdu.read_key::<f64>(&mut f, name)
@@ -247,6 +262,39 @@ pub fn read_fits(path: &Path) -> Result<Image, IoError> {
         }),
         _ => None,
     };
+    // What this reader does not apply is refused, not ignored: rotation, other units,
+    // other frames.
+    let refuse = |reason: String| IoError::Format {
+        path: path.display().to_string(),
+        reason,
+    };
+    for k in ["CROTA1", "CROTA2"] {
+        if let Ok(v) = key_f(k) {
+            if v != 0.0 {
+                return Err(refuse(format!(
+                    "{k} = {v}: rotated images are not supported"
+                )));
+            }
+        }
+    }
+    for (k, identity) in [
+        ("PC1_1", 1.0),
+        ("PC2_2", 1.0),
+        ("PC1_2", 0.0),
+        ("PC2_1", 0.0),
+    ] {
+        if let Ok(v) = key_f(k) {
+            if v != identity {
+                return Err(refuse(format!(
+                    "{k} = {v}: a PC matrix other than the identity (rotation or skew) is not supported"
+                )));
+            }
+        }
+    }
+    if key_f("CD1_1").is_ok() || key_f("CD2_2").is_ok() {
+        return Err(refuse("a CD matrix is not supported: give CDELT1/2".into()));
+    }
+    let equinox = key_f("EQUINOX").ok();
     let mut key_s = |name: &str| hdu.read_key::<String>(&mut f, name).ok();
     let (c1, c2) = (key_s("CTYPE1"), key_s("CTYPE2"));
     let unit = key_s("BUNIT").unwrap_or_else(|| "JY/PIXEL".into());
@@ -254,6 +302,29 @@ pub fn read_fits(path: &Path) -> Result<Image, IoError> {
         path: path.display().to_string(),
         reason,
     };
+    for k in ["CUNIT1", "CUNIT2"] {
+        if let Some(u) = key_s(k) {
+            if !u.trim().eq_ignore_ascii_case("deg") {
+                return Err(bad(format!("{k} = '{u}': expected 'deg'")));
+            }
+        }
+    }
+    if let Some(frame) = key_s("RADESYS") {
+        let frame = frame.trim().to_ascii_uppercase();
+        if frame != "ICRS" && frame != "FK5" {
+            return Err(bad(format!(
+                "RADESYS = '{frame}': expected ICRS or FK5 (J2000)"
+            )));
+        }
+        if frame == "FK5" && equinox.is_some_and(|eq| eq != 2000.0) {
+            return Err(bad(format!("EQUINOX = {equinox:?}: expected 2000 for FK5")));
+        }
+    }
+    if !(crval1.is_finite() && crval2.is_finite() && cdelt1.is_finite() && cdelt2.is_finite()) {
+        return Err(bad(format!(
+            "CRVAL1/2 = {crval1}, {crval2}, CDELT1/2 = {cdelt1}, {cdelt2}: expected finite values"
+        )));
+    }
     if c1.as_deref() != Some("RA---SIN") || c2.as_deref() != Some("DEC--SIN") {
         return Err(bad(format!(
             "expected CTYPE1/2 = 'RA---SIN'/'DEC--SIN', found {c1:?}/{c2:?}"

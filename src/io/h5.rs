@@ -9,15 +9,28 @@ use ndarray::{Array1, Array2, Ix2};
 use super::IoError;
 use crate::telescope::{Ecef, Enu, LatLonHeight};
 
-fn check_ascii(s: &str, name: &str, path: &str) -> Result<(), IoError> {
+/// `s` as ASCII for a fixed-length HDF5 string: every non-ASCII character and NUL is
+/// written as a Rust-style escape (`\\u{e9}`), so nothing is lost and the file stays what
+/// pyuvdata reads (numpy `S` strings are bytes).
+pub(crate) fn ascii_escaped(s: &str) -> std::borrow::Cow<'_, str> {
     if s.is_ascii() && !s.contains('\0') {
-        Ok(())
-    } else {
-        Err(IoError::Format {
-            path: path.to_string(),
-            reason: format!("{name} must be ASCII without NUL to be written to UVH5, found {s:?}"),
-        })
+        return std::borrow::Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_ascii() && c != '\0' {
+            out.push(c);
+        } else {
+            out += &format!("\\u{{{:x}}}", c as u32);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Text from the bytes of an HDF5 string: UTF-8 where it is, U+FFFD for bytes that are not
+/// (HDF5 does not check what its ASCII and UTF-8 strings hold).
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Run `$body` with `$n` bound to a const string capacity of at least `$len` bytes.
@@ -73,20 +86,18 @@ impl Ctx<'_> {
     /// A fixed-length, null-padded ASCII string (numpy `S` type, what pyuvdata writes and
     /// what its catalog reader requires).
     pub(crate) fn string(&self, g: &Group, name: &str, s: &str) -> Result<(), IoError> {
-        check_ascii(s, name, self.path)?;
+        let s = ascii_escaped(s);
         with_fixed_len!(s.len(), self.path, name, N => {
-            let v = FixedAscii::<N>::from_ascii(s).expect("checked ASCII and length");
+            let v = FixedAscii::<N>::from_ascii(s.as_bytes()).expect("escaped to ASCII");
             self.scalar(g, name, v)
         })
     }
     /// A 1-D array of fixed-length ASCII strings.
     pub(crate) fn strings(&self, g: &Group, name: &str, items: &[&str]) -> Result<(), IoError> {
-        for s in items {
-            check_ascii(s, name, self.path)?;
-        }
+        let items: Vec<_> = items.iter().map(|s| ascii_escaped(s)).collect();
         let longest = items.iter().map(|s| s.len()).max().unwrap_or(0);
         with_fixed_len!(longest, self.path, name, N => {
-            let a = Array1::from_iter(items.iter().map(|s| FixedAscii::<N>::from_ascii(s).expect("checked")));
+            let a = Array1::from_iter(items.iter().map(|s| FixedAscii::<N>::from_ascii(s.as_bytes()).expect("escaped to ASCII")));
             self.array(g, name, &a)
         })
     }
@@ -145,17 +156,15 @@ impl Reader<'_> {
             ds.dtype().and_then(|t| t.to_descriptor()),
         )?;
         match td {
-            TypeDescriptor::VarLenAscii => Ok(self
-                .h5(name, ds.read_scalar::<VarLenAscii>())?
-                .as_str()
-                .to_string()),
-            TypeDescriptor::VarLenUnicode => Ok(self
-                .h5(name, ds.read_scalar::<VarLenUnicode>())?
-                .as_str()
-                .to_string()),
+            TypeDescriptor::VarLenAscii => Ok(text(
+                self.h5(name, ds.read_scalar::<VarLenAscii>())?.as_bytes(),
+            )),
+            TypeDescriptor::VarLenUnicode => Ok(text(
+                self.h5(name, ds.read_scalar::<VarLenUnicode>())?.as_bytes(),
+            )),
             TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
                 with_fixed_len!(n, self.path, name, N => {
-                    Ok(self.h5(name, ds.read_scalar::<FixedAscii<N>>())?.as_str().to_string())
+                    Ok(text(self.h5(name, ds.read_scalar::<FixedAscii<N>>())?.as_bytes()))
                 })
             }
             other => Err(IoError::Dataset {
@@ -176,11 +185,11 @@ impl Reader<'_> {
             TypeDescriptor::VarLenAscii => Ok(self
                 .h5(name, ds.read_1d::<VarLenAscii>())?
                 .iter()
-                .map(|s| s.as_str().to_string())
+                .map(|s| text(s.as_bytes()))
                 .collect()),
             TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
                 with_fixed_len!(n, self.path, name, N => {
-                    Ok(self.h5(name, ds.read_1d::<FixedAscii<N>>())?.iter().map(|s| s.as_str().to_string()).collect())
+                    Ok(self.h5(name, ds.read_1d::<FixedAscii<N>>())?.iter().map(|s| text(s.as_bytes())).collect())
                 })
             }
             other => Err(IoError::Dataset {

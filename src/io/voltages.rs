@@ -32,9 +32,9 @@ use ndarray::{s, Array1, Array2};
 use num_complex::{Complex, Complex32};
 
 use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
-use super::{temporary_path, IoError};
+use super::{temporary_path, IoError, Pending};
 use crate::channelise::{Sample, Sampling, Window};
-use crate::telescope::{ArrayLayout, LatLonHeight, RaDec};
+use crate::telescope::{limits, ArrayLayout, LatLonHeight, RaDec};
 
 /// Bytes of samples per streamed block (input side), at most.
 pub(crate) const BLOCK_BYTES: usize = 32 << 20;
@@ -237,22 +237,58 @@ fn read_header(r: &Reader<'_>) -> Result<StreamHeader, IoError> {
         voltage_scale: r.scalar("Header/voltage_scale").unwrap_or(1.0),
         history: r.string("Header/history").unwrap_or_default(),
     };
-    let positive = |name: &str, v: f64| {
-        if v > 0.0 && v.is_finite() {
+    let check = |name: &str, v: f64, ok: bool, expected: &str| {
+        if ok {
             Ok(())
         } else {
             Err(IoError::Dataset {
                 path: r.path.to_string(),
                 dataset: format!("Header/{name}"),
-                expected: "a positive finite number".into(),
+                expected: expected.into(),
                 found: v.to_string(),
             })
         }
     };
-    positive("sample_rate_hz", h.sample_rate_hz)?;
-    positive("voltage_scale", h.voltage_scale)?;
-    if !h.centre_freq_hz.is_finite() || !h.start_jd_utc.is_finite() {
-        return Err(r.unsupported("centre_freq_hz and start_time must be finite".into()));
+    let fmax = limits::MAX_FREQ_HZ;
+    let (fs, f0) = (h.sample_rate_hz, h.centre_freq_hz);
+    check(
+        "sample_rate_hz",
+        fs,
+        fs > 0.0 && fs <= fmax,
+        "a positive rate up to 1e13 Hz",
+    )?;
+    check(
+        "voltage_scale",
+        h.voltage_scale,
+        h.voltage_scale > 0.0 && h.voltage_scale <= limits::MAX_FLUX_JY,
+        "a positive scale up to 1e10",
+    )?;
+    // The band's lowest frequency must be positive: f0 − fs/2 for complex sampling, f0 for
+    // real sampling.
+    let lowest = match h.sampling {
+        Sampling::Complex => f0 - fs / 2.0,
+        Sampling::Real => f0,
+    };
+    check(
+        "centre_freq_hz",
+        f0,
+        f0 <= fmax && lowest > 0.0,
+        "a frequency up to 1e13 Hz whose band is at positive frequencies",
+    )?;
+    let jd = h.start_jd_utc;
+    let supported =
+        crate::telescope::time::tai_minus_utc_s(jd - crate::telescope::time::MJD_OFFSET).is_ok();
+    check(
+        "start_time",
+        jd,
+        supported,
+        "a Julian date from 1972 to 2100",
+    )?;
+    if !h.phase_centre.is_valid() {
+        return Err(r.unsupported(format!(
+            "Header/phase_center_ra, phase_center_dec: not a sky direction ({}, {} rad)",
+            h.phase_centre.ra_rad, h.phase_centre.dec_rad
+        )));
     }
     Ok(h)
 }
@@ -277,36 +313,22 @@ fn header_and_data(
     Ok((header, ds, shape))
 }
 
-/// Removes the temporary file unless the write completed.
+/// The temporary file of an output, renamed into place by [`TempFile::commit`] (removed
+/// if dropped before, or on an interrupt: see [`super::pending`]).
 struct TempFile {
-    tmp: PathBuf,
+    tmp: Pending,
     path: PathBuf,
-    done: bool,
 }
 
 impl TempFile {
     fn new(path: &Path) -> Self {
         Self {
-            tmp: temporary_path(path),
+            tmp: Pending::new(temporary_path(path)),
             path: path.to_path_buf(),
-            done: false,
         }
     }
-    fn commit(mut self) -> Result<(), IoError> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| IoError::Os {
-            path: self.path.display().to_string(),
-            source,
-        })?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+    fn commit(self) -> Result<(), IoError> {
+        super::put_in_place(self.tmp, &self.path)
     }
 }
 
@@ -341,7 +363,7 @@ impl RowFile {
         let p = path.display().to_string();
         let cx = Ctx { path: &p };
         let tmp = TempFile::new(path);
-        let file = cx.h5("creating the file", File::create(&tmp.tmp))?;
+        let file = cx.h5("creating the file", File::create(tmp.tmp.path()))?;
         write_header(&cx, &file, header, info)?;
         let d = cx.h5("creating /Data", file.create_group("Data"))?;
         let row_bytes = row_shape.iter().product::<usize>() * std::mem::size_of::<T>();
@@ -655,6 +677,35 @@ impl SpectraReader {
                 .ok()
                 .filter(|g| *g > 0.0 && g.is_finite()),
         };
+        let fmax = limits::MAX_FREQ_HZ;
+        let bad = |name: &str, v: f64, expected: &str| IoError::Dataset {
+            path: p.clone(),
+            dataset: format!("Header/{name}"),
+            expected: expected.into(),
+            found: v.to_string(),
+        };
+        if let Some(&f) = info
+            .freqs_hz
+            .iter()
+            .find(|&&f| !limits::within(f, 0.0, fmax))
+        {
+            return Err(bad("freq_array", f, "frequencies from 0 to 1e13 Hz"));
+        }
+        let (cw, rate) = (info.channel_width_hz, info.spectrum_rate_hz);
+        if !(cw > 0.0 && cw <= fmax) {
+            return Err(bad(
+                "channel_width_hz",
+                cw,
+                "a positive width up to 1e13 Hz",
+            ));
+        }
+        if !(rate > 0.0 && rate <= fmax) {
+            return Err(bad(
+                "spectrum_rate_hz",
+                rate,
+                "a positive rate up to 1e13 Hz",
+            ));
+        }
         let td = r.h5(
             "reading the type of Data/spectra",
             ds.dtype().and_then(|t| t.to_descriptor()),

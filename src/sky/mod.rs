@@ -25,10 +25,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 pub use error::SkyError;
-pub use predict::{predict, PredictConfig};
+pub use predict::{predict, predict_times, PredictConfig};
 pub use voltages::{VoltageConfig, VoltageSimulator};
 
-use crate::telescope::{Lmn, RaDec};
+use crate::telescope::{limits, Lmn, RaDec};
 
 /// Shape of a component.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,10 +87,14 @@ impl Component {
         if !self.radec.is_valid() {
             return bad(format!("position {:?} is not a sky direction", self.radec));
         }
-        if !self.flux_jy.is_finite() {
-            return bad(format!("flux {} Jy is not finite", self.flux_jy));
+        let max = limits::MAX_FLUX_JY;
+        if !limits::within(self.flux_jy, -max, max) {
+            return bad(format!(
+                "flux {} Jy: expected a finite flux within ±{max:e} Jy",
+                self.flux_jy
+            ));
         }
-        if !(self.ref_freq_hz > 0.0 && self.ref_freq_hz.is_finite()) {
+        if !(self.ref_freq_hz > 0.0 && self.ref_freq_hz <= limits::MAX_FREQ_HZ) {
             return bad(format!(
                 "reference frequency {} Hz must be positive",
                 self.ref_freq_hz

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::{Component, Shape, SkyError, SkyModel};
 use crate::telescope::{
-    all_baselines, antenna_uvw, time_geometry, ArrayLayout, Observation, TimeGeometry,
+    all_baselines, antenna_uvw, time_geometry_range, ArrayLayout, Observation, TimeGeometry,
     SPEED_OF_LIGHT_M_S,
 };
 use crate::vis::{VisMeta, VisUnits, Visibilities};
@@ -110,15 +110,29 @@ pub fn predict(
     sky: &SkyModel,
     cfg: &PredictConfig,
 ) -> Result<Visibilities, SkyError> {
-    if !(cfg.noise_jy >= 0.0 && cfg.noise_jy.is_finite()) {
+    predict_times(layout, obs, sky, cfg, 0..obs.n_times)
+}
+
+/// [`predict`] of the integrations `times` of `obs` only: the same values bit for bit
+/// (noise included), so an observation can be predicted and written a few integrations at
+/// a time in bounded memory.
+pub fn predict_times(
+    layout: &ArrayLayout,
+    obs: &Observation,
+    sky: &SkyModel,
+    cfg: &PredictConfig,
+    times: std::ops::Range<usize>,
+) -> Result<Visibilities, SkyError> {
+    if !crate::telescope::limits::within(cfg.noise_jy, 0.0, crate::telescope::limits::MAX_FLUX_JY) {
         return Err(SkyError::InvalidConfig {
             field: "noise_jy",
             value: cfg.noise_jy.to_string(),
-            expected: "a finite σ >= 0 (Jy)",
+            expected: "a finite σ from 0 to 1e10 Jy",
         });
     }
     let sky = SkyModel::new(sky.components.clone())?;
-    let geom = time_geometry(layout, obs)?;
+    let t_first = times.start;
+    let geom = time_geometry_range(layout, obs, times.clone())?;
     let baselines: Vec<(usize, usize)> = all_baselines(layout.n_ant())
         .into_iter()
         .filter(|&(p, q)| cfg.include_autos || p != q)
@@ -131,9 +145,10 @@ pub fn predict(
         });
     }
     let freqs = obs.freqs_hz();
-    let (meta, uvw) = VisMeta::for_observation(
+    let (meta, uvw) = VisMeta::for_observation_times(
         layout,
         obs,
+        times,
         baselines.clone(),
         VisUnits::Jy,
         provenance(obs, &sky, cfg, &geom),
@@ -159,7 +174,7 @@ pub fn predict(
         }
     }
     if cfg.noise_jy > 0.0 {
-        add_noise(&mut data, &baselines, cfg.noise_jy, cfg.seed);
+        add_noise(&mut data, t_first, &baselines, cfg.noise_jy, cfg.seed);
     }
     let shape = data.raw_dim();
     Ok(Visibilities::new(
@@ -342,8 +357,15 @@ impl TimeJob<'_> {
     }
 }
 
-/// Deterministic per-(time, baseline) noise (module docs of [`PredictConfig::noise_jy`]).
-fn add_noise(data: &mut Array4<Complex32>, baselines: &[(usize, usize)], sigma: f64, seed: u64) {
+/// Deterministic per-(time, baseline) noise (module docs of [`PredictConfig::noise_jy`]);
+/// `data`'s first time is integration `t_first` of the observation.
+fn add_noise(
+    data: &mut Array4<Complex32>,
+    t_first: usize,
+    baselines: &[(usize, usize)],
+    sigma: f64,
+    seed: u64,
+) {
     let nb = baselines.len();
     let normal = Normal::new(0.0, sigma).expect("σ checked finite and >= 0");
     data.outer_iter_mut()
@@ -354,7 +376,8 @@ fn add_noise(data: &mut Array4<Complex32>, baselines: &[(usize, usize)], sigma: 
                 .into_par_iter()
                 .enumerate()
                 .for_each(|(b, mut row)| {
-                    let key = seed ^ ((t * nb + b) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    let key = seed
+                        ^ (((t_first + t) * nb + b) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let mut rng = ChaCha8Rng::seed_from_u64(key);
                     let (p, q) = baselines[b];
                     let mut n = || normal.sample(&mut rng) as f32;

@@ -46,7 +46,7 @@ use rustfft::{Fft, FftPlanner};
 
 use super::{Shape, SkyError, SkyModel};
 use crate::telescope::{
-    ArrayLayout, EarthOrientation, Ecef, ObserverFrame, RaDec, UvwFrame, SPEED_OF_LIGHT_M_S,
+    limits, ArrayLayout, EarthOrientation, Ecef, ObserverFrame, RaDec, UvwFrame, SPEED_OF_LIGHT_M_S,
 };
 
 /// Earth's rotation rate (rad/s), for the choice of block length.
@@ -55,6 +55,8 @@ const EARTH_RATE_RAD_S: f64 = 7.292_115e-5;
 const MAX_BLOCK_PHASE_RAD: f64 = 0.1;
 /// Largest block of all antennas' f32 samples (bytes).
 const MAX_BLOCK_BYTES: usize = 64 << 20;
+/// Component spectra drawn at a time (bytes): bounds the memory of large sky models.
+const COMPONENT_BATCH_BYTES: usize = 32 << 20;
 
 /// Expected r.m.s. of one real part, in levels, for 8-bit samples.
 pub const RMS_LEVELS_8: f64 = 24.0;
@@ -80,15 +82,13 @@ pub struct VoltageConfig {
     pub block_len: Option<usize>,
 }
 
-/// A simulator plan: validated inputs and per-component amplitude spectra.
+/// A simulator plan: validated inputs (component spectra are made block by block).
 pub struct VoltageSimulator {
     cfg: VoltageConfig,
     layout: ArrayLayout,
     sky: SkyModel,
     ecef: Vec<Ecef>,
     block_len: usize,
-    /// Per component, per FFT bin: √(S(f₀ + f_k) / L).
-    amp: Vec<Vec<f64>>,
     ifft: Arc<dyn Fft<f64>>,
 }
 
@@ -146,22 +146,27 @@ impl VoltageSimulator {
             ));
         }
         let fs = cfg.sample_rate_hz;
-        if !(fs > 0.0 && fs.is_finite()) {
-            return Err(invalid("sample_rate_hz", fs, "a positive rate (Hz)"));
+        let fmax = limits::MAX_FREQ_HZ;
+        if !(fs > 0.0 && fs <= fmax) {
+            return Err(invalid(
+                "sample_rate_hz",
+                fs,
+                "a positive rate up to 1e13 Hz",
+            ));
         }
         let f0 = cfg.centre_freq_hz;
-        if !(f0.is_finite() && f0 - fs / 2.0 > 0.0) {
+        if !(f0 <= fmax && f0 - fs / 2.0 > 0.0) {
             return Err(invalid(
                 "centre_freq_hz",
                 f0,
-                "a sky frequency above half the sample rate, so the whole band is at positive frequencies",
+                "a sky frequency up to 1e13 Hz and above half the sample rate, so the whole band is at positive frequencies",
             ));
         }
-        if !(cfg.system_noise_jy >= 0.0 && cfg.system_noise_jy.is_finite()) {
+        if !limits::within(cfg.system_noise_jy, 0.0, limits::MAX_FLUX_JY) {
             return Err(invalid(
                 "system_noise_jy",
                 cfg.system_noise_jy,
-                "a finite noise power >= 0 (Jy)",
+                "a noise power from 0 to 1e10 Jy",
             ));
         }
         if !cfg.start_jd_utc.is_finite() {
@@ -209,26 +214,12 @@ impl VoltageSimulator {
                 1usize << (usize::BITS - 1 - l.leading_zeros())
             }
         };
-        let freqs: Vec<f64> = (0..block_len)
-            .map(|k| f0 + bin_freq(k, block_len, fs))
-            .collect();
-        let amp = sky
-            .components
-            .iter()
-            .map(|c| {
-                freqs
-                    .iter()
-                    .map(|&f| (c.flux_at(f) / block_len as f64).sqrt())
-                    .collect()
-            })
-            .collect();
         Ok(Self {
             cfg: cfg.clone(),
             layout: layout.clone(),
             sky,
             ecef,
             block_len,
-            amp,
             ifft: FftPlanner::new().plan_fft_inverse(block_len),
         })
     }
@@ -313,24 +304,39 @@ impl VoltageSimulator {
         let centre = b as f64 * l as f64 + l as f64 / 2.0;
         let tau = self.delays_s(self.sample_jd(centre))?;
         let seed = self.cfg.seed;
-        // Component spectra, per polarisation.
-        let comp: Vec<[Vec<Complex64>; 2]> = (0..self.sky.len())
-            .into_par_iter()
-            .map(|c| {
-                [0u64, 1].map(|pol| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(mix(&[seed, 1, b, c as u64, pol]));
-                    self.amp[c].iter().map(|&a| cnormal(&mut rng) * a).collect()
-                })
-            })
-            .collect();
         let fs = self.cfg.sample_rate_hz;
         let f0 = self.cfg.centre_freq_hz;
         let sys = (self.cfg.system_noise_jy).sqrt();
-        let per_ant: Vec<[Vec<Complex32>; 2]> = (0..n_ant)
-            .into_par_iter()
-            .map(|a| {
-                let mut acc = [vec![Complex64::default(); l], vec![Complex64::default(); l]];
-                for (c, spec) in comp.iter().enumerate() {
+        // Every antenna's two spectra, summed over the components a batch at a time (in
+        // component order, so the sums do not depend on the batch size): memory is the
+        // accumulators plus one batch of component spectra, whatever the number of sources.
+        let mut acc: Vec<[Vec<Complex64>; 2]> = (0..n_ant)
+            .map(|_| [vec![Complex64::default(); l], vec![Complex64::default(); l]])
+            .collect();
+        let per_comp = 2 * l * std::mem::size_of::<Complex64>();
+        let batch = (COMPONENT_BATCH_BYTES / per_comp).max(1);
+        for first in (0..self.sky.len()).step_by(batch) {
+            let comps = first..(first + batch).min(self.sky.len());
+            // Component spectra, per polarisation.
+            let comp: Vec<[Vec<Complex64>; 2]> = comps
+                .clone()
+                .into_par_iter()
+                .map(|c| {
+                    // Per FFT bin: √(S(f₀ + f_k) / L).
+                    let amp: Vec<f64> = (0..l)
+                        .map(|k| {
+                            (self.sky.components[c].flux_at(f0 + bin_freq(k, l, fs)) / l as f64)
+                                .sqrt()
+                        })
+                        .collect();
+                    [0u64, 1].map(|pol| {
+                        let mut rng = ChaCha8Rng::seed_from_u64(mix(&[seed, 1, b, c as u64, pol]));
+                        amp.iter().map(|&a| cnormal(&mut rng) * a).collect()
+                    })
+                })
+                .collect();
+            acc.par_iter_mut().enumerate().for_each(|(a, acc)| {
+                for (spec, c) in comp.iter().zip(comps.clone()) {
                     let t = tau[a][c];
                     let carrier = (f0 * t).fract();
                     let step = fs / l as f64 * t;
@@ -363,6 +369,12 @@ impl VoltageSimulator {
                         k = end;
                     }
                 }
+            });
+        }
+        let per_ant: Vec<[Vec<Complex32>; 2]> = acc
+            .into_par_iter()
+            .enumerate()
+            .map(|(a, mut acc)| {
                 let mut scratch = vec![Complex64::default(); self.ifft.get_inplace_scratch_len()];
                 [0usize, 1].map(|pol| {
                     let x = &mut acc[pol];

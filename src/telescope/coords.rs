@@ -212,9 +212,13 @@ impl RaDec {
             - other.dec_rad.cos() * self.dec_rad.sin() * da.cos();
         y.atan2(x)
     }
-    /// Whether the declination is within `[-π/2, π/2]` and both angles are finite.
+    /// Whether the declination is within `[-π/2, π/2]`, the right ascension within two
+    /// turns of 0 ([`super::limits::MAX_RA_RAD`]) and both finite.
     pub fn is_valid(self) -> bool {
-        self.ra_rad.is_finite() && self.dec_rad.is_finite() && self.dec_rad.abs() <= FRAC_PI_2
+        self.ra_rad.is_finite()
+            && self.ra_rad.abs() <= super::limits::MAX_RA_RAD
+            && self.dec_rad.is_finite()
+            && self.dec_rad.abs() <= FRAC_PI_2
     }
 }
 

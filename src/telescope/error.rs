@@ -5,8 +5,8 @@ use thiserror::Error;
 /// What can go wrong with layouts, times and geometry.
 #[derive(Debug, Error)]
 pub enum TelescopeError {
-    /// A time before 1972 (no leap-second table) or not finite.
-    #[error("time JD {jd_utc} (UTC) is outside the supported range (1972 onwards)")]
+    /// A time before 1972 (no leap-second table), after 2100, or not finite.
+    #[error("time JD {jd_utc} (UTC) is outside the supported range (1972 to 2100, JD 2441317.5 to 2488069.5)")]
     TimeOutOfRange {
         /// The offending Julian Date.
         jd_utc: f64,

@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::coords::{Ecef, Enu, LatLonHeight};
 use super::error::TelescopeError;
+use super::limits;
 
 /// Approximate SKA-Low site: −26.82°, 116.76°, 377 m.
 pub const SKA_LOW_SITE: LatLonHeight = LatLonHeight {
@@ -55,11 +56,17 @@ impl ArrayLayout {
         if names.len() != enu.len() {
             return bad(format!("{} names for {} positions", names.len(), enu.len()));
         }
+        let (h_lo, h_hi) = limits::SITE_HEIGHT_RANGE_M;
         if !(site.lat_rad.abs() <= std::f64::consts::FRAC_PI_2
-            && site.lon_rad.is_finite()
-            && site.height_m.is_finite())
+            && limits::within(site.lon_rad, -limits::MAX_RA_RAD, limits::MAX_RA_RAD)
+            && limits::within(site.height_m, h_lo, h_hi))
         {
-            return bad(format!("site {site:?} is not a geodetic position"));
+            return bad(format!(
+                "site latitude {}°, longitude {}°, height {} m is not a place on Earth (|latitude| <= 90°, height {h_lo} to {h_hi} m)",
+                site.lat_rad.to_degrees(),
+                site.lon_rad.to_degrees(),
+                site.height_m
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (n, p) in names.iter().zip(&enu) {
@@ -71,8 +78,14 @@ impl ArrayLayout {
                     "antenna name {n:?} must be non-empty ASCII without commas"
                 ));
             }
-            if !(p.e_m.is_finite() && p.n_m.is_finite() && p.u_m.is_finite()) {
-                return bad(format!("antenna {n} has a non-finite position {p:?}"));
+            let m = limits::MAX_ANTENNA_OFFSET_M;
+            if ![p.e_m, p.n_m, p.u_m]
+                .iter()
+                .all(|&x| limits::within(x, -m, m))
+            {
+                return bad(format!(
+                    "antenna {n} at {p:?}: expected finite positions within {m:e} m of the array centre"
+                ));
             }
         }
         Ok(Self {

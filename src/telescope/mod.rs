@@ -11,6 +11,7 @@ pub mod baselines;
 pub mod coords;
 mod error;
 pub mod layout;
+pub mod limits;
 pub mod observation;
 pub mod time;
 
@@ -22,7 +23,7 @@ pub use coords::{Ecef, Enu, LatLonHeight, Lmn, RaDec, Uvw, SPEED_OF_LIGHT_M_S};
 pub use error::TelescopeError;
 pub use layout::{ska_low_like, ska_mid_like, ArrayLayout, SKA_LOW_SITE, SKA_MID_SITE};
 pub use observation::{
-    antenna_uvw, default_day_jd_utc, time_geometry, transit_centred_start, Observation,
-    TimeGeometry,
+    antenna_uvw, default_day_jd_utc, time_geometry, time_geometry_range, transit_centred_start,
+    Observation, TimeGeometry,
 };
 pub use time::{eop_at, EarthOrientation, Eop, EopSource, SECONDS_PER_DAY};

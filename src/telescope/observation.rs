@@ -49,36 +49,36 @@ impl Observation {
         if self.n_times == 0 {
             return bad("n_times", "0".into(), "at least 1 integration");
         }
-        if !(self.int_time_s > 0.0 && self.int_time_s.is_finite()) {
+        if !(self.int_time_s > 0.0 && self.int_time_s <= super::limits::MAX_INT_TIME_S) {
             return bad(
                 "int_time_s",
                 self.int_time_s.to_string(),
-                "a positive number of seconds",
+                "a positive number of seconds, at most 1e6",
             );
         }
         if self.n_chan == 0 {
             return bad("n_chan", "0".into(), "at least 1 channel");
         }
-        if !(self.freq_start_hz > 0.0 && self.freq_start_hz.is_finite()) {
+        if !(self.freq_start_hz > 0.0 && self.freq_start_hz <= super::limits::MAX_FREQ_HZ) {
             return bad(
                 "freq_start_hz",
                 self.freq_start_hz.to_string(),
-                "a positive frequency",
+                "a positive frequency, at most 1e13 Hz",
             );
         }
-        if !(self.chan_width_hz > 0.0 && self.chan_width_hz.is_finite()) {
+        if !(self.chan_width_hz > 0.0 && self.chan_width_hz <= super::limits::MAX_FREQ_HZ) {
             return bad(
                 "chan_width_hz",
                 self.chan_width_hz.to_string(),
-                "a positive width",
+                "a positive width, at most 1e13 Hz",
             );
         }
-        if self.freqs_hz().last().is_some_and(|&f| !f.is_finite()) {
-            return bad(
-                "n_chan",
-                self.n_chan.to_string(),
-                "a band of finite frequencies",
-            );
+        if self
+            .freqs_hz()
+            .last()
+            .is_some_and(|&f| !(f <= super::limits::MAX_FREQ_HZ))
+        {
+            return bad("n_chan", self.n_chan.to_string(), "a band below 1e13 Hz");
         }
         // Leap-second coverage of the whole span.
         for jd in [self.start_jd_utc, self.end_jd_utc()] {
@@ -94,9 +94,12 @@ impl Observation {
 
     /// Integration centres, Julian Date UTC.
     pub fn times_jd_utc(&self) -> Vec<f64> {
-        (0..self.n_times)
-            .map(|i| self.start_jd_utc + (i as f64 + 0.5) * self.int_time_s / SECONDS_PER_DAY)
-            .collect()
+        (0..self.n_times).map(|i| self.time_jd_utc(i)).collect()
+    }
+
+    /// The centre of integration `i`, Julian Date UTC.
+    pub fn time_jd_utc(&self, i: usize) -> f64 {
+        self.start_jd_utc + (i as f64 + 0.5) * self.int_time_s / SECONDS_PER_DAY
     }
 
     /// Channel centre frequencies (Hz).
@@ -130,9 +133,26 @@ pub fn time_geometry(
     layout: &ArrayLayout,
     obs: &Observation,
 ) -> Result<Vec<TimeGeometry>, TelescopeError> {
+    time_geometry_range(layout, obs, 0..obs.n_times)
+}
+
+/// [`time_geometry`] of the integrations `times` only (bit for bit the same entries): for
+/// making an observation's data a few integrations at a time.
+pub fn time_geometry_range(
+    layout: &ArrayLayout,
+    obs: &Observation,
+    times: std::ops::Range<usize>,
+) -> Result<Vec<TimeGeometry>, TelescopeError> {
     obs.validate()?;
-    obs.times_jd_utc()
-        .into_iter()
+    if times.end > obs.n_times {
+        return Err(TelescopeError::InvalidObservation {
+            field: "time range",
+            value: format!("{times:?} of {}", obs.n_times),
+            expected: "integrations within the observation",
+        });
+    }
+    times
+        .map(|i| obs.time_jd_utc(i))
         .map(|jd| {
             let earth = EarthOrientation::new(jd)?;
             let observer = ObserverFrame::new(earth, layout.site);

@@ -51,9 +51,13 @@ const LEAP_SECONDS: &[(i64, f64)] = &[
     (57754, 37.0),
 ];
 
-/// TAI − UTC (s) at a UTC MJD, 1972 onwards.
+/// The end of the supported time range: 2100-01-01 (MJD). Earth-orientation models and
+/// the leap-second table say nothing useful later, and far later ERFA's results are NaN.
+pub const MJD_MAX: f64 = 88_069.0;
+
+/// TAI − UTC (s) at a UTC MJD, 1972 to 2100.
 pub fn tai_minus_utc_s(mjd_utc: f64) -> Result<f64, TelescopeError> {
-    if !mjd_utc.is_finite() || mjd_utc < LEAP_SECONDS[0].0 as f64 {
+    if !mjd_utc.is_finite() || mjd_utc < LEAP_SECONDS[0].0 as f64 || mjd_utc > MJD_MAX {
         return Err(TelescopeError::TimeOutOfRange {
             jd_utc: mjd_utc + MJD_OFFSET,
         });
@@ -232,6 +236,8 @@ mod tests {
         assert_eq!(tai_minus_utc_s(61000.0).unwrap(), 37.0);
         assert!(tai_minus_utc_s(40000.0).is_err());
         assert!(tai_minus_utc_s(f64::NAN).is_err());
+        assert!(tai_minus_utc_s(MJD_MAX + 1.0).is_err());
+        assert!(tai_minus_utc_s(1e12).is_err());
     }
 
     #[test]

@@ -308,6 +308,7 @@ fn cli_image_and_predict() {
     let mut model = img.clone();
     model.data.fill(0.0);
     model.data[[0, 316, 136]] = 1.0;
+    model.unit = "JY/PIXEL".into();
     write_fits(std::path::Path::new(&p("m.fits")), &model).unwrap();
     let (ok, err) = run(&["predict", &p("m.fits"), &p("v.uvh5"), "--out", &p("m.uvh5")]);
     assert!(ok, "{err}");

@@ -8,6 +8,8 @@ mod correlate;
 mod deconvolve;
 mod fx;
 mod grid;
+#[cfg(feature = "hdf5")]
+mod hostile;
 mod imaging;
 #[cfg(feature = "ms")]
 mod ms;

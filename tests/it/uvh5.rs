@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use fxgrid::io::uvh5::{read_uvh5, summarise, write_uvh5};
-use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
+use fxgrid::io::uvh5::{read_uvh5, summarise, write_uvh5, Uvh5Writer};
+use fxgrid::sky::{predict, predict_times, Component, PredictConfig, SkyModel};
 use fxgrid::telescope::RaDec;
 use fxgrid::Visibilities;
 
@@ -81,11 +81,18 @@ fn write_then_read_gives_the_same_visibilities() {
 fn a_failed_write_leaves_no_file_behind() {
     let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
-    let mut vis = sample();
-    vis.meta_mut().history = "non-ASCII history: λ".into();
     let path = dir.path().join("bad.uvh5");
-    let e = write_uvh5(&path, &vis).unwrap_err().to_string();
-    assert!(e.contains("history") && e.contains("ASCII"), "{e}");
+    // Stopped half-way: dropped unfinished, or finished with integrations missing.
+    let vis = sample();
+    let mut w = Uvh5Writer::create(&path, 2 * vis.n_times()).unwrap();
+    w.write(&vis).unwrap();
+    drop(w);
+    assert!(!path.exists());
+    no_temporary_files(dir.path());
+    let mut w = Uvh5Writer::create(&path, 2 * vis.n_times()).unwrap();
+    w.write(&vis).unwrap();
+    let e = w.finish().unwrap_err().to_string();
+    assert!(e.contains("3 of 6 integrations"), "{e}");
     assert!(!path.exists());
     no_temporary_files(dir.path());
     let e = write_uvh5(&dir.path().join("no/such/dir/v.uvh5"), &sample()).unwrap_err();
@@ -99,14 +106,64 @@ fn an_existing_file_is_replaced_only_when_the_new_one_is_complete() {
     let path = dir.path().join("v.uvh5");
     write_uvh5(&path, &sample()).unwrap();
     let before = std::fs::read(&path).unwrap();
-    let mut bad = sample();
-    bad.meta_mut().history = "é".into();
-    assert!(write_uvh5(&path, &bad).is_err());
+    let mut w = Uvh5Writer::create(&path, 4).unwrap();
+    w.write(&sample()).unwrap();
+    assert!(
+        w.write(&sample()).is_err(),
+        "more integrations than created for"
+    );
+    assert!(w.finish().is_err());
     assert_eq!(
         std::fs::read(&path).unwrap(),
         before,
         "the old file must survive a failed write"
     );
+}
+
+#[test]
+fn non_ascii_strings_are_written_escaped_and_read_back() {
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.uvh5");
+    let mut vis = sample();
+    vis.meta_mut().history = "λ = c/ν\0end".into();
+    write_uvh5(&path, &vis).unwrap();
+    let back = read_uvh5(&path).unwrap();
+    assert_eq!(back.meta().history, "\\u{3bb} = c/\\u{3bd}\\u{0}end");
+}
+
+#[test]
+fn integrations_written_in_batches_make_the_same_file() {
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, obs) = small_setup(9, 5, 4);
+    let sky = SkyModel::new(vec![Component::point(
+        RaDec::from_degrees(60.5, -30.2),
+        1.0,
+    )])
+    .unwrap();
+    let cfg = PredictConfig {
+        noise_jy: 0.1,
+        seed: 5,
+        ..Default::default()
+    };
+    let whole = dir.path().join("whole.uvh5");
+    write_uvh5(&whole, &predict(&layout, &obs, &sky, &cfg).unwrap()).unwrap();
+    let parts = dir.path().join("parts.uvh5");
+    let mut w = Uvh5Writer::create(&parts, 5).unwrap();
+    for r in [0..2, 2..3, 3..5] {
+        w.write(&predict_times(&layout, &obs, &sky, &cfg, r).unwrap())
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let (a, b) = (read_uvh5(&whole).unwrap(), read_uvh5(&parts).unwrap());
+    assert_eq!(a.data(), b.data());
+    assert_eq!(a.flags(), b.flags());
+    assert_eq!(a.weights(), b.weights());
+    assert_eq!(a.uvw_m(), b.uvw_m());
+    assert_eq!(a.meta().times_jd_utc, b.meta().times_jd_utc);
+    assert_eq!(a.meta().app_ra_rad, b.meta().app_ra_rad);
+    assert_eq!(a.meta().history, b.meta().history);
 }
 
 #[test]

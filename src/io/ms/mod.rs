@@ -104,41 +104,6 @@ mod casa {
     }
 }
 
-/// Rename the finished table `tmp` to `path`. An existing casacore table there is
-/// replaced (moved aside, then removed once the new one is in place); anything else
-/// there is refused.
-fn replace_dir(tmp: &Path, path: &Path) -> Result<(), IoError> {
-    let os = |p: &Path| {
-        let p = p.display().to_string();
-        move |source| IoError::Os { path: p, source }
-    };
-    let old = if path.symlink_metadata().is_ok() {
-        if !crate::io::is_casacore_table(path) {
-            let _ = std::fs::remove_dir_all(tmp);
-            return Err(IoError::Format {
-                path: path.display().to_string(),
-                reason: "exists and is not a casacore table: not replaced".into(),
-            });
-        }
-        let aside = tmp.with_extension("old");
-        std::fs::rename(path, &aside).map_err(os(path))?;
-        Some(aside)
-    } else {
-        None
-    };
-    if let Err(e) = std::fs::rename(tmp, path).map_err(os(path)) {
-        if let Some(aside) = &old {
-            let _ = std::fs::rename(aside, path);
-        }
-        let _ = std::fs::remove_dir_all(tmp);
-        return Err(e);
-    }
-    if let Some(aside) = old {
-        std::fs::remove_dir_all(&aside).map_err(os(&aside))?;
-    }
-    Ok(())
-}
-
 /// A human-readable summary of a Measurement Set (its subtables and row count).
 pub fn summarise(path: &Path) -> Result<String, IoError> {
     let rd = MsReader::open(path, DataColumn::Data)?;

@@ -11,8 +11,8 @@ use rubbl_core::ndarray as nd;
 use rubbl_core::ndarray::{Array2, Array3};
 
 use super::desc::{self, Col, Kind};
-use super::{casa, corr_type, jd_to_mjd_s, replace_dir, CONJUGATE_KEYWORD};
-use crate::io::{temporary_path, IoError};
+use super::{casa, corr_type, jd_to_mjd_s, CONJUGATE_KEYWORD};
+use crate::io::{temporary_path, IoError, Pending};
 use crate::vis::{VisMeta, VisUnits, Visibilities};
 
 /// Rows of the MAIN table, in fxgrid's (UVH5) conventions; the writer converts them to
@@ -35,18 +35,23 @@ pub struct MsRows<'a> {
     pub nsamples: ArrayView3<'a, f32>,
 }
 
-/// A Measurement Set being written (module docs): [`MsWriter::create`] writes the
-/// subtables, [`MsWriter::append`] adds rows, [`MsWriter::finish`] renames the table into
-/// place. Dropped unfinished, it removes what it wrote.
+/// A Measurement Set being written (module docs): [`MsWriter::create`] makes MAIN,
+/// [`MsWriter::append`] adds rows, [`MsWriter::finish`] writes the subtables (with the time
+/// range of the rows written) and renames the table into place. Dropped unfinished, it
+/// removes what it wrote.
 pub struct MsWriter {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The table's temporary directory, until it is put in place.
+    tmp: Option<Pending>,
     main: Option<Table>,
     rows: u64,
     n_chan: usize,
     /// Index into the caller's polarisation axis of each MS correlation (CASA order).
     pol_order: Vec<usize>,
-    finished: bool,
+    /// What the subtables are written from at the end.
+    meta: VisMeta,
+    /// Earliest and latest row time (JD UTC).
+    t_range: (f64, f64),
 }
 
 /// casacore's errors as [`IoError`]s naming the table and what was being done.
@@ -119,7 +124,8 @@ fn s(v: &str) -> String {
 
 impl MsWriter {
     /// Start writing a Measurement Set at `path` for data described by `meta` (module
-    /// docs). `meta.times_jd_utc` gives the time range; rows may come in any order.
+    /// docs; its times are not used: the time range is that of the rows written). Rows may
+    /// come in any order.
     pub fn create(path: &Path, meta: &VisMeta) -> Result<Self, IoError> {
         // Absolute: casacore reads a relative name starting with "." as "./".
         let tmp = std::path::absolute(temporary_path(path)).map_err(|source| IoError::Os {
@@ -145,22 +151,24 @@ impl MsWriter {
                 source,
             })?;
         }
+        let tmp = Pending::new(tmp);
         let mut w = MsWriter {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             main: None,
             rows: 0,
             n_chan: meta.freqs_hz.len(),
             pol_order,
-            finished: false,
+            meta: meta.clone(),
+            t_range: (f64::INFINITY, f64::NEG_INFINITY),
         };
         w.create_main(meta)?;
-        w.write_subtables(meta)?;
         Ok(w)
     }
 
     fn create_main(&mut self, meta: &VisMeta) -> Result<(), IoError> {
-        let dir = &self.tmp;
+        let dir = self.dir().to_path_buf();
+        let dir = dir.as_path();
         let (nc, np) = (self.n_chan as u64, self.pol_order.len() as u64);
         let mut d = describe(dir, desc::MAIN)?;
         for name in ["WEIGHT", "SIGMA"] {
@@ -198,7 +206,7 @@ impl MsWriter {
     }
 
     fn write_subtables(&mut self, meta: &VisMeta) -> Result<(), IoError> {
-        let dir = self.tmp.clone();
+        let dir = self.dir().to_path_buf();
         let l = &meta.layout;
         let n_ant = l.n_ant();
         let site = l.site.to_ecef();
@@ -422,6 +430,9 @@ impl MsWriter {
             .axis_iter(nd::Axis(0))
             .map(|f| f.iter().all(|&x| x))
             .collect();
+        for &t in rows.time_jd {
+            self.t_range = (self.t_range.0.min(t), self.t_range.1.max(t));
+        }
         let mjd: Vec<f64> = rows.time_jd.iter().map(|&t| jd_to_mjd_s(t)).collect();
         let ant = |side: usize| -> Vec<i32> {
             rows.baselines
@@ -430,7 +441,7 @@ impl MsWriter {
                 .collect()
         };
         let start = self.rows;
-        let dir = self.tmp.clone();
+        let dir = self.dir().to_path_buf();
         let t = self.main.as_mut().expect("MAIN is open until finish");
         t.add_rows(n).cc(&dir, "writing rows")?;
         t.put_column_range_array("DATA", start, &data)
@@ -483,19 +494,27 @@ impl MsWriter {
     /// Close the tables and rename the Measurement Set into place (replacing an earlier
     /// Measurement Set of that name, never anything else).
     pub fn finish(mut self) -> Result<(), IoError> {
+        let mut meta = self.meta.clone();
+        if self.t_range.0 <= self.t_range.1 {
+            meta.times_jd_utc = vec![self.t_range.0, self.t_range.1];
+        }
+        self.write_subtables(&meta)?;
         drop(self.main.take());
-        replace_dir(&self.tmp, &self.path)?;
-        self.finished = true;
-        Ok(())
+        let tmp = self.tmp.take().expect("a writer is finished once");
+        crate::io::put_in_place(tmp, &self.path)
+    }
+
+    /// The table's temporary directory.
+    fn dir(&self) -> &Path {
+        self.tmp.as_ref().expect("not finished").path()
     }
 }
 
 impl Drop for MsWriter {
     fn drop(&mut self) {
-        if !self.finished {
-            drop(self.main.take());
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
+        // Tables closed before `tmp`'s drop removes the directory.
+        drop(self.main.take());
+        drop(self.tmp.take());
     }
 }
 
@@ -514,21 +533,29 @@ fn median(v: &mut [f32]) -> f32 {
 
 /// Write `vis` as a Measurement Set at `path` (module docs), a time at a time.
 pub fn write_ms(path: &Path, vis: &Visibilities) -> Result<(), IoError> {
-    let m = vis.meta();
-    let mut w = MsWriter::create(path, m)?;
-    let nb = vis.n_baselines();
-    for t in 0..vis.n_times() {
-        let times = vec![m.times_jd_utc[t]; nb];
-        let ints = vec![m.int_time_s; nb];
-        w.append(&MsRows {
-            baselines: &m.baselines,
-            time_jd: &times,
-            int_time_s: &ints,
-            uvw_m: vis.uvw_m().index_axis(Axis(0), t),
-            vis: vis.data().index_axis(Axis(0), t),
-            flags: vis.flags().index_axis(Axis(0), t),
-            nsamples: vis.weights().index_axis(Axis(0), t),
-        })?;
-    }
+    let mut w = MsWriter::create(path, vis.meta())?;
+    w.append_vis(vis)?;
     w.finish()
+}
+
+impl MsWriter {
+    /// Append every integration of `vis` (one row per baseline and time).
+    pub fn append_vis(&mut self, vis: &Visibilities) -> Result<(), IoError> {
+        let m = vis.meta();
+        let nb = vis.n_baselines();
+        let ints = vec![m.int_time_s; nb];
+        for t in 0..vis.n_times() {
+            let times = vec![m.times_jd_utc[t]; nb];
+            self.append(&MsRows {
+                baselines: &m.baselines,
+                time_jd: &times,
+                int_time_s: &ints,
+                uvw_m: vis.uvw_m().index_axis(Axis(0), t),
+                vis: vis.data().index_axis(Axis(0), t),
+                flags: vis.flags().index_axis(Axis(0), t),
+                nsamples: vis.weights().index_axis(Axis(0), t),
+            })?;
+        }
+        Ok(())
+    }
 }

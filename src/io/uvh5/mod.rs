@@ -32,15 +32,15 @@ pub use reader::{
 };
 pub use stream::write_uvh5_from;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hdf5::types::FixedAscii;
-use hdf5::{File, Group, H5Type};
-use ndarray::{Array1, Array2, Ix1};
+use hdf5::{Dataset, File, Group, H5Type};
+use ndarray::{s, Array1, Array2, Ix1};
 use num_complex::Complex32;
 
 use super::h5::{enu_from_ecef_offsets, open, Ctx, Reader};
-use super::{write_atomically, IoError};
+use super::{IoError, Pending};
 use crate::telescope::ArrayLayout;
 use crate::vis::{VisMeta, VisUnits, Visibilities};
 
@@ -49,21 +49,141 @@ const CHUNK_BLTS: usize = 4096;
 
 /// Write `vis` to `path` as UVH5 (module docs), atomically.
 pub fn write_uvh5(path: &Path, vis: &Visibilities) -> Result<(), IoError> {
-    write_atomically(path, |tmp| {
-        let p = path.display().to_string();
-        let cx = Ctx { path: &p };
-        let file = cx.h5("creating the file", File::create(tmp))?;
-        write_header(&cx, &file, vis)?;
-        write_data(&cx, &file, vis)?;
-        cx.h5("closing the file", file.close())
-    })
+    let mut w = Uvh5Writer::create(path, vis.n_times())?;
+    w.write(vis)?;
+    w.finish()
 }
 
-fn write_header(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoError> {
-    let m = vis.meta();
+/// UVH5 written a few integrations at a time (module docs): memory is one batch, whatever
+/// the number of integrations. The file is written under a temporary name and renamed
+/// into place by [`Uvh5Writer::finish`]; dropped before, it removes what it wrote.
+///
+/// The header is written with the first batch, from its metadata; every batch must have
+/// the same baselines, channels, polarisations and units, and the times of all batches
+/// together are the `n_times` of [`Uvh5Writer::create`].
+pub struct Uvh5Writer {
+    path: PathBuf,
+    tmp: Pending,
+    n_times: usize,
+    written: usize,
+    open: Option<Open>,
+}
+
+/// The file and its per-row datasets once the header is written.
+struct Open {
+    file: File,
+    first: VisMeta,
+    ds: Vec<Dataset>,
+}
+
+/// The per-row datasets, in the order of [`Open::ds`].
+const ROW_DATASETS: [&str; 12] = [
+    "Header/ant_1_array",
+    "Header/ant_2_array",
+    "Header/time_array",
+    "Header/integration_time",
+    "Header/uvw_array",
+    "Header/phase_center_id_array",
+    "Header/phase_center_app_ra",
+    "Header/phase_center_app_dec",
+    "Header/phase_center_frame_pa",
+    "Data/visdata",
+    "Data/flags",
+    "Data/nsamples",
+];
+
+impl Uvh5Writer {
+    /// Start a file of `n_times` integrations at `path` (nothing is created before the
+    /// first batch).
+    pub fn create(path: &Path, n_times: usize) -> Result<Self, IoError> {
+        if n_times == 0 {
+            return Err(IoError::Format {
+                path: path.display().to_string(),
+                reason: "nothing to write: 0 integrations".into(),
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp: Pending::new(super::temporary_path(path)),
+            n_times,
+            written: 0,
+            open: None,
+        })
+    }
+
+    /// Integrations written so far.
+    pub fn times_written(&self) -> usize {
+        self.written
+    }
+
+    /// Append the integrations of `vis` (the next ones in time).
+    pub fn write(&mut self, vis: &Visibilities) -> Result<(), IoError> {
+        let p = self.path.display().to_string();
+        let cx = Ctx { path: &p };
+        let bad = |reason: String| IoError::Format {
+            path: p.clone(),
+            reason,
+        };
+        let nt = vis.n_times();
+        if self.written + nt > self.n_times {
+            return Err(bad(format!(
+                "{} integrations written and {nt} more given: the file was created for {}",
+                self.written, self.n_times
+            )));
+        }
+        if self.open.is_none() {
+            let file = cx.h5("creating the file", File::create(self.tmp.path()))?;
+            let nblts = self.n_times * vis.n_baselines();
+            write_header(&cx, &file, vis.meta(), self.n_times)?;
+            let ds = create_row_datasets(&cx, &file, nblts, vis.n_chan(), vis.n_pols())?;
+            self.open = Some(Open {
+                file,
+                first: vis.meta().clone(),
+                ds,
+            });
+        }
+        let open = self.open.as_ref().expect("opened above");
+        let (m, f) = (vis.meta(), &open.first);
+        if m.baselines != f.baselines
+            || m.freqs_hz != f.freqs_hz
+            || m.pols != f.pols
+            || m.units != f.units
+        {
+            return Err(bad(
+                "a batch of integrations with other baselines, channels, polarisations or units than the first".into(),
+            ));
+        }
+        let nb = vis.n_baselines();
+        let rows = self.written * nb..(self.written + nt) * nb;
+        write_rows(&cx, &open.ds, rows, vis)?;
+        self.written += nt;
+        Ok(())
+    }
+
+    /// Close the file and rename it into place; every integration must have been written.
+    pub fn finish(self) -> Result<(), IoError> {
+        if self.written != self.n_times {
+            return Err(IoError::Format {
+                path: self.path.display().to_string(),
+                reason: format!(
+                    "{} of {} integrations written: the file is incomplete and was not kept",
+                    self.written, self.n_times
+                ),
+            });
+        }
+        let p = self.path.display().to_string();
+        let cx = Ctx { path: &p };
+        let open = self.open.expect("at least one integration written");
+        drop(open.ds);
+        cx.h5("closing the file", open.file.close())?;
+        super::put_in_place(self.tmp, &self.path)
+    }
+}
+
+fn write_header(cx: &Ctx<'_>, file: &File, m: &VisMeta, nt: usize) -> Result<(), IoError> {
     let h = cx.h5("creating /Header", file.create_group("Header"))?;
     let l = &m.layout;
-    let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
+    let (nb, nf, np) = (m.baselines.len(), m.freqs_hz.len(), m.pols.len());
     let nblts = nt * nb;
     cx.string(&h, "version", "1.2")?;
     cx.string(&h, "telescope_name", &l.telescope_name)?;
@@ -120,26 +240,6 @@ fn write_header(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoE
     cx.scalar(&h, "Npols", np as i64)?;
     cx.scalar(&h, "Nspws", 1i64)?;
     cx.scalar(&h, "Nphase", 1i64)?;
-    let per_blt =
-        |f: &dyn Fn(usize, usize) -> f64| Array1::from_iter((0..nblts).map(|i| f(i / nb, i % nb)));
-    cx.array(
-        &h,
-        "ant_1_array",
-        &Array1::from_iter((0..nblts).map(|i| m.baselines[i % nb].0 as i64)),
-    )?;
-    cx.array(
-        &h,
-        "ant_2_array",
-        &Array1::from_iter((0..nblts).map(|i| m.baselines[i % nb].1 as i64)),
-    )?;
-    cx.array(&h, "time_array", &per_blt(&|t, _| m.times_jd_utc[t]))?;
-    cx.array(&h, "integration_time", &per_blt(&|_, _| m.int_time_s))?;
-    let uvw = vis.uvw_m();
-    cx.array(
-        &h,
-        "uvw_array",
-        &Array2::from_shape_fn((nblts, 3), |(i, k)| uvw[[i / nb, i % nb, k]]),
-    )?;
     cx.array(&h, "freq_array", &Array1::from(m.freqs_hz.clone()))?;
     cx.array(&h, "channel_width", &Array1::from_elem(nf, m.chan_width_hz))?;
     cx.array(&h, "spw_array", &Array1::from(vec![0i64]))?;
@@ -155,18 +255,6 @@ fn write_header(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoE
     }
     cx.string(&h, "history", &m.history)?;
     cx.string(&h, "blt_order", "time, baseline")?;
-    cx.array(&h, "phase_center_id_array", &Array1::from_elem(nblts, 0i64))?;
-    cx.array(&h, "phase_center_app_ra", &per_blt(&|t, _| m.app_ra_rad[t]))?;
-    cx.array(
-        &h,
-        "phase_center_app_dec",
-        &per_blt(&|t, _| m.app_dec_rad[t]),
-    )?;
-    cx.array(
-        &h,
-        "phase_center_frame_pa",
-        &per_blt(&|t, _| m.frame_pa_rad[t]),
-    )?;
     let cat = cx.h5(
         "creating phase_center_catalog",
         h.create_group("phase_center_catalog"),
@@ -184,43 +272,115 @@ fn write_header(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoE
     Ok(())
 }
 
-fn write_data(cx: &Ctx<'_>, file: &File, vis: &Visibilities) -> Result<(), IoError> {
+/// Creates the per-row datasets of [`ROW_DATASETS`] for `nblts` rows.
+fn create_row_datasets(
+    cx: &Ctx<'_>,
+    file: &File,
+    nblts: usize,
+    nf: usize,
+    np: usize,
+) -> Result<Vec<Dataset>, IoError> {
     let d = cx.h5("creating /Data", file.create_group("Data"))?;
-    let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
-    let shape = [nt * nb, nf, np];
-    let chunk = [(nt * nb).clamp(1, CHUNK_BLTS), nf, np];
-    fn put<T: H5Type + Clone>(
+    let h = cx.h5("opening /Header", file.group("Header"))?;
+    fn new<T: H5Type>(
         cx: &Ctx<'_>,
         g: &Group,
         name: &str,
-        shape: [usize; 3],
-        chunk: [usize; 3],
-        a: ndarray::ArrayView4<'_, T>,
-    ) -> Result<(), IoError> {
-        let owned;
-        let view = if a.is_standard_layout() {
-            a
-        } else {
-            owned = a.as_standard_layout().into_owned();
-            owned.view()
-        };
-        let flat = view
-            .into_shape_with_order(shape)
-            .map_err(|e| IoError::Format {
-                path: cx.path.to_string(),
-                reason: format!("reshaping {name}: {e}"),
-            })?;
-        let r = g
-            .new_dataset::<T>()
-            .chunk(chunk)
-            .shape(shape)
-            .create(name)
-            .and_then(|ds| ds.write(&flat));
-        cx.h5(&format!("writing Data/{name}"), r)
+        shape: &[usize],
+        chunk: Option<&[usize]>,
+    ) -> Result<Dataset, IoError> {
+        let mut b = g.new_dataset::<T>().shape(shape);
+        if let Some(c) = chunk {
+            b = b.chunk(c);
+        }
+        cx.h5(&format!("creating {name}"), b.create(name))
     }
-    put(cx, &d, "visdata", shape, chunk, vis.data())?;
-    put(cx, &d, "flags", shape, chunk, vis.flags())?;
-    put(cx, &d, "nsamples", shape, chunk, vis.weights())?;
+    let chunk = [nblts.clamp(1, CHUNK_BLTS), nf, np];
+    let data = [nblts, nf, np];
+    Ok(vec![
+        new::<i64>(cx, &h, "ant_1_array", &[nblts], None)?,
+        new::<i64>(cx, &h, "ant_2_array", &[nblts], None)?,
+        new::<f64>(cx, &h, "time_array", &[nblts], None)?,
+        new::<f64>(cx, &h, "integration_time", &[nblts], None)?,
+        new::<f64>(cx, &h, "uvw_array", &[nblts, 3], None)?,
+        new::<i64>(cx, &h, "phase_center_id_array", &[nblts], None)?,
+        new::<f64>(cx, &h, "phase_center_app_ra", &[nblts], None)?,
+        new::<f64>(cx, &h, "phase_center_app_dec", &[nblts], None)?,
+        new::<f64>(cx, &h, "phase_center_frame_pa", &[nblts], None)?,
+        new::<Complex32>(cx, &d, "visdata", &data, Some(&chunk))?,
+        new::<bool>(cx, &d, "flags", &data, Some(&chunk))?,
+        new::<f32>(cx, &d, "nsamples", &data, Some(&chunk))?,
+    ])
+}
+
+/// Writes the rows `rows` (`vis`'s integrations, time-major) of every per-row dataset.
+fn write_rows(
+    cx: &Ctx<'_>,
+    ds: &[Dataset],
+    rows: std::ops::Range<usize>,
+    vis: &Visibilities,
+) -> Result<(), IoError> {
+    let m = vis.meta();
+    let (nt, nb, nf, np) = (vis.n_times(), vis.n_baselines(), vis.n_chan(), vis.n_pols());
+    let n = nt * nb;
+    let per_row =
+        |f: &dyn Fn(usize, usize) -> f64| Array1::from_iter((0..n).map(|i| f(i / nb, i % nb)));
+    let ants = |k: usize| {
+        Array1::from_iter((0..n).map(|i| {
+            let (p, q) = m.baselines[i % nb];
+            (if k == 0 { p } else { q }) as i64
+        }))
+    };
+    let uvw = vis.uvw_m();
+    let w = |i: usize, r: hdf5::Result<()>| cx.h5(&format!("writing {}", ROW_DATASETS[i]), r);
+    let r = rows.clone();
+    w(0, ds[0].write_slice(&ants(0), s![r.clone()]))?;
+    w(1, ds[1].write_slice(&ants(1), s![r.clone()]))?;
+    w(
+        2,
+        ds[2].write_slice(&per_row(&|t, _| m.times_jd_utc[t]), s![r.clone()]),
+    )?;
+    w(
+        3,
+        ds[3].write_slice(&per_row(&|_, _| m.int_time_s), s![r.clone()]),
+    )?;
+    let uvw_rows = Array2::from_shape_fn((n, 3), |(i, k)| uvw[[i / nb, i % nb, k]]);
+    w(4, ds[4].write_slice(&uvw_rows, s![r.clone(), ..]))?;
+    w(
+        5,
+        ds[5].write_slice(&Array1::<i64>::zeros(n), s![r.clone()]),
+    )?;
+    w(
+        6,
+        ds[6].write_slice(&per_row(&|t, _| m.app_ra_rad[t]), s![r.clone()]),
+    )?;
+    w(
+        7,
+        ds[7].write_slice(&per_row(&|t, _| m.app_dec_rad[t]), s![r.clone()]),
+    )?;
+    w(
+        8,
+        ds[8].write_slice(&per_row(&|t, _| m.frame_pa_rad[t]), s![r.clone()]),
+    )?;
+    fn rows_of<T: Clone>(a: ndarray::ArrayView4<'_, T>, shape: [usize; 3]) -> ndarray::Array3<T> {
+        a.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(shape)
+            .expect("a standard-layout array of as many elements")
+    }
+    let shape = [n, nf, np];
+    w(
+        9,
+        ds[9].write_slice(&rows_of(vis.data(), shape), s![r.clone(), .., ..]),
+    )?;
+    w(
+        10,
+        ds[10].write_slice(&rows_of(vis.flags(), shape), s![r.clone(), .., ..]),
+    )?;
+    w(
+        11,
+        ds[11].write_slice(&rows_of(vis.weights(), shape), s![r, .., ..]),
+    )?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ use num_complex::Complex64;
 
 use super::super::h5::{open, Reader};
 use super::super::IoError;
-use crate::telescope::{EarthOrientation, LatLonHeight, ObserverFrame, RaDec};
+use crate::telescope::{limits, EarthOrientation, LatLonHeight, ObserverFrame, RaDec};
 
 /// A polarisation product as UVH5 codes it (AIPS memo 117).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -543,25 +543,44 @@ impl Uvh5Reader {
         let ant_2 = i1("ant_2_array")?;
         self.check_antennas(&ant_1, &ant_2, blts.start)?;
         let time_jd = v1("time_array")?;
-        if let Some(k) = time_jd.iter().position(|t| !t.is_finite() || *t <= 0.0) {
+        let supported = |jd: f64| {
+            crate::telescope::time::tai_minus_utc_s(jd - crate::telescope::time::MJD_OFFSET).is_ok()
+        };
+        if let Some(k) = time_jd.iter().position(|&t| !supported(t)) {
             return Err(IoError::Dataset {
                 path: self.path.clone(),
                 dataset: "Header/time_array".into(),
-                expected: "Julian dates".into(),
+                expected: "Julian dates from 1972 to 2100".into(),
                 found: format!("{} at baseline-time {}", time_jd[k], blts.start + k),
             });
         }
         let integration_time_s = v1("integration_time")?;
+        if let Some(k) = integration_time_s
+            .iter()
+            .position(|&t| !limits::within(t, 0.0, limits::MAX_INT_TIME_S))
+        {
+            return Err(IoError::Dataset {
+                path: self.path.clone(),
+                dataset: "Header/integration_time".into(),
+                expected: "durations from 0 to 1e6 s".into(),
+                found: format!(
+                    "{} at baseline-time {}",
+                    integration_time_s[k],
+                    blts.start + k
+                ),
+            });
+        }
         let uvw_m = r.h5(
             "reading Header/uvw_array",
             r.ds("Header/uvw_array")?
                 .read_slice::<f64, _, Ix2>(s![blts.clone(), ..]),
         )?;
-        if let Some(k) = uvw_m.iter().position(|x| !x.is_finite()) {
+        let max = limits::MAX_UVW_M;
+        if let Some(k) = uvw_m.iter().position(|&x| !limits::within(x, -max, max)) {
             return Err(IoError::Dataset {
                 path: self.path.clone(),
                 dataset: "Header/uvw_array".into(),
-                expected: "finite values".into(),
+                expected: format!("finite values within ±{max:e} m"),
                 found: format!(
                     "{} at baseline-time {}",
                     uvw_m.as_slice().map_or(f64::NAN, |s| s[k]),
@@ -830,11 +849,16 @@ fn read_header(r: &Reader<'_>) -> Result<Uvh5Header, IoError> {
         r.scalar("Header/longitude")?,
         r.scalar("Header/altitude")?,
     );
-    if !(site.lat_rad.abs() <= std::f64::consts::FRAC_PI_2 && site.lon_rad.is_finite()) {
+    let (h_lo, h_hi) = limits::SITE_HEIGHT_RANGE_M;
+    if !(site.lat_rad.abs() <= std::f64::consts::FRAC_PI_2
+        && limits::within(site.lon_rad, -limits::MAX_RA_RAD, limits::MAX_RA_RAD)
+        && limits::within(site.height_m, h_lo, h_hi))
+    {
         return Err(r.unsupported(format!(
-            "Header/latitude, longitude: not a position on Earth ({}°, {}°)",
+            "Header/latitude, longitude, altitude: not a place on Earth ({}°, {}°, {} m)",
             site.lat_rad.to_degrees(),
-            site.lon_rad.to_degrees()
+            site.lon_rad.to_degrees(),
+            site.height_m
         )));
     }
     let antenna_numbers: Vec<i64> = r.vec("Header/antenna_numbers", n_ants)?;
@@ -847,6 +871,15 @@ fn read_header(r: &Reader<'_>) -> Result<Uvh5Header, IoError> {
         ));
     }
     let pos = r.mat::<f64>("Header/antenna_positions", n_ants, 3)?;
+    let max = limits::MAX_ANTENNA_OFFSET_M;
+    if let Some(x) = pos.iter().find(|&&x| !limits::within(x, -max, max)) {
+        return Err(IoError::Dataset {
+            path: r.path.to_string(),
+            dataset: "Header/antenna_positions".into(),
+            expected: format!("finite offsets within ±{max:e} m of the array centre"),
+            found: x.to_string(),
+        });
+    }
     let antenna_positions_m = pos.outer_iter().map(|p| [p[0], p[1], p[2]]).collect();
     let antenna_diameters_m = if r.file.dataset("Header/antenna_diameters").is_ok() {
         Some(r.vec::<f64>("Header/antenna_diameters", n_ants)?)
@@ -857,15 +890,27 @@ fn read_header(r: &Reader<'_>) -> Result<Uvh5Header, IoError> {
     // Frequencies: rank 1, or legacy (1, Nfreqs).
     let mut legacy = version.is_none();
     let freqs_hz = read_per_channel(r, "Header/freq_array", n_freqs, &mut legacy, false)?;
-    if let Some(k) = freqs_hz.iter().position(|f| !(f.is_finite() && *f > 0.0)) {
+    let fmax = limits::MAX_FREQ_HZ;
+    if let Some(k) = freqs_hz.iter().position(|&f| !(f > 0.0 && f <= fmax)) {
         return Err(IoError::Dataset {
             path: r.path.to_string(),
             dataset: "Header/freq_array".into(),
-            expected: "positive frequencies (Hz)".into(),
+            expected: "positive frequencies up to 1e13 Hz".into(),
             found: format!("{} at channel {k}", freqs_hz[k]),
         });
     }
     let channel_width_hz = read_per_channel(r, "Header/channel_width", n_freqs, &mut legacy, true)?;
+    if let Some(k) = channel_width_hz
+        .iter()
+        .position(|&w| !(w != 0.0 && w.abs() <= fmax))
+    {
+        return Err(IoError::Dataset {
+            path: r.path.to_string(),
+            dataset: "Header/channel_width".into(),
+            expected: "non-zero widths up to 1e13 Hz".into(),
+            found: format!("{} at channel {k}", channel_width_hz[k]),
+        });
+    }
     let spw_array: Vec<i64> = if n_spws == 1 && r.file.dataset("Header/spw_array").is_err() {
         vec![0]
     } else {
