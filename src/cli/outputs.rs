@@ -68,11 +68,18 @@ impl Files {
     pub fn input(&mut self, flag: &'static str, path: &Path) -> Result<&mut Self, CliError> {
         let meta = std::fs::metadata(path).ok();
         if let Some(m) = &meta {
-            if !m.is_file() && !m.is_dir() {
+            let why = if m.is_dir() && !fxgrid::io::is_casacore_table(path) {
+                Some("a file: this is a directory (and not a Measurement Set)")
+            } else if !m.is_file() && !m.is_dir() {
+                Some("a file: this is a FIFO, device or socket")
+            } else {
+                None
+            };
+            if let Some(why) = why {
                 return Err(CliError::Input {
                     flag,
                     path: path.display().to_string(),
-                    reason: "a file: this is a FIFO, device or socket".into(),
+                    reason: why.into(),
                 });
             }
         }

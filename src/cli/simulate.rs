@@ -141,7 +141,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     let sky_bytes = (comps.len() as f64 + a.random_sources as f64) * COMPONENT_BYTES;
     budget::check_memory(
         "simulate vis",
-        2.0 * per_time.max(BATCH_BYTES as f64) + sky_bytes,
+        per_time.max(BATCH_BYTES as f64) + sky_bytes,
         "ask for fewer channels (--nchan), stations (--layout) or sources (--random-sources)",
     )?;
     budget::check_disk(

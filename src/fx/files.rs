@@ -296,8 +296,16 @@ pub fn correlate_file(
     )?;
     let scale = corr.config().scale;
     let mut state = corr.new_state();
+    // Spectra per block: BLOCK_BYTES of spectra, and no more integrations than fit in
+    // BLOCK_BYTES (their products and visibilities, ~16 bytes per antenna pair, polarisation
+    // pair and channel), so memory depends on neither the file's length nor --int-spectra.
     let row = n_chan * corr.n_inputs() * 8;
-    let block = (BLOCK_BYTES / row).clamp(1, r.n_spectra);
+    let n_ant = h.layout.n_ant();
+    let integration_bytes = n_chan * n_ant * (n_ant + 1) / 2 * 4 * 16;
+    let ints_per_block = (BLOCK_BYTES / integration_bytes.max(1)).max(1);
+    let block = (BLOCK_BYTES / row)
+        .min(ints_per_block.saturating_mul(int_spectra))
+        .clamp(1, r.n_spectra);
     let n_int = r.n_spectra / int_spectra;
     let geo = StreamGeometry {
         layout: h.layout.clone(),

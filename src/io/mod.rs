@@ -96,14 +96,14 @@ pub fn write_visibilities(path: &Path, vis: &crate::vis::Visibilities) -> Result
 #[cfg(feature = "hdf5")]
 pub enum VisWriter {
     /// UVH5.
-    Uvh5(uvh5::Uvh5Writer),
+    Uvh5(Box<uvh5::Uvh5Writer>),
     /// A Measurement Set, made with the first batch.
     #[cfg(feature = "ms")]
     Ms {
         /// The path.
         path: PathBuf,
         /// The writer, once the first batch came.
-        writer: Option<ms::MsWriter>,
+        writer: Option<Box<ms::MsWriter>>,
         /// Integrations expected and written.
         times: (usize, usize),
     },
@@ -123,7 +123,9 @@ impl VisWriter {
             #[cfg(not(feature = "ms"))]
             return Err(no_ms(path));
         }
-        Ok(VisWriter::Uvh5(uvh5::Uvh5Writer::create(path, n_times)?))
+        Ok(VisWriter::Uvh5(Box::new(uvh5::Uvh5Writer::create(
+            path, n_times,
+        )?)))
     }
 
     /// Append the next integrations.
@@ -149,7 +151,7 @@ impl VisWriter {
                 }
                 let w = match writer {
                     Some(w) => w,
-                    None => writer.insert(ms::MsWriter::create(path, vis.meta())?),
+                    None => writer.insert(Box::new(ms::MsWriter::create(path, vis.meta())?)),
                 };
                 w.append_vis(vis)?;
                 times.1 += vis.n_times();
@@ -161,7 +163,7 @@ impl VisWriter {
     /// Finish the file and rename it into place; every integration must have been written.
     pub fn finish(self) -> Result<(), IoError> {
         match self {
-            VisWriter::Uvh5(w) => w.finish(),
+            VisWriter::Uvh5(w) => (*w).finish(),
             #[cfg(feature = "ms")]
             VisWriter::Ms {
                 path,

@@ -301,6 +301,19 @@ fn header_and_data(
     lead: &[&str],
 ) -> Result<(StreamHeader, Dataset, Vec<usize>), IoError> {
     let header = read_header(r)?;
+    // The other kind of fxgrid stream file is a common mix-up: say which it is.
+    let other = if name == "spectra" {
+        "voltages"
+    } else {
+        "spectra"
+    };
+    if r.file.dataset(&format!("Data/{other}")).is_ok() {
+        return Err(r.unsupported(if name == "spectra" {
+            "this is a voltage file, not spectra: channelise it first (fxgrid channelise)".into()
+        } else {
+            "this is a spectra file, not voltages: correlate it (fxgrid correlate)".into()
+        }));
+    }
     let dataset = format!("Data/{name}");
     let ds = r.ds(&dataset)?;
     let n_ant = header.layout.n_ant();

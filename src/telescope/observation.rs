@@ -76,7 +76,7 @@ impl Observation {
         if self
             .freqs_hz()
             .last()
-            .is_some_and(|&f| !(f <= super::limits::MAX_FREQ_HZ))
+            .is_some_and(|&f| !super::limits::within(f, 0.0, super::limits::MAX_FREQ_HZ))
         {
             return bad("n_chan", self.n_chan.to_string(), "a band below 1e13 Hz");
         }

@@ -241,7 +241,7 @@ fn simulate_voltages_channelise_info_and_errors() {
     );
     assert_clean_failure(
         &["correlate", vs, "--int-spectra", "4", "--out", b],
-        "Data/spectra",
+        "this is a voltage file, not spectra: channelise it first",
     );
     assert_clean_failure(&["channelise", vs, "--nchan", "0", "--out", b], "n_chan");
     assert_clean_failure(
@@ -262,7 +262,7 @@ fn simulate_voltages_channelise_info_and_errors() {
     );
     assert_clean_failure(
         &["channelise", ss, "--nchan", "16", "--out", b],
-        "Data/voltages",
+        "this is a spectra file, not voltages: correlate it",
     );
     let mut bits = sim.to_vec();
     let n = bits.len();

@@ -202,6 +202,7 @@ fn prediction_from_a_model_image_matches_the_direct_sum_on_every_sample() {
     cfg.cell_rad = Some((120.0f64 / 3600.0).to_radians());
     let (mut model, _, _) = dirty_image_and_psf(&vis, &cfg).unwrap();
     model.data.fill(0.0);
+    model.unit = "JY/PIXEL".into();
     for (r, c, f) in [
         (24usize, 32usize, 1.0f32),
         (5, 60, 0.5),
@@ -336,7 +337,7 @@ fn cli_image_and_predict() {
         (vec!["--npix", "64", "--epsilon", "0"], "epsilon"),
         (
             vec!["--npix", "64", "--precision", "f32", "--epsilon", "1e-9"],
-            "cannot be reached",
+            "at least 1e-5 in f32 (give a larger --epsilon, or --precision f64)",
         ),
         (vec!["--npix", "64", "--channels", "1:1"], "empty"),
         (vec!["--npix", "64", "--channels", "0:9"], "channels"),

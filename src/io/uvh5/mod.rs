@@ -273,7 +273,7 @@ fn write_header(cx: &Ctx<'_>, file: &File, m: &VisMeta, nt: usize) -> Result<(),
 }
 
 /// Creates the per-row datasets of [`ROW_DATASETS`] for `nblts` rows.
-fn create_row_datasets(
+pub(super) fn create_row_datasets(
     cx: &Ctx<'_>,
     file: &File,
     nblts: usize,

@@ -410,11 +410,13 @@ impl Uvh5Reader {
             if ds.shape() != [n] {
                 return Err(r.shape_err(&full, &format!("shape [{n}] (Nblts)"), &ds.shape()));
             }
+            check_stored(&r, &full, &ds)?;
         }
         let ds = r.ds("Header/uvw_array")?;
         if ds.shape() != [n, 3] {
             return Err(r.shape_err("Header/uvw_array", &format!("shape [{n}, 3]"), &ds.shape()));
         }
+        check_stored(&r, "Header/uvw_array", &ds)?;
         Ok(())
     }
 
@@ -503,11 +505,31 @@ impl Uvh5Reader {
             )));
         }
         let ds = r.ds("Header/time_array")?;
-        Ok(r.h5(
-            "reading Header/time_array",
-            ds.read_slice::<f64, _, Ix1>(s![blts]),
-        )?
-        .to_vec())
+        let first = blts.start;
+        let times = r
+            .h5(
+                "reading Header/time_array",
+                ds.read_slice::<f64, _, Ix1>(s![blts]),
+            )?
+            .to_vec();
+        self.check_times(&times, first)?;
+        Ok(times)
+    }
+
+    /// Every time of baseline-times `first..` is a Julian date in the supported range.
+    fn check_times(&self, time_jd: &[f64], first: usize) -> Result<(), IoError> {
+        let supported = |jd: f64| {
+            crate::telescope::time::tai_minus_utc_s(jd - crate::telescope::time::MJD_OFFSET).is_ok()
+        };
+        match time_jd.iter().position(|&t| !supported(t)) {
+            None => Ok(()),
+            Some(k) => Err(IoError::Dataset {
+                path: self.path.clone(),
+                dataset: "Header/time_array".into(),
+                expected: "Julian dates from 1972 to 2100".into(),
+                found: format!("{} at baseline-time {}", time_jd[k], first + k),
+            }),
+        }
     }
 
     /// Per-blt metadata of `blts`.
@@ -543,17 +565,7 @@ impl Uvh5Reader {
         let ant_2 = i1("ant_2_array")?;
         self.check_antennas(&ant_1, &ant_2, blts.start)?;
         let time_jd = v1("time_array")?;
-        let supported = |jd: f64| {
-            crate::telescope::time::tai_minus_utc_s(jd - crate::telescope::time::MJD_OFFSET).is_ok()
-        };
-        if let Some(k) = time_jd.iter().position(|&t| !supported(t)) {
-            return Err(IoError::Dataset {
-                path: self.path.clone(),
-                dataset: "Header/time_array".into(),
-                expected: "Julian dates from 1972 to 2100".into(),
-                found: format!("{} at baseline-time {}", time_jd[k], blts.start + k),
-            });
-        }
+        self.check_times(&time_jd, blts.start)?;
         let integration_time_s = v1("integration_time")?;
         if let Some(k) = integration_time_s
             .iter()
@@ -1098,6 +1110,27 @@ fn read_phase_centres(r: &Reader<'_>, legacy: &mut bool) -> Result<Vec<PhaseCent
 }
 
 /// Checks the type and shape of the three `/Data` sets: `(storage, rank4)`.
+/// An uncompressed dataset must hold the bytes its shape declares: HDF5 reads chunks never
+/// written as fill values, so a small file declaring billions of rows would otherwise be
+/// read for minutes as zeros.
+fn check_stored(r: &Reader<'_>, name: &str, ds: &hdf5::Dataset) -> Result<(), IoError> {
+    if !ds.filters().is_empty() {
+        return Ok(());
+    }
+    let size = ds.dtype().map(|t| t.size()).unwrap_or(1) as u64;
+    let declared = ds.shape().iter().map(|&n| n as u64).product::<u64>() * size;
+    let stored = ds.storage_size();
+    if stored < declared {
+        return Err(IoError::Dataset {
+            path: r.path.to_string(),
+            dataset: name.into(),
+            expected: format!("the {declared} bytes its shape {:?} declares", ds.shape()),
+            found: format!("{stored} bytes stored: the file is incomplete"),
+        });
+    }
+    Ok(())
+}
+
 fn check_data(
     r: &Reader<'_>,
     n_blts: usize,
@@ -1119,6 +1152,7 @@ fn check_data(
             ))
         }
     };
+    check_stored(r, VIS, &ds)?;
     for name in [FLAGS, NSAMPLES] {
         let d = r.ds(name)?;
         if d.shape() != shape {
@@ -1128,6 +1162,7 @@ fn check_data(
                 &d.shape(),
             ));
         }
+        check_stored(r, name, &d)?;
     }
     let td = r.h5(
         "reading the type of Data/visdata",

@@ -2,7 +2,7 @@
 //! file's size. `fxgrid convert` uses it for Measurement Set → UVH5.
 
 use hdf5::types::FixedAscii;
-use hdf5::{Dataset, File, Group, H5Type};
+use hdf5::File;
 use ndarray::{s, Array1, Array2};
 use num_complex::Complex32;
 
@@ -10,9 +10,6 @@ use super::super::h5::Ctx;
 use super::{CentreKind, PolProduct};
 use crate::io::{write_atomically, IoError, VisSource};
 use crate::progress::Progress;
-
-/// Rows (baseline-times) per chunk of the `/Data` datasets, at most.
-const CHUNK_BLTS: usize = 4096;
 
 /// Write the whole of `src` to `path` as UVH5 (atomically), reading blocks of at most
 /// `block_samples` samples. Every phase centre must be sidereal. Returns the rows written.
@@ -146,34 +143,11 @@ pub fn write_uvh5_from(
         let ek = cx.h5("creating extra_keywords", g.create_group("extra_keywords"))?;
         cx.string(&ek, "fxgrid_version", env!("CARGO_PKG_VERSION"))?;
 
-        // Per-row datasets, filled block by block.
-        fn new<T: H5Type>(
-            cx: &Ctx<'_>,
-            g: &Group,
-            name: &str,
-            shape: &[usize],
-            chunk: Option<&[usize]>,
-        ) -> Result<Dataset, IoError> {
-            let mut b = g.new_dataset::<T>().shape(shape);
-            if let Some(c) = chunk {
-                b = b.chunk(c);
-            }
-            cx.h5(&format!("creating {name}"), b.create(name))
-        }
-        let d = cx.h5("creating /Data", file.create_group("Data"))?;
-        let chunk = [nblts.clamp(1, CHUNK_BLTS), nf, np];
-        let vis_ds = new::<Complex32>(&cx, &d, "visdata", &[nblts, nf, np], Some(&chunk))?;
-        let flag_ds = new::<bool>(&cx, &d, "flags", &[nblts, nf, np], Some(&chunk))?;
-        let ns_ds = new::<f32>(&cx, &d, "nsamples", &[nblts, nf, np], Some(&chunk))?;
-        let a1 = new::<i64>(&cx, &g, "ant_1_array", &[nblts], None)?;
-        let a2 = new::<i64>(&cx, &g, "ant_2_array", &[nblts], None)?;
-        let time = new::<f64>(&cx, &g, "time_array", &[nblts], None)?;
-        let int = new::<f64>(&cx, &g, "integration_time", &[nblts], None)?;
-        let uvw = new::<f64>(&cx, &g, "uvw_array", &[nblts, 3], None)?;
-        let ids = new::<i64>(&cx, &g, "phase_center_id_array", &[nblts], None)?;
-        let ra = new::<f64>(&cx, &g, "phase_center_app_ra", &[nblts], None)?;
-        let dec = new::<f64>(&cx, &g, "phase_center_app_dec", &[nblts], None)?;
-        let pa = new::<f64>(&cx, &g, "phase_center_frame_pa", &[nblts], None)?;
+        // Per-row datasets (in the order of super::ROW_DATASETS), filled block by block.
+        let ds = super::create_row_datasets(&cx, &file, nblts, nf, np)?;
+        let [a1, a2, time, int, uvw, ids, ra, dec, pa, vis_ds, flag_ds, ns_ds] = &ds[..] else {
+            unreachable!("create_row_datasets makes the twelve datasets of ROW_DATASETS")
+        };
         progress.start(nblts as u64, "rows");
         for b in &blocks {
             let blk = src.read_block(b.clone(), 0..nf, true)?;
