@@ -691,7 +691,7 @@ pub fn predict_into(
         return refuse(
             "model BUNIT",
             model.unit.clone(),
-            "JY/PIXEL (a model, such as `fxgrid image --model` writes; an image in JY/BEAM is convolved with its beam)",
+            "JY/PIXEL (a model such as CLEAN's; an image in JY/BEAM is convolved with its beam)",
         );
     }
     let plane = model.data.slice(s![0, .., ..]).mapv(|x| x as f64);

@@ -309,9 +309,9 @@ fn header_and_data(
     };
     if r.file.dataset(&format!("Data/{other}")).is_ok() {
         return Err(r.unsupported(if name == "spectra" {
-            "this is a voltage file, not spectra: channelise it first (fxgrid channelise)".into()
+            "this is a voltage file, not spectra: channelise it first".into()
         } else {
-            "this is a spectra file, not voltages: correlate it (fxgrid correlate)".into()
+            "this is a spectra file, not voltages: correlate it".into()
         }));
     }
     let dataset = format!("Data/{name}");
