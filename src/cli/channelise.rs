@@ -64,7 +64,7 @@ impl ChanneliseArgs {
 pub fn run(a: &ChanneliseArgs, ctx: &Context) -> Result<(), CliError> {
     let mut files = Files::new();
     files.input("INPUT", &a.input)?;
-    let out = files.output("--out", &a.out)?;
+    files.output("--out", &a.out)?;
     let cfg = a.params()?;
     // The filterbank's taps and states and a few blocks in memory; the spectra on disk
     // (P/Q times the samples, 8 bytes each). A file that cannot be opened is reported by
@@ -87,7 +87,7 @@ pub fn run(a: &ChanneliseArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let sum = fxgrid::fx::files::channelise_file(
         &a.input,
-        &out,
+        &a.out,
         &cfg,
         &ctx.history(),
         &ctx.progress("channelise"),

@@ -35,7 +35,7 @@ pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
     {
         let mut files = Files::new();
         files.input("INPUT", &a.input)?;
-        let output = files.output("OUTPUT", &a.output)?;
+        files.output("OUTPUT", &a.output)?;
         let column = fxgrid::io::ms::DataColumn::from_name(&a.data_column).ok_or_else(|| {
             CliError::arg(
                 "--data-column",
@@ -45,7 +45,7 @@ pub fn run(a: &ConvertArgs, ctx: &Context) -> Result<(), CliError> {
         })?;
         let rep = fxgrid::io::ms::convert(
             &a.input,
-            &output,
+            &a.output,
             a.block_samples,
             column,
             &ctx.progress("convert"),

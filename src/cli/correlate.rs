@@ -32,7 +32,7 @@ pub fn run(a: &CorrelateArgs, ctx: &Context) -> Result<(), CliError> {
     }
     let mut files = Files::new();
     files.input("INPUT", &a.input)?;
-    let out = files.output("--out", &a.out)?;
+    files.output("--out", &a.out)?;
     // The visibilities on disk: every antenna pair, 4 polarisations, 13 bytes a sample.
     if let Ok(r) = fxgrid::io::voltages::SpectraReader::open(&a.input) {
         let n_ant = r.header.layout.n_ant() as f64;
@@ -46,7 +46,7 @@ pub fn run(a: &CorrelateArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let sum = fxgrid::fx::files::correlate_file(
         &a.input,
-        &out,
+        &a.out,
         a.int_spectra,
         a.f64,
         &ctx.history(),

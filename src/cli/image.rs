@@ -429,32 +429,19 @@ impl ImageReport {
     }
 }
 
-/// Where the outputs are written before [`Files::commit`] puts them in place.
-struct Staged {
-    out: PathBuf,
-    psf: Option<PathBuf>,
-    png: Option<PathBuf>,
-    report: Option<PathBuf>,
-    residual: Option<PathBuf>,
-    model: Option<PathBuf>,
-    components: Option<PathBuf>,
-}
-
 impl ImageArgs {
     /// Declares the input and claims every output asked for.
-    fn files(&self) -> Result<(Files, Staged), CliError> {
+    fn files(&self) -> Result<Files, CliError> {
         let mut f = Files::new();
         f.input("INPUT", &self.input)?;
-        let staged = Staged {
-            out: f.output("--out", &self.out)?,
-            psf: f.output_opt("--psf", self.psf.as_ref())?,
-            png: f.output_opt("--png", self.png.as_ref())?,
-            residual: f.output_opt("--residual", self.residual.as_ref())?,
-            model: f.output_opt("--model", self.model.as_ref())?,
-            components: f.output_opt("--components", self.components.as_ref())?,
-            report: f.output_opt("--report", self.report.as_ref())?,
-        };
-        Ok((f, staged))
+        f.output("--out", &self.out)?;
+        f.output_opt("--psf", self.psf.as_ref())?;
+        f.output_opt("--png", self.png.as_ref())?;
+        f.output_opt("--residual", self.residual.as_ref())?;
+        f.output_opt("--model", self.model.as_ref())?;
+        f.output_opt("--components", self.components.as_ref())?;
+        f.output_opt("--report", self.report.as_ref())?;
+        Ok(f)
     }
 }
 
@@ -463,7 +450,7 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let (cfg, selection) = a.params()?;
     let clean_cfg = a.clean_config()?;
-    let (files, st) = a.files()?;
+    let files = a.files()?;
     // The padded grids (σ ≤ 2, complex, for the image and the PSF) and the image planes
     // (dirty, PSF, and with CLEAN residual, model, restored); the data come in blocks.
     let npix2 = (a.npix as f64).powi(2);
@@ -478,18 +465,18 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
         "ask for fewer pixels (--npix)",
     )?;
     if clean_cfg.niter > 0 {
-        return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0, (files, st));
+        return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0, files);
     }
     let (mut dirty, mut psf, file_rep) =
         image_uvh5(&a.input, &cfg, &selection, &ctx.progress("image"))?;
     dirty.history.push(ctx.history());
     psf.history.push(ctx.history());
     let t_write = Instant::now();
-    write_fits(&st.out, &dirty)?;
-    if let Some(p) = &st.psf {
+    write_fits(&a.out, &dirty)?;
+    if let Some(p) = &a.psf {
         write_fits(p, &psf)?;
     }
-    if let Some(p) = &st.png {
+    if let Some(p) = &a.png {
         let title = format!(
             "{} — dirty image, {:.3} MHz",
             a.input
@@ -501,7 +488,7 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
         write_preview(p, &dirty, 0, &title)?;
     }
     let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
-    if let Some(path) = &st.report {
+    if let Some(path) = &a.report {
         report::write(path, &ImageReport::new(a, &cfg, &dirty, &file_rep, times))?;
     }
     {
@@ -721,7 +708,7 @@ fn run_clean(
     selection: &FileSelection,
     clean_cfg: &CleanConfig,
     t0: Instant,
-    (files, st): (Files, Staged),
+    files: Files,
 ) -> Result<(), CliError> {
     let (mut images, rep) = clean_uvh5(
         &a.input,
@@ -740,17 +727,17 @@ fn run_clean(
         img.history.push(ctx.history());
     }
     let t_write = Instant::now();
-    write_fits(&st.out, &images.restored)?;
-    if let Some(p) = &st.residual {
+    write_fits(&a.out, &images.restored)?;
+    if let Some(p) = &a.residual {
         write_fits(p, &images.residual)?;
     }
-    if let Some(p) = &st.model {
+    if let Some(p) = &a.model {
         write_fits(p, &images.model)?;
     }
-    if let Some(p) = &st.psf {
+    if let Some(p) = &a.psf {
         write_fits(p, &images.psf)?;
     }
-    if let Some(p) = &st.components {
+    if let Some(p) = &a.components {
         fxgrid::io::write_bytes_atomically(p, images.components()?.to_text().as_bytes())?;
     }
     if let Some(p) = &a.png {
@@ -765,7 +752,7 @@ fn run_clean(
         write_preview(p, &images.restored, 0, &title)?;
     }
     let times = (t_write.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
-    if let Some(path) = &st.report {
+    if let Some(path) = &a.report {
         report::write(
             path,
             &clean_report(a, cfg, clean_cfg, &images.restored, &rep, times),

@@ -93,9 +93,9 @@ impl Files {
         Ok(self)
     }
 
-    /// Claims the output `path` of `flag` (module docs) and returns it. A Measurement Set
-    /// output may replace an existing Measurement Set.
-    pub fn output(&mut self, flag: &'static str, path: &Path) -> Result<PathBuf, CliError> {
+    /// Claims the output `path` of `flag` (module docs). A Measurement Set output may
+    /// replace an existing Measurement Set.
+    pub fn output(&mut self, flag: &'static str, path: &Path) -> Result<(), CliError> {
         let name = match path.file_name() {
             Some(n) if !path.as_os_str().to_string_lossy().ends_with('/') => n.to_owned(),
             _ => return Err(refuse(flag, path, "a file name, not a directory")),
@@ -168,7 +168,7 @@ impl Files {
             canonical,
             inode: node,
         });
-        Ok(path.to_path_buf())
+        Ok(())
     }
 
     /// Claims an optional output.
@@ -176,8 +176,8 @@ impl Files {
         &mut self,
         flag: &'static str,
         path: Option<&PathBuf>,
-    ) -> Result<Option<PathBuf>, CliError> {
-        path.map(|p| self.output(flag, p)).transpose()
+    ) -> Result<(), CliError> {
+        path.map_or(Ok(()), |p| self.output(flag, p))
     }
 
     /// Renames every output written into place (the command has done its work).

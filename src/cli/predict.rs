@@ -32,7 +32,7 @@ pub fn run(a: &PredictArgs, ctx: &Context) -> Result<(), CliError> {
     let t0 = Instant::now();
     let mut files = Files::new();
     files.input("MODEL", &a.model)?.input("VIS", &a.vis)?;
-    let out = files.output("--out", &a.out)?;
+    files.output("--out", &a.out)?;
     let precision = parse_precision(&a.precision)?;
     let epsilon = super::args::epsilon(a.epsilon, precision)?;
     let model = fxgrid::io::fits::read_fits(&a.model)?;
@@ -48,7 +48,7 @@ pub fn run(a: &PredictArgs, ctx: &Context) -> Result<(), CliError> {
         epsilon,
         ctx.history()
     );
-    fxgrid::io::write_visibilities(&out, &vis)?;
+    fxgrid::io::write_visibilities(&a.out, &vis)?;
     ctx.say(&format!(
         "wrote {}: {} samples predicted from {} ({}x{} pixels, W={}, {} w-planes), {:.2} s",
         a.out.display(),

@@ -128,8 +128,8 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     let mut files = Files::new();
     a.layout.declare(&mut files)?;
     a.pointing.declare(&mut files)?;
-    let out = files.output("--out", &a.out)?;
-    let sky_out = files.output_opt("--sky-out", a.sky_out.as_ref())?;
+    files.output("--out", &a.out)?;
+    files.output_opt("--sky-out", a.sky_out.as_ref())?;
     let layout = a.layout.layout()?;
     let centre = a.pointing.centre()?;
     let precision = Precision::from_name(&a.precision)
@@ -187,7 +187,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     let n_bl = layout.n_ant() * (layout.n_ant() + 1) / 2;
     let per_time = n_bl.saturating_mul(a.nchan).saturating_mul(4 * VIS_BYTES);
     let batch = (BATCH_BYTES / per_time.max(1)).clamp(1, a.ntimes.max(1));
-    let mut writer = fxgrid::io::VisWriter::create(&out, a.ntimes)?;
+    let mut writer = fxgrid::io::VisWriter::create(&a.out, a.ntimes)?;
     let progress = ctx.progress("simulate");
     progress.start(a.ntimes as u64, "integrations");
     let mut predict_s = 0.0;
@@ -203,7 +203,7 @@ pub fn run_vis(a: &SimVisArgs, ctx: &Context) -> Result<(), CliError> {
     }
     writer.finish()?;
     progress.finish();
-    if let Some(p) = &sky_out {
+    if let Some(p) = &a.sky_out {
         fxgrid::io::write_bytes_atomically(p, sky.to_text().as_bytes())?;
     }
     let t3 = Instant::now();
@@ -239,7 +239,7 @@ pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
     let mut files = Files::new();
     a.layout.declare(&mut files)?;
     a.pointing.declare(&mut files)?;
-    let out = files.output("--out", &a.out)?;
+    files.output("--out", &a.out)?;
     let layout = a.layout.layout()?;
     let sky = SkyModel::new(a.pointing.components()?)?;
     if a.nsamples == 0 {
@@ -288,7 +288,7 @@ pub fn run_voltages(a: &SimVoltArgs, ctx: &Context) -> Result<(), CliError> {
     // Run.
     let t0 = Instant::now();
     let sum = simulate_voltages_file(
-        &out,
+        &a.out,
         &sim,
         &layout,
         a.nsamples,

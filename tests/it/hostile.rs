@@ -92,6 +92,15 @@ fn make_base(dir: &Path) {
     }
 }
 
+/// A temporary directory with `base/` holding the base files.
+fn base_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let base = root.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    make_base(&base);
+    (root, base)
+}
+
 /// What is in a directory: name → file contents (regular files), link target (symbolic
 /// links) or a marker.
 fn snapshot(dir: &Path) -> BTreeMap<OsString, Vec<u8>> {
@@ -818,10 +827,7 @@ fn odd_paths() -> Vec<Case> {
 #[test]
 fn hostile_corpus() {
     let _guard = crate::common::process_guard();
-    let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    std::fs::create_dir(&base).unwrap();
-    make_base(&base);
+    let (root, base) = base_dir();
     let mut cases = corrupted(&base);
     cases.extend(hdf5_changes(&base));
     cases.extend(absurd_parameters());
@@ -856,10 +862,7 @@ fn hostile_corpus() {
 #[test]
 fn interrupted_commands_leave_nothing_behind() {
     let _guard = crate::common::process_guard();
-    let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    std::fs::create_dir(&base).unwrap();
-    make_base(&base);
+    let (_root, base) = base_dir();
     // Big enough to take seconds: the signal comes while the output is being written.
     let long: [(&str, Vec<&str>); 4] = [
         (
@@ -938,10 +941,7 @@ fn interrupted_commands_leave_nothing_behind() {
 #[test]
 fn fits_models_are_honoured_or_refused() {
     let _guard = crate::common::process_guard();
-    let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    std::fs::create_dir(&base).unwrap();
-    make_base(&base);
+    let (_root, base) = base_dir();
     // Header cards are edited in place: a card of that keyword is replaced, or a HISTORY
     // card gives its place to a new one.
     let with_cards = |name: &str, cards: &[(&str, &str)]| {
@@ -1000,12 +1000,7 @@ fn fits_models_are_honoured_or_refused() {
         assert!(!base.join("p.uvh5").exists());
     }
     // A header that declares more pixels than the file holds.
-    let mut bytes = std::fs::read(base.join("ok.fits")).unwrap();
-    let text = String::from_utf8_lossy(&bytes[..2880]).into_owned();
-    let at = text.find("NAXIS1  =").unwrap();
-    let card = format!("{:<80}", "NAXIS1  =              1048576");
-    bytes[at..at + 80].copy_from_slice(card.as_bytes());
-    std::fs::write(base.join("huge.fits"), &bytes).unwrap();
+    with_cards("huge.fits", &[jy_pixel, ("NAXIS1", "1048576")]);
     let out = predict("huge.fits");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1020,10 +1015,7 @@ fn fits_models_are_honoured_or_refused() {
 #[test]
 fn outputs_on_inputs_or_on_each_other_are_refused() {
     let _guard = crate::common::process_guard();
-    let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    std::fs::create_dir(&base).unwrap();
-    make_base(&base);
+    let (_root, base) = base_dir();
     std::os::unix::fs::symlink("u.uvh5", base.join("sym.uvh5")).unwrap();
     std::fs::hard_link(base.join("u.uvh5"), base.join("hard.uvh5")).unwrap();
     let before = snapshot(&base);
