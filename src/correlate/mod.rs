@@ -24,7 +24,7 @@
 //!
 //! # Streaming and accuracy
 //! Spectra arrive in blocks of any size ([`Correlator::push`]); they are buffered into
-//! chunks of [`CHUNK`] spectra counted from the start of each integration, and the
+//! chunks of [`Correlator::chunk_len`] spectra counted from the start of each integration, and the
 //! kernels run per chunk, so results are bit-identical however the stream is split.
 //! Float32 input accumulates in f32 within a chunk; chunk sums go to f32 accumulators, or
 //! f64 with [`CorrelatorConfig::f64_accumulation`] for long integrations. Integer input is
@@ -45,8 +45,13 @@ use kernels::{Tile, P, Q};
 
 use crate::simd::{Backend, SimdLevel};
 
-/// Spectra per kernel chunk.
-pub const CHUNK: usize = 64;
+/// The longest kernel chunk, in spectra. A correlator's chunk
+/// ([`Correlator::chunk_len`]) is shorter when its buffer would outgrow the running sums
+/// (few inputs, many channels) or the integration is shorter.
+pub const CHUNK: usize = 256;
+
+/// A chunk buffer may always take this much, however small the running sums.
+const CHUNK_BYTES_FLOOR: usize = 64 << 20;
 
 /// Rows of the sums owned by one parallel task (a multiple of the tile rows that divides
 /// the padded stride).
@@ -56,10 +61,16 @@ const ROWS: usize = Q;
 pub trait XSample: Copy + Send + Sync + 'static {
     /// Whether the kernel is the integer one.
     const INTEGER: bool;
+    /// Whether every sample fits 8 bits (the 8-bit integer kernel applies).
+    const BYTES: bool = false;
     /// As complex f32.
     fn to_c32(self) -> Complex32;
     /// As (re, im) i16 (integer types only).
     fn to_i16(self) -> (i16, i16);
+    /// As (re, im) i8 (types with [`XSample::BYTES`] only).
+    fn to_i8(self) -> (i8, i8) {
+        (0, 0)
+    }
 }
 
 impl XSample for Complex32 {
@@ -74,11 +85,15 @@ impl XSample for Complex32 {
 
 impl XSample for Complex<i8> {
     const INTEGER: bool = true;
+    const BYTES: bool = true;
     fn to_c32(self) -> Complex32 {
         Complex32::new(self.re as f32, self.im as f32)
     }
     fn to_i16(self) -> (i16, i16) {
         (self.re as i16, self.im as i16)
+    }
+    fn to_i8(self) -> (i8, i8) {
+        (self.re, self.im)
     }
 }
 
@@ -121,6 +136,8 @@ pub struct Correlator {
     backend: Backend,
     /// Tiles `(p0, q0)` touching the upper triangle.
     tiles: Vec<(usize, usize)>,
+    /// Spectra per chunk (even, at most [`CHUNK`]).
+    chunk: usize,
 }
 
 /// One finished integration: the upper triangle of every channel.
@@ -140,11 +157,8 @@ pub struct Integration {
 /// Streaming state: the partial chunk, the running sums and the integration counter.
 #[derive(Debug, Clone)]
 pub struct CorrelatorState {
-    /// Corner-turned chunk, per channel: f32 planes or packed integer pairs.
-    buf_re: Vec<f32>,
-    buf_im: Vec<f32>,
-    buf_x: Vec<i32>,
-    buf_xs: Vec<i32>,
+    /// Corner-turned chunk, per channel, in the kernels' panel layout.
+    chunk: Chunk,
     in_chunk: usize,
     /// Per channel, full `S × S` planes of the running sums.
     acc32_re: Vec<f32>,
@@ -206,12 +220,23 @@ impl Correlator {
                 }
             }
         }
+        // Long chunks amortise writing the tile sums (a chunk of 64 spectra lost 20 % at
+        // 1024 inputs); the buffer (16 bytes per spectrum and input) is kept below the
+        // running sums' size or the floor.
+        let sums_bytes = cfg.n_chan * stride * stride * 8;
+        let limit = sums_bytes.max(CHUNK_BYTES_FLOOR);
+        let mut chunk = CHUNK;
+        while chunk > 2 && cfg.n_chan * chunk * stride * 16 > limit {
+            chunk /= 2;
+        }
+        let chunk = chunk.min(cfg.int_spectra.next_multiple_of(2));
         Ok(Self {
             cfg: cfg.clone(),
             n_in,
             stride,
             backend: Backend::new(cfg.simd)?,
             tiles,
+            chunk,
         })
     }
 
@@ -225,6 +250,12 @@ impl Correlator {
         self.n_in
     }
 
+    /// Spectra per kernel chunk: chunks are counted from the start of each integration,
+    /// so results do not depend on how the stream is split.
+    pub fn chunk_len(&self) -> usize {
+        self.chunk
+    }
+
     /// The instruction set of the kernels in use.
     pub fn simd(&self) -> SimdLevel {
         self.backend.level()
@@ -235,10 +266,7 @@ impl Correlator {
         let (nc, s) = (self.cfg.n_chan, self.stride);
         let plane = nc * s * s;
         CorrelatorState {
-            buf_re: Vec::new(),
-            buf_im: Vec::new(),
-            buf_x: Vec::new(),
-            buf_xs: Vec::new(),
+            chunk: Chunk::default(),
             in_chunk: 0,
             acc32_re: if self.cfg.f64_accumulation {
                 Vec::new()
@@ -280,95 +308,186 @@ impl Correlator {
                 found: spectra.len(),
             });
         }
-        let (nc, s) = (self.cfg.n_chan, self.stride);
-        let chunk_len = nc * CHUNK * s;
-        if S::INTEGER {
-            state.buf_x.resize(chunk_len, 0);
-            state.buf_xs.resize(chunk_len, 0);
-        } else {
-            state.buf_re.resize(chunk_len, 0.0);
-            state.buf_im.resize(chunk_len, 0.0);
-        }
+        let mode = self.mode::<S>();
+        self.prepare_chunk(&mut state.chunk, mode);
         let mut done = Vec::new();
-        for spec in spectra.chunks_exact(row) {
-            // Corner turn of one spectrum into slot `in_chunk` of every channel's chunk.
-            let t = state.in_chunk;
-            let n_in = self.n_in;
-            if S::INTEGER {
-                state
-                    .buf_x
-                    .chunks_exact_mut(CHUNK * s)
-                    .zip(state.buf_xs.chunks_exact_mut(CHUNK * s))
-                    .zip(spec.chunks_exact(n_in))
-                    .for_each(|((x, xs), vals)| {
-                        for ((w, ws), v) in x[t * s..t * s + n_in]
-                            .iter_mut()
-                            .zip(&mut xs[t * s..t * s + n_in])
-                            .zip(vals)
-                        {
-                            let (re, im) = v.to_i16();
-                            (*w, *ws) = kernels::pack_pair(re, im);
-                        }
-                    });
-            } else {
-                state
-                    .buf_re
-                    .chunks_exact_mut(CHUNK * s)
-                    .zip(state.buf_im.chunks_exact_mut(CHUNK * s))
-                    .zip(spec.chunks_exact(n_in))
-                    .for_each(|((re, im), vals)| {
-                        for ((r, i), v) in re[t * s..t * s + n_in]
-                            .iter_mut()
-                            .zip(&mut im[t * s..t * s + n_in])
-                            .zip(vals)
-                        {
-                            let z = v.to_c32();
-                            (*r, *i) = (z.re, z.im);
-                        }
-                    });
+        let mut rest = spectra;
+        while !rest.is_empty() {
+            // As many spectra as fit in the chunk and the integration: at least one.
+            let room =
+                (self.chunk - state.in_chunk).min(self.cfg.int_spectra - state.in_integration);
+            let (now, later) = rest.split_at(room.min(rest.len() / row) * row);
+            self.corner_turn(&mut state.chunk, mode, state.in_chunk, now);
+            let m = now.len() / row;
+            state.in_chunk += m;
+            state.in_integration += m;
+            if state.in_integration == self.cfg.int_spectra {
+                done.push(self.finish(state, mode));
+            } else if state.in_chunk == self.chunk {
+                self.run_chunk(state, mode, None);
             }
-            state.in_chunk += 1;
-            state.in_integration += 1;
-            let end_of_integration = state.in_integration == self.cfg.int_spectra;
-            if state.in_chunk == CHUNK || end_of_integration {
-                self.run_chunk::<S>(state);
-            }
-            if end_of_integration {
-                done.push(self.finish(state));
-            }
+            rest = later;
         }
         Ok(done)
     }
 
-    /// Integrate the buffered chunk into the running sums and clear it.
-    fn run_chunk<S: XSample>(&self, state: &mut CorrelatorState) {
+    /// Which kernel the samples `S` take on this backend.
+    fn mode<S: XSample>(&self) -> Mode {
+        if !S::INTEGER {
+            Mode::Float
+        } else if S::BYTES && (self.backend.vnni() || self.backend.level() == SimdLevel::Portable) {
+            // The portable backend runs the byte layout too, so that every machine tests it.
+            Mode::Bytes
+        } else {
+            Mode::Pairs
+        }
+    }
+
+    /// Values (or words) of one channel's chunk in `mode`.
+    fn per_chan(&self, mode: Mode) -> usize {
+        match mode {
+            Mode::Bytes => self.chunk / 2 * self.stride,
+            _ => self.chunk * self.stride,
+        }
+    }
+
+    /// Size the chunk's planes for `mode` (allocated once; padding inputs stay zero).
+    fn prepare_chunk(&self, chunk: &mut Chunk, mode: Mode) {
+        let len = self.cfg.n_chan * self.per_chan(mode);
+        match mode {
+            Mode::Float => chunk.f.iter_mut().for_each(|v| v.resize(len, 0.0)),
+            Mode::Pairs => chunk.w.iter_mut().for_each(|v| v.resize(len, 0)),
+            Mode::Bytes => {
+                chunk.b.iter_mut().for_each(|v| v.resize(len, 0));
+                let sums = self.cfg.n_chan * self.stride;
+                chunk.col_sums.iter_mut().for_each(|v| v.resize(sums, 0));
+            }
+        }
+    }
+
+    /// Write spectra `[spectrum][channel][input]` into time slots `t0 ..` of every
+    /// channel's chunk (parallel over channels).
+    fn corner_turn<S: XSample>(&self, chunk: &mut Chunk, mode: Mode, t0: usize, spectra: &[S]) {
+        let (n_in, per_chan) = (self.n_in, self.per_chan(mode));
+        let row = self.cfg.n_chan * n_in;
+        // Channel c's samples of each spectrum, with the time slot they go to.
+        let samples = move |c: usize| {
+            spectra
+                .chunks_exact(row)
+                .enumerate()
+                .map(move |(dt, spec)| (t0 + dt, &spec[c * n_in..(c + 1) * n_in]))
+        };
+        match mode {
+            Mode::Float => {
+                let [re, im, d, sm] = &mut chunk.f;
+                re.par_chunks_mut(per_chan)
+                    .zip(im.par_chunks_mut(per_chan))
+                    .zip(d.par_chunks_mut(per_chan))
+                    .zip(sm.par_chunks_mut(per_chan))
+                    .enumerate()
+                    .for_each(|(c, (((re, im), d), sm))| {
+                        for (t, vals) in samples(c) {
+                            for (j, panel) in vals.chunks(Q).enumerate() {
+                                let o = j * self.chunk * Q + t * Q;
+                                for (a, v) in panel.iter().enumerate() {
+                                    let z = v.to_c32();
+                                    re[o + a] = z.re;
+                                    im[o + a] = z.im;
+                                    d[o + a] = z.re - z.im;
+                                    sm[o + a] = z.re + z.im;
+                                }
+                            }
+                        }
+                    });
+            }
+            Mode::Pairs => {
+                let [x, xs] = &mut chunk.w;
+                x.par_chunks_mut(per_chan)
+                    .zip(xs.par_chunks_mut(per_chan))
+                    .enumerate()
+                    .for_each(|(c, (x, xs))| {
+                        for (t, vals) in samples(c) {
+                            for (j, panel) in vals.chunks(Q).enumerate() {
+                                let o = j * self.chunk * Q + t * Q;
+                                for (a, v) in panel.iter().enumerate() {
+                                    let (re, im) = v.to_i16();
+                                    (x[o + a], xs[o + a]) = kernels::pack_pair(re, im);
+                                }
+                            }
+                        }
+                    });
+            }
+            Mode::Bytes => {
+                let [rr, ri, cr, ci] = &mut chunk.b;
+                let [sum_re, sum_im] = &mut chunk.col_sums;
+                rr.par_chunks_mut(per_chan)
+                    .zip(ri.par_chunks_mut(per_chan))
+                    .zip(cr.par_chunks_mut(per_chan))
+                    .zip(ci.par_chunks_mut(per_chan))
+                    .zip(sum_re.par_chunks_mut(self.stride))
+                    .zip(sum_im.par_chunks_mut(self.stride))
+                    .enumerate()
+                    .for_each(|(c, (((((rr, ri), cr), ci), sum_re), sum_im))| {
+                        let planes = [rr, ri, cr, ci].map(kernels::halves);
+                        let [rr, ri, cr, ci] = planes;
+                        for (t, vals) in samples(c) {
+                            if t == 0 {
+                                sum_re.fill(0);
+                                sum_im.fill(0);
+                            }
+                            for (j, panel) in vals.chunks(Q).enumerate() {
+                                // Half `t % 2` of word `(t / 2)·Q + a` of panel j.
+                                let o = 2 * (j * (self.chunk / 2) * Q + (t / 2) * Q) + t % 2;
+                                for (a, v) in panel.iter().enumerate() {
+                                    let (re, im) = v.to_i8();
+                                    let h = kernels::pack_bytes(re, im);
+                                    let at = o + 2 * a;
+                                    (rr[at], ri[at], cr[at], ci[at]) = (h[0], h[1], h[2], h[3]);
+                                    // What the offset rows add to this column ([`kernels`]).
+                                    let (re, im) = (re as i32, im as i32);
+                                    sum_re[j * Q + a] += 128 * (re + im);
+                                    sum_im[j * Q + a] += 128 * im + 127 * re;
+                                }
+                            }
+                        }
+                    });
+            }
+        }
+    }
+
+    /// Integrate the buffered chunk into the running sums and clear it; for the last chunk
+    /// of an integration, `products` (per channel, the packed upper triangle) receives the
+    /// scaled totals instead, straight from the tiles.
+    fn run_chunk(
+        &self,
+        state: &mut CorrelatorState,
+        mode: Mode,
+        products: Option<&mut [Vec<Complex32>]>,
+    ) {
         let (k, s, n_in) = (state.in_chunk, self.stride, self.n_in);
         if k == 0 {
             return;
         }
-        let per_chan = CHUNK * s;
+        let per_chan = self.per_chan(mode);
         let backend = self.backend;
         let tiles = &self.tiles;
-        let CorrelatorState {
-            buf_re,
-            buf_im,
-            buf_x,
-            buf_xs,
-            acc32_re,
-            acc32_im,
-            acc64_re,
-            acc64_im,
-            ..
-        } = state;
-        let (buf_re, buf_im, buf_x, buf_xs) = (&*buf_re, &*buf_im, &*buf_x, &*buf_xs);
-        // Bound on the integer sub-chunk per channel: the largest magnitude in its chunk.
+        let chunk = &mut state.chunk;
+        if mode == Mode::Bytes {
+            self.finish_byte_chunk(chunk, k);
+        }
+        let chunk = &state.chunk;
+        // Bound on the 16-bit sub-chunk per channel: the largest magnitude among its
+        // chunk's `k` steps (never stale slots, so the split depends on the data only).
         let sub: Vec<usize> = (0..self.cfg.n_chan)
             .map(|c| {
-                if !S::INTEGER {
+                if mode != Mode::Pairs {
                     return k;
                 }
-                let m = buf_x[c * per_chan..c * per_chan + k * s]
-                    .iter()
+                let m = (0..s / Q)
+                    .flat_map(|j| {
+                        let o = c * per_chan + j * self.chunk * Q;
+                        &chunk.w[0][o..o + k * Q]
+                    })
                     .map(|&w| {
                         (w as i16)
                             .unsigned_abs()
@@ -384,10 +503,9 @@ impl Correlator {
         let block = ROWS * s;
         let ctx = ChunkCtx {
             tiles,
-            buf_re,
-            buf_im,
-            buf_x,
-            buf_xs,
+            chunk,
+            len: self.chunk,
+            mode,
             k,
             s,
             per_chan,
@@ -397,52 +515,76 @@ impl Correlator {
         };
         // The first chunk of an integration overwrites the sums, so they never need zeroing.
         let first = state.in_integration == k;
+        // The output rows each task owns: rows r0 .. r0 + ROWS of its channel.
+        let out_blocks: Option<Vec<&mut [Complex32]>> = products.map(|products| {
+            let mut blocks = Vec::with_capacity(self.cfg.n_chan * (s / ROWS));
+            for v in products.iter_mut() {
+                let mut rest = &mut v[..];
+                for r0 in (0..s).step_by(ROWS) {
+                    let rows = r0.min(n_in)..(r0 + ROWS).min(n_in);
+                    let len: usize = rows.map(|p| n_in - p).sum();
+                    let (b, r) = rest.split_at_mut(len);
+                    blocks.push(b);
+                    rest = r;
+                }
+            }
+            blocks
+        });
+        let fin = out_blocks.map(|blocks| (blocks, self.cfg.scale));
         if self.cfg.f64_accumulation {
-            accumulate::<S, f64>(&ctx, acc64_re, acc64_im, block, first);
+            accumulate(
+                &ctx,
+                &mut state.acc64_re,
+                &mut state.acc64_im,
+                block,
+                first,
+                fin,
+            );
         } else {
-            accumulate::<S, f32>(&ctx, acc32_re, acc32_im, block, first);
+            accumulate(
+                &ctx,
+                &mut state.acc32_re,
+                &mut state.acc32_im,
+                block,
+                first,
+                fin,
+            );
         }
-        // Kernels read only the first `k` time rows, and the padding inputs beyond `n_in`
-        // are never written (zero since allocation), so the chunk needs no clearing.
+        // Kernels read only the first `k` steps, and the padding inputs beyond `n_in` are
+        // never written (zero since allocation), so the chunk needs no clearing.
         state.in_chunk = 0;
     }
 
-    /// Extract the finished integration and reset the sums.
-    fn finish(&self, state: &mut CorrelatorState) -> Integration {
-        let (s, n_in) = (self.stride, self.n_in);
-        let plane = s * s;
-        let scale = self.cfg.scale;
-        let f64_acc = self.cfg.f64_accumulation;
-        let (a32r, a32i, a64r, a64i) = (
-            &state.acc32_re,
-            &state.acc32_im,
-            &state.acc64_re,
-            &state.acc64_im,
-        );
-        let products = (0..self.cfg.n_chan)
-            .into_par_iter()
-            .map(|c| {
-                let mut v = Vec::with_capacity(n_in * (n_in + 1) / 2);
-                for p in 0..n_in {
-                    let row = c * plane + p * s;
-                    let r = row + p..row + n_in;
-                    if f64_acc {
-                        v.extend(a64r[r.clone()].iter().zip(&a64i[r]).map(|(&re, &im)| {
-                            Complex32::new((re * scale) as f32, (im * scale) as f32)
-                        }));
-                    } else {
-                        v.extend(a32r[r.clone()].iter().zip(&a32i[r]).map(|(&re, &im)| {
-                            Complex32::new((re as f64 * scale) as f32, (im as f64 * scale) as f32)
-                        }));
+    /// Before an 8-bit chunk of `k` steps runs: when `k` is odd, zero the unused second
+    /// half of the last column words (a stale sample would otherwise count).
+    fn finish_byte_chunk(&self, chunk: &mut Chunk, k: usize) {
+        if k.is_multiple_of(2) {
+            return;
+        }
+        let (s, per_chan) = (self.stride, self.per_chan(Mode::Bytes));
+        let last = k / 2;
+        let [_, _, cr, ci] = &mut chunk.b;
+        cr.par_chunks_mut(per_chan)
+            .zip(ci.par_chunks_mut(per_chan))
+            .for_each(|(cr, ci)| {
+                let (cr, ci) = (kernels::halves(cr), kernels::halves(ci));
+                for j in 0..s / Q {
+                    let w = j * (self.chunk / 2) * Q + last * Q;
+                    for a in 0..Q {
+                        (cr[2 * (w + a) + 1], ci[2 * (w + a) + 1]) = (0, 0);
                     }
-                    // Autocorrelations are real and non-negative in exact arithmetic; drop
-                    // the rounding residue of the imaginary part.
-                    let auto = v.len() - (n_in - p);
-                    v[auto].im = 0.0;
                 }
-                v
-            })
+            });
+    }
+
+    /// Run the last chunk of an integration into fresh products and start the next one.
+    fn finish(&self, state: &mut CorrelatorState, mode: Mode) -> Integration {
+        let n_in = self.n_in;
+        let mut products: Vec<Vec<Complex32>> = (0..self.cfg.n_chan)
+            .into_par_iter()
+            .map(|_| vec![Complex32::default(); n_in * (n_in + 1) / 2])
             .collect();
+        self.run_chunk(state, mode, Some(&mut products));
         let out = Integration {
             index: state.next_index,
             n_spectra: state.in_integration,
@@ -600,51 +742,105 @@ impl Correlator {
 }
 
 /// Run every task of a chunk (parallel over channels and blocks of `ROWS` rows) and add
-/// its tile sums into the running sums `acc_re`, `acc_im` (`[channel][row][column]`).
-fn accumulate<S: XSample, A>(
+/// its tile sums into the running sums `acc_re`, `acc_im` (`[channel][row][column]`), or,
+/// for the last chunk of an integration (`fin`: each task's block of packed output rows
+/// and the scale), write `(sums + tiles) · scale` to the output.
+fn accumulate<A: kernels::Widen>(
     ctx: &ChunkCtx<'_>,
     acc_re: &mut [A],
     acc_im: &mut [A],
     block: usize,
     overwrite: bool,
-) where
-    A: Copy + Send + From<f32> + std::ops::AddAssign,
-{
-    let blocks_per_chan = ctx.s / ROWS;
+    fin: Option<(Vec<&mut [Complex32]>, f64)>,
+) {
+    let (s, n_in) = (ctx.s, ctx.n_in);
+    let blocks_per_chan = s / ROWS;
+    let (mut outs, scale) = match fin {
+        Some((outs, scale)) => (outs.into_iter().map(Some).collect(), Some(scale)),
+        None => (Vec::new(), None),
+    };
+    outs.resize_with(acc_re.len() / block, || None);
     acc_re
         .par_chunks_mut(block)
         .zip(acc_im.par_chunks_mut(block))
+        .zip(outs.par_iter_mut())
         .enumerate()
-        .for_each(|(idx, (are, aim))| {
+        .for_each(|(idx, ((are, aim), out))| {
             let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
-            ctx.tile_sums::<S, _>(c, r0, |at, re, im, first_part| {
-                let (dr, di) = (&mut are[at..at + Q], &mut aim[at..at + Q]);
-                if overwrite && first_part {
-                    // Every (p, q <= n_in) read at the end lies in some tile: written here.
-                    for ((d, e), (&v, &w)) in
-                        dr.iter_mut().zip(di.iter_mut()).zip(re.iter().zip(im))
-                    {
-                        (*d, *e) = (A::from(v), A::from(w));
+            // Where row p starts in the task's block of packed output rows.
+            let row_start = |p: usize| -> usize { (r0..p).map(|r| n_in - r).sum() };
+            ctx.tile_sums(c, r0, |p, q0, re, im, first_part, last_part| {
+                let at = (p - r0) * s + q0;
+                // Every (p, q <= n_in) read at the end lies in some tile: the first chunk
+                // of an integration writes all of them.
+                let fresh = overwrite && first_part;
+                match (out.as_deref_mut(), scale) {
+                    (Some(out), Some(scale)) if last_part => {
+                        // Columns q0 + j with p <= q < n_in, at their packed places.
+                        let j0 = p.saturating_sub(q0);
+                        let j1 = (n_in - q0).min(Q);
+                        if j0 >= j1 {
+                            return;
+                        }
+                        let o = row_start(p) + (q0 + j0 - p);
+                        let dst = &mut out[o..o + (j1 - j0)];
+                        let sums =
+                            (!fresh).then(|| (&are[at + j0..at + j1], &aim[at + j0..at + j1]));
+                        kernels::finish_row(
+                            ctx.backend,
+                            sums,
+                            &re[j0..j1],
+                            &im[j0..j1],
+                            scale,
+                            dst,
+                        );
+                        if q0 <= p {
+                            // Autocorrelations are real and non-negative in exact
+                            // arithmetic: drop the rounding residue of the imaginary part.
+                            dst[0].im = 0.0;
+                        }
                     }
-                } else {
-                    for ((d, e), (&v, &w)) in
-                        dr.iter_mut().zip(di.iter_mut()).zip(re.iter().zip(im))
-                    {
-                        *d += A::from(v);
-                        *e += A::from(w);
+                    _ => {
+                        kernels::add_rows(ctx.backend, &mut are[at..at + Q], re, fresh);
+                        kernels::add_rows(ctx.backend, &mut aim[at..at + Q], im, fresh);
                     }
                 }
             });
         });
 }
 
+/// Which kernel a chunk runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Complex f32 samples.
+    Float,
+    /// Integer samples as 16-bit pairs (`vpdpwssd`, `vpmaddwd`).
+    Pairs,
+    /// 8-bit samples, two time steps per word (`vpdpbusd`).
+    Bytes,
+}
+
+/// A chunk's planes, per channel, in the panel layout of [`kernels`]; only those of the
+/// mode in use are allocated.
+#[derive(Debug, Clone, Default)]
+struct Chunk {
+    /// Float: re, im, re − im, re + im.
+    f: [Vec<f32>; 4],
+    /// 16-bit: packed pairs and their partners.
+    w: [Vec<i32>; 2],
+    /// 8-bit: row real, row imaginary, column real, column imaginary words.
+    b: [Vec<u32>; 4],
+    /// 8-bit: the column sums to subtract (real, imaginary), per channel and input.
+    col_sums: [Vec<i32>; 2],
+}
+
 /// What the tasks of one chunk share.
 struct ChunkCtx<'a> {
     tiles: &'a [(usize, usize)],
-    buf_re: &'a [f32],
-    buf_im: &'a [f32],
-    buf_x: &'a [i32],
-    buf_xs: &'a [i32],
+    chunk: &'a Chunk,
+    /// Spectra per chunk ([`Correlator::chunk_len`]).
+    len: usize,
+    mode: Mode,
     k: usize,
     s: usize,
     per_chan: usize,
@@ -655,56 +851,84 @@ struct ChunkCtx<'a> {
 
 impl ChunkCtx<'_> {
     /// Run the tiles of channel `c` whose rows are in `r0 .. r0 + ROWS`, passing each tile
-    /// row's sums to `add(offset in the block, re, im, first part of the chunk)`.
+    /// row's sums to `add(row, first column, re, im, first part of the chunk, last part)`.
     #[inline]
-    fn tile_sums<S: XSample, F: FnMut(usize, &[f32], &[f32], bool)>(
+    fn tile_sums<F: FnMut(usize, usize, &[f32], &[f32], bool, bool)>(
         &self,
         c: usize,
         r0: usize,
         mut add: F,
     ) {
-        let (k, s) = (self.k, self.s);
+        let s = self.s;
+        let ch = self.chunk;
         let mut o_re = [0.0f32; P * Q];
         let mut o_im = [0.0f32; P * Q];
         let mut i_re = [0i32; P * Q];
         let mut i_im = [0i32; P * Q];
-        for &(p0, q0) in self.tiles.iter().filter(|t| t.0 >= r0 && t.0 < r0 + ROWS) {
+        // Steps in the chunk, and values (or words) per panel.
+        let (steps, panel) = match self.mode {
+            Mode::Bytes => (self.k.div_ceil(2), self.len / 2 * Q),
+            _ => (self.k, self.len * Q),
+        };
+        let base = c * self.per_chan;
+        // Tiles are in row order: those of rows r0 .. r0 + ROWS are one run.
+        let first = self.tiles.partition_point(|t| t.0 < r0);
+        let end = self.tiles.partition_point(|t| t.0 < r0 + ROWS);
+        for &(p0, q0) in &self.tiles[first..end] {
+            let row = base + (p0 / Q) * panel + p0 % Q;
+            let col = base + (q0 / Q) * panel;
             let mut t0 = 0;
-            while t0 < k {
-                let kk = self.sub[c].min(k - t0);
-                let tile = Tile { k: kk, s, p0, q0 };
-                let off = c * self.per_chan + t0 * s;
-                if S::INTEGER {
-                    kernels::tile_i16(
-                        self.backend,
-                        &self.buf_x[off..],
-                        &self.buf_xs[off..],
-                        tile,
-                        &mut i_re,
-                        &mut i_im,
-                    );
-                    for (o, v) in o_re.iter_mut().zip(&i_re) {
-                        *o = *v as f32;
+            while t0 < steps {
+                let kk = self.sub[c].min(steps - t0);
+                let tile = Tile {
+                    k: kk,
+                    row: row + t0 * Q,
+                    col: col + t0 * Q,
+                };
+                match self.mode {
+                    Mode::Float => {
+                        let [re, im, d, s] = &ch.f;
+                        let planes = kernels::FloatPlanes { re, im, d, s };
+                        kernels::tile_f32(self.backend, planes, tile, &mut o_re, &mut o_im);
                     }
-                    for (o, v) in o_im.iter_mut().zip(&i_im) {
-                        *o = *v as f32;
+                    Mode::Pairs => {
+                        let [x, xs] = &ch.w;
+                        kernels::tile_i16(self.backend, x, xs, tile, &mut i_re, &mut i_im);
+                        for (o, v) in o_re.iter_mut().zip(&i_re) {
+                            *o = *v as f32;
+                        }
+                        for (o, v) in o_im.iter_mut().zip(&i_im) {
+                            *o = *v as f32;
+                        }
                     }
-                } else {
-                    kernels::tile_f32(
-                        self.backend,
-                        &self.buf_re[off..],
-                        &self.buf_im[off..],
-                        tile,
-                        &mut o_re,
-                        &mut o_im,
-                    );
+                    Mode::Bytes => {
+                        let [row_re, row_im, col_re, col_im] = &ch.b;
+                        let planes = kernels::BytePlanes {
+                            row_re,
+                            row_im,
+                            col_re,
+                            col_im,
+                        };
+                        kernels::tile_i8(self.backend, planes, tile, &mut i_re, &mut i_im);
+                        // Take off what the offset rows added to every column.
+                        let sums = c * s + q0..c * s + q0 + Q;
+                        let (sr, si) = (&ch.col_sums[0][sums.clone()], &ch.col_sums[1][sums]);
+                        for a in 0..P {
+                            for j in 0..Q {
+                                o_re[a * Q + j] = (i_re[a * Q + j] - sr[j]) as f32;
+                                o_im[a * Q + j] = (i_im[a * Q + j] - si[j]) as f32;
+                            }
+                        }
+                    }
                 }
                 for a in 0..P.min(self.n_in - p0) {
                     add(
-                        (p0 + a - r0) * s + q0,
+                        p0 + a,
+                        q0,
                         &o_re[a * Q..(a + 1) * Q],
                         &o_im[a * Q..(a + 1) * Q],
                         t0 == 0,
+                        t0 + kk == steps,
                     );
                 }
                 t0 += kk;

@@ -234,3 +234,59 @@ fn bad_configurations_and_blocks_are_typed_errors() {
     .unwrap();
     assert!(c.flagged(0, 1, 2) && c.flagged(0, 0, 1) && !c.flagged(1, 1, 0) && !c.flagged(0, 1, 0));
 }
+
+#[test]
+fn eight_bit_samples_are_exact_at_the_extremes() {
+    // Exact i64 sums against every backend's integer kernels (the 8-bit one offsets its
+    // rows by 128, so −128 and 127 are the cases that would show a wrong correction), odd
+    // and even spectra counts (two steps share a word), with and without f64 sums. All
+    // sums here are below 2^24, so f32 holds them exactly.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (n_ant, n_chan) = (19, 2);
+    let n_in = 2 * n_ant;
+    for n_spec in [1, 2, 63, 64, 65, 130] {
+        let x: Vec<Complex<i8>> = (0..n_spec * n_chan * n_in)
+            .map(|i| match i % 5 {
+                0 => Complex::new(-128, -128),
+                1 => Complex::new(127, -128),
+                2 => Complex::new(-128, 127),
+                _ => Complex::new(rng.random(), rng.random()),
+            })
+            .collect();
+        let mut want = vec![vec![(0i64, 0i64); n_in * (n_in + 1) / 2]; n_chan];
+        for t in 0..n_spec {
+            for (c, w) in want.iter_mut().enumerate() {
+                let s = &x[(t * n_chan + c) * n_in..(t * n_chan + c + 1) * n_in];
+                for p in 0..n_in {
+                    for q in p..n_in {
+                        let (pr, pi) = (s[p].re as i64, s[p].im as i64);
+                        let (qr, qi) = (s[q].re as i64, s[q].im as i64);
+                        let v = &mut w[packed_index(n_in, p, q)];
+                        v.0 += pr * qr + pi * qi;
+                        v.1 += pr * qi - pi * qr;
+                    }
+                }
+            }
+        }
+        for b in backends() {
+            for f64_accumulation in [false, true] {
+                let c = Correlator::new(&CorrelatorConfig {
+                    simd: Some(b),
+                    f64_accumulation,
+                    ..config(n_ant, n_chan, n_spec)
+                })
+                .unwrap();
+                let got = run(&c, &x);
+                for (ch, (g, w)) in got[0].products.iter().zip(&want).enumerate() {
+                    for (k, (z, &(re, im))) in g.iter().zip(w).enumerate() {
+                        assert_eq!(
+                            (z.re as i64, z.im as i64),
+                            (re, im),
+                            "{b:?}, {n_spec} spectra, f64 {f64_accumulation}, channel {ch}, product {k}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
