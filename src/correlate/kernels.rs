@@ -451,6 +451,35 @@ pub(crate) fn tile_i8(
     }
 }
 
+/// Plain loops the compiler vectorises, compiled once per SIMD level and called through
+/// the backend: `per_level! { fn name<A: Bound>(args) => generic_body }`.
+macro_rules! per_level {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$A:ident: $B:ident>($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+        $(#[$m])*
+        $vis fn $name<$A: $B>(simd: Backend, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn avx512<$A: $B>($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<$A: $B>($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            match simd.level() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
+                SimdLevel::Avx512 => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a Backend of level Avx2 exists only where the CPU has AVX2 and FMA.
+                SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                _ => $body($($arg),*),
+            }
+        }
+    };
+}
+
 /// A running-sum type the tile sums are added to.
 pub(crate) trait Sum: Copy + Send + From<f32> + std::ops::AddAssign {}
 impl Sum for f32 {}
@@ -469,29 +498,9 @@ fn add_rows_generic<A: Sum>(dst: &mut [A], src: &[f32], overwrite: bool) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn add_rows_avx512<A: Sum>(dst: &mut [A], src: &[f32], overwrite: bool) {
-    add_rows_generic(dst, src, overwrite)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn add_rows_avx2<A: Sum>(dst: &mut [A], src: &[f32], overwrite: bool) {
-    add_rows_generic(dst, src, overwrite)
-}
-
-/// `dst = src` (`overwrite`) or `dst += src`, elementwise, vectorised for the backend.
-pub(crate) fn add_rows<A: Sum>(simd: Backend, dst: &mut [A], src: &[f32], overwrite: bool) {
-    match simd.level() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
-        SimdLevel::Avx512 => unsafe { add_rows_avx512(dst, src, overwrite) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx2 exists only where the CPU has AVX2 and FMA.
-        SimdLevel::Avx2 => unsafe { add_rows_avx2(dst, src, overwrite) },
-        _ => add_rows_generic(dst, src, overwrite),
-    }
+per_level! {
+    /// `dst = src` (`overwrite`) or `dst += src`, elementwise, vectorised for the backend.
+    pub(crate) fn add_rows<A: Sum>(dst: &mut [A], src: &[f32], overwrite: bool) => add_rows_generic
 }
 
 /// A running sum as f64 (to scale it).
@@ -552,50 +561,17 @@ fn finish_row_generic<A: Widen>(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn finish_row_avx512<A: Widen>(
-    sums: RowSums<'_, A>,
-    re: &[f32],
-    im: &[f32],
-    scale: f64,
-    out: &mut [Complex32],
-) {
-    finish_row_generic(sums, re, im, scale, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn finish_row_avx2<A: Widen>(
-    sums: RowSums<'_, A>,
-    re: &[f32],
-    im: &[f32],
-    scale: f64,
-    out: &mut [Complex32],
-) {
-    finish_row_generic(sums, re, im, scale, out)
-}
-
-/// The last chunk's tile row into the output: `out[j] = (sums[j] + tile[j]) · scale`
-/// (without `sums` when the chunk is the whole integration), added in the sums' type,
-/// scaled in f64 and rounded to f32.
-pub(crate) fn finish_row<A: Widen>(
-    simd: Backend,
-    sums: RowSums<'_, A>,
-    re: &[f32],
-    im: &[f32],
-    scale: f64,
-    out: &mut [Complex32],
-) {
-    match simd.level() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
-        SimdLevel::Avx512 => unsafe { finish_row_avx512(sums, re, im, scale, out) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx2 exists only where the CPU has AVX2 and FMA.
-        SimdLevel::Avx2 => unsafe { finish_row_avx2(sums, re, im, scale, out) },
-        _ => finish_row_generic(sums, re, im, scale, out),
-    }
+per_level! {
+    /// The last chunk's tile row into the output: `out[j] = (sums[j] + tile[j]) · scale`
+    /// (without `sums` when the chunk is the whole integration), added in the sums' type,
+    /// scaled in f64 and rounded to f32.
+    pub(crate) fn finish_row<A: Widen>(
+        sums: RowSums<'_, A>,
+        re: &[f32],
+        im: &[f32],
+        scale: f64,
+        out: &mut [Complex32]
+    ) => finish_row_generic
 }
 
 /// A plane of 8-bit words as its 16-bit halves (word `w` is halves `2w`, low, and
