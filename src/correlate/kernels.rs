@@ -55,6 +55,7 @@ pub const P: usize = 4;
 /// Columns of a tile (the inputs of a panel, and the padding of the input count).
 pub const Q: usize = 32;
 
+use super::XSample;
 use crate::simd::{Backend, SimdLevel};
 use num_complex::Complex32;
 
@@ -572,6 +573,43 @@ per_level! {
         scale: f64,
         out: &mut [Complex32]
     ) => finish_row_generic
+}
+
+#[inline(always)]
+fn split_generic<S: XSample>(
+    src: &[S],
+    re: &mut [f32],
+    im: &mut [f32],
+    d: &mut [f32],
+    s: &mut [f32],
+) {
+    let dst = re
+        .iter_mut()
+        .zip(im.iter_mut())
+        .zip(d.iter_mut().zip(s.iter_mut()));
+    for (v, ((r, i), (d, s))) in src.iter().zip(dst) {
+        let z = v.to_c32();
+        (*r, *i, *d, *s) = (z.re, z.im, z.re - z.im, z.re + z.im);
+    }
+}
+
+per_level! {
+    /// The float corner turn of one panel's samples: real and imaginary parts, `re − im`
+    /// and `re + im` ([`FloatPlanes`]).
+    pub(crate) fn split<S: XSample>(
+        src: &[S],
+        re: &mut [f32],
+        im: &mut [f32],
+        d: &mut [f32],
+        s: &mut [f32]
+    ) => split_generic
+}
+
+/// The word whose halves, in memory order, are `even` and `odd` (as [`halves`] sees it).
+#[inline(always)]
+pub(crate) fn word(even: u16, odd: u16) -> u32 {
+    let (e, o) = (even.to_ne_bytes(), odd.to_ne_bytes());
+    u32::from_ne_bytes([e[0], e[1], o[0], o[1]])
 }
 
 /// A plane of 8-bit words as its 16-bit halves (word `w` is halves `2w`, low, and

@@ -334,6 +334,9 @@ pub fn correlate_file(
         if !integrations.is_empty() {
             out.write(&corr.visibilities(&geo, &integrations)?)?;
         }
+        for it in integrations {
+            corr.recycle(&mut state, it);
+        }
         start += k;
         progress.advance(k as u64);
     }

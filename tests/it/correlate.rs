@@ -290,3 +290,44 @@ fn eight_bit_samples_are_exact_at_the_extremes() {
         }
     }
 }
+
+#[test]
+fn recycled_output_vectors_are_overwritten_entirely() {
+    // Vectors handed back are filled with NaN first: any product the next integration
+    // failed to write would show.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let (n_ant, n_chan, int_spectra) = (21, 3, 70);
+    let n_in = 2 * n_ant;
+    let n_spec = 4 * int_spectra;
+    let x: Vec<Complex32> = (0..n_spec * n_chan * n_in)
+        .map(|_| Complex32::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
+        .collect();
+    let xb: Vec<Complex<i8>> = (0..n_spec * n_chan * n_in)
+        .map(|_| Complex::new(rng.random(), rng.random()))
+        .collect();
+    for b in backends() {
+        let c = Correlator::new(&CorrelatorConfig {
+            simd: Some(b),
+            ..config(n_ant, n_chan, int_spectra)
+        })
+        .unwrap();
+        let want = run(&c, &x);
+        let want_b = run(&c, &xb);
+        let (mut st, mut st_b) = (c.new_state(), c.new_state());
+        let row = n_chan * n_in;
+        for (i, (w, wb)) in want.iter().zip(&want_b).enumerate() {
+            let r = i * int_spectra * row..(i + 1) * int_spectra * row;
+            let got = c.push(&mut st, &x[r.clone()]).unwrap().remove(0);
+            let got_b = c.push(&mut st_b, &xb[r]).unwrap().remove(0);
+            assert_eq!(&got, w, "{b:?} float32, integration {i}");
+            assert_eq!(&got_b, wb, "{b:?} int8, integration {i}");
+            for (mut it, s) in [(got, &mut st), (got_b, &mut st_b)] {
+                it.products
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|z| *z = Complex32::new(f32::NAN, f32::NAN));
+                c.recycle(s, it);
+            }
+        }
+    }
+}
