@@ -47,8 +47,9 @@
 //! # Why our own kernel
 //! It reads the corner-turned chunk as it is written (no second packing pass), shares its
 //! tiling with the integer kernels, which no float GEMM offers, and hands the chunk sums
-//! straight to the streaming accumulators. How it compares with OpenBLAS `cherk` (and why
-//! not faer's triangular product) is measured in docs/PERFORMANCE.md.
+//! straight to the streaming accumulators. How it compares with OpenBLAS `cherk` is
+//! measured in docs/PERFORMANCE.md; faer's triangular product has not been measured
+//! against it yet.
 
 /// Rows of a tile.
 pub const P: usize = 4;
