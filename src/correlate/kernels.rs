@@ -49,7 +49,7 @@
 //! tiling with the integer kernels, which no float GEMM offers, and hands the chunk sums
 //! straight to the streaming accumulators. Against OpenBLAS `cherk` and faer 0.22's
 //! triangular product (both at the FMA peak with four products per complex product) it
-//! measured 1.1–1.3× and about 1.0–1.15× at 1 thread (docs/PERFORMANCE.md, 2026-12-02).
+//! measured 1.1–1.3× and 0.94–1.13× at 1 thread (docs/PERFORMANCE.md, 2026-12-02).
 
 /// Rows of a tile.
 pub const P: usize = 4;
