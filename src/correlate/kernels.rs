@@ -606,6 +606,14 @@ per_level! {
     ) => split_generic
 }
 
+/// What the offset rows add, per time step, to the real and imaginary sums of the column
+/// of sample `(re, im)`: `128·(re + im)` and `128·im + 127·re` ([`pack_bytes`]).
+#[inline(always)]
+pub fn offset_sums(re: i8, im: i8) -> (i32, i32) {
+    let (re, im) = (re as i32, im as i32);
+    (128 * (re + im), 128 * im + 127 * re)
+}
+
 /// The word whose halves, in memory order, are `even` and `odd` (as [`halves`] sees it).
 #[inline(always)]
 pub(crate) fn word(even: u16, odd: u16) -> u32 {

@@ -462,30 +462,26 @@ impl Correlator {
                                         ri[a] = kernels::word(h0[1], h1[1]);
                                         cr[a] = kernels::word(h0[2], h1[2]);
                                         ci[a] = kernels::word(h0[3], h1[3]);
-                                        // What the offset rows add to this column ([`kernels`]).
-                                        let (re, im) =
-                                            (re0 as i32 + re1 as i32, im0 as i32 + im1 as i32);
-                                        sr[a] += 128 * (re + im);
-                                        si[a] += 128 * im + 127 * re;
+                                        let (c0, c1) = (
+                                            kernels::offset_sums(re0, im0),
+                                            kernels::offset_sums(re1, im1),
+                                        );
+                                        sr[a] += c0.0 + c1.0;
+                                        si[a] += c0.1 + c1.1;
                                     }
                                 } else {
                                     // Half `t % 2` of each word.
                                     let o = 2 * w0 + t % 2;
-                                    for (plane, k) in [&mut *rr, &mut *ri, &mut *cr, &mut *ci]
-                                        .into_iter()
-                                        .zip(0..)
-                                    {
-                                        let halves = kernels::halves(plane);
-                                        for (a, v) in panel.iter().enumerate() {
-                                            let (re, im) = v.to_i8();
-                                            halves[o + 2 * a] = kernels::pack_bytes(re, im)[k];
-                                        }
-                                    }
+                                    let [hr, hi, hc, hd] = [&mut *rr, &mut *ri, &mut *cr, &mut *ci]
+                                        .map(kernels::halves);
                                     for (a, v) in panel.iter().enumerate() {
                                         let (re, im) = v.to_i8();
-                                        let (re, im) = (re as i32, im as i32);
-                                        sr[a] += 128 * (re + im);
-                                        si[a] += 128 * im + 127 * re;
+                                        let at = o + 2 * a;
+                                        [hr[at], hi[at], hc[at], hd[at]] =
+                                            kernels::pack_bytes(re, im);
+                                        let (add_re, add_im) = kernels::offset_sums(re, im);
+                                        sr[a] += add_re;
+                                        si[a] += add_im;
                                     }
                                 }
                             }
@@ -513,7 +509,7 @@ impl Correlator {
         let tiles = &self.tiles;
         let chunk = &mut state.chunk;
         if mode == Mode::Bytes {
-            self.finish_byte_chunk(chunk, k);
+            self.zero_lone_halves(chunk, k);
         }
         let chunk = &state.chunk;
         // Bound on the 16-bit sub-chunk per channel: the largest magnitude among its
@@ -570,25 +566,13 @@ impl Correlator {
             }
             blocks
         });
-        let fin = out_blocks.map(|blocks| (blocks, self.cfg.scale));
+        let scale = self.cfg.scale;
         if self.cfg.f64_accumulation {
-            accumulate(
-                &ctx,
-                &mut state.acc64_re,
-                &mut state.acc64_im,
-                block,
-                first,
-                fin,
-            );
+            let acc = (&mut state.acc64_re[..], &mut state.acc64_im[..]);
+            accumulate(&ctx, acc, block, first, out_blocks, scale);
         } else {
-            accumulate(
-                &ctx,
-                &mut state.acc32_re,
-                &mut state.acc32_im,
-                block,
-                first,
-                fin,
-            );
+            let acc = (&mut state.acc32_re[..], &mut state.acc32_im[..]);
+            accumulate(&ctx, acc, block, first, out_blocks, scale);
         }
         // Kernels read only the first `k` steps, and the padding inputs beyond `n_in` are
         // never written (zero since allocation), so the chunk needs no clearing.
@@ -597,7 +581,7 @@ impl Correlator {
 
     /// Before an 8-bit chunk of `k` steps runs: when `k` is odd, zero the unused second
     /// half of the last column words (a stale sample would otherwise count).
-    fn finish_byte_chunk(&self, chunk: &mut Chunk, k: usize) {
+    fn zero_lone_halves(&self, chunk: &mut Chunk, k: usize) {
         if k.is_multiple_of(2) {
             return;
         }
@@ -800,23 +784,21 @@ impl Correlator {
 }
 
 /// Run every task of a chunk (parallel over channels and blocks of `ROWS` rows) and add
-/// its tile sums into the running sums `acc_re`, `acc_im` (`[channel][row][column]`), or,
-/// for the last chunk of an integration (`fin`: each task's block of packed output rows
-/// and the scale), write `(sums + tiles) · scale` to the output.
+/// its tile sums into the running sums `acc = (re, im)` (`[channel][row][column]`), or,
+/// for the last chunk of an integration (`outs`: each task's block of packed output rows),
+/// write `(sums + tiles) · scale` to the output.
 fn accumulate<A: kernels::Widen>(
     ctx: &ChunkCtx<'_>,
-    acc_re: &mut [A],
-    acc_im: &mut [A],
+    (acc_re, acc_im): (&mut [A], &mut [A]),
     block: usize,
     overwrite: bool,
-    fin: Option<(Vec<&mut [Complex32]>, f64)>,
+    outs: Option<Vec<&mut [Complex32]>>,
+    scale: f64,
 ) {
     let (s, n_in) = (ctx.s, ctx.n_in);
     let blocks_per_chan = s / ROWS;
-    let (mut outs, scale) = match fin {
-        Some((outs, scale)) => (outs.into_iter().map(Some).collect(), Some(scale)),
-        None => (Vec::new(), None),
-    };
+    let mut outs: Vec<Option<&mut [Complex32]>> =
+        outs.map_or_else(Vec::new, |o| o.into_iter().map(Some).collect());
     outs.resize_with(acc_re.len() / block, || None);
     acc_re
         .par_chunks_mut(block)
@@ -832,8 +814,8 @@ fn accumulate<A: kernels::Widen>(
                 // Every (p, q <= n_in) read at the end lies in some tile: the first chunk
                 // of an integration writes all of them.
                 let fresh = overwrite && first_part;
-                match (out.as_deref_mut(), scale) {
-                    (Some(out), Some(scale)) if last_part => {
+                match out.as_deref_mut() {
+                    Some(out) if last_part => {
                         // Columns q0 + j with p <= q < n_in, at their packed places.
                         let j0 = p.saturating_sub(q0);
                         let j1 = (n_in - q0).min(Q);
