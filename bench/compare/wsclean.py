@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--multiscale", action="store_true")
     a = ap.parse_args()
     work = a.workdir or tempfile.mkdtemp(prefix="fxgrid-wsclean-")
+    os.makedirs(work, exist_ok=True)
     ms = os.path.join(work, "vis.ms")
     if not (a.keep_ms and os.path.isdir(ms)):
         from pyuvdata import UVData

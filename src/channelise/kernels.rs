@@ -15,12 +15,6 @@ use crate::simd::{Backend, SimdLevel};
 pub trait FoldScalar: Copy + Send + Sync + 'static {
     /// The value as f32 (exact for int8 and int16).
     fn to_f32(self) -> f32;
-    /// The samples themselves when they are already f32 (then kernels can read them in
-    /// place instead of staging a converted copy).
-    fn as_f32(x: &[Self]) -> Option<&[f32]> {
-        let _ = x;
-        None
-    }
 }
 
 impl FoldScalar for i8 {
@@ -39,9 +33,6 @@ impl FoldScalar for f32 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self
-    }
-    fn as_f32(x: &[Self]) -> Option<&[f32]> {
-        Some(x)
     }
 }
 

@@ -26,10 +26,10 @@
 //! Spectra are made in groups whose working set fits in L2. The fold (`kernels.rs`) reads
 //! int8, int16 or float32 samples and converts in registers, and writes each block of
 //! columns straight to its rotated place. Critically sampled spectra share input rows and
-//! all have rotation 0, so a group is folded at once where a group kernel exists (AVX-512,
-//! 2–16 taps): the taps of a column block stay in registers while eight spectra are folded,
-//! reading float32 input in place. Otherwise (int8 and int16 input, other CPUs or tap
-//! counts) a group's input rows are staged once, converted to f32, at a padded stride.
+//! all have rotation 0: a group's input rows are staged once, converted to f32, at a
+//! padded stride (rows a power of two apart would share cache sets), and the group is
+//! folded at once where a group kernel exists (AVX-512, 2–16 taps): the taps of a column
+//! block stay in registers while eight spectra are folded.
 //! Only the samples of windows that straddle two calls are kept (converted to f32) in the
 //! [`PfbState`]. For complex input with even `N` the taps carry a factor `(−1)^r` (and the
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
@@ -512,17 +512,17 @@ impl Pfb {
             let rs = n + ROW_PAD;
             // Critically sampled: the group's spectra share input rows (spectrum m folds
             // rows m .. m + T) and all have rotation 0 and sign +1, so the group is folded
-            // at once where a group kernel exists (`kernels::fold_group`). f32 input is
-            // read by it in place. Otherwise the rows are staged whole, converted to f32,
-            // at a stride padded by one cache line, so that the rows of a column block do
-            // not all map to the same L1 sets (the input stride N·lanes is a power of two
-            // for usual N). Whole rows make the copy one sequential stream the hardware
-            // prefetches, and the last T − 1 rows of a group are carried to the next one,
-            // so every input row is read from memory once.
+            // at once where a group kernel exists (`kernels::fold_group`). The rows are
+            // staged whole, converted to f32 (a copy for f32 input), at a stride padded by
+            // one cache line, so that the rows of a column block do not all map to the
+            // same L1 and L2 sets (the input stride N·lanes is a power of two for usual N;
+            // folding f32 input in place missed L1 on nearly every load and ran 10–20 %
+            // slower, copy included). Whole rows make the copy one sequential stream the
+            // hardware prefetches, and the last T − 1 rows of a group are carried to the
+            // next one, so every input row is read from memory once.
             let critical = hop == n;
             let group_kernel = critical && kernels::has_group_kernel(self.backend, self.n_taps);
-            let direct = if group_kernel { T::as_f32(x) } else { None };
-            let staged = critical && direct.is_none();
+            let staged = critical;
             let srow = width + STAGE_PAD;
             let stage_len = if staged {
                 (self.group + self.n_taps - 1) * srow
@@ -558,18 +558,14 @@ impl Pfb {
                     while c0 < width {
                         let len = FOLD_COLS.min(width - c0);
                         if group_kernel {
-                            let (rows_in, stride) = match direct {
-                                Some(xf) => (&xf[(first + j0 * hop) * lanes + c0..], width),
-                                None => (&stage[c0..], srow),
-                            };
                             let done = kernels::fold_group(
                                 self.backend,
                                 &self.taps[c0 * self.n_taps..],
-                                rows_in,
+                                &stage[c0..],
                                 &mut flat[c0..],
                                 kernels::GroupStrides {
                                     taps: FOLD_COLS,
-                                    stage: stride,
+                                    stage: srow,
                                     out: 2 * rs,
                                 },
                                 (self.n_taps, g, len),
