@@ -1,10 +1,12 @@
 //! The public gridder plan and its caller-owned workspace.
 
-use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
+use std::ops::Range;
+
+use ndarray::{s, Array2, ArrayView2, Axis, CowArray, Ix2};
 use num_complex::Complex;
 use rayon::prelude::*;
 
-use super::bucket::unpack;
+use super::bucket::{unpack, CHAN_BITS};
 use super::gridder::{self, complex_zeros, Plan};
 use super::{GridConfig, GridError, GridFloat, GridParams, GridReport};
 
@@ -20,6 +22,13 @@ use super::{GridConfig, GridError, GridFloat, GridParams, GridReport};
 /// [`super::dirty2vis`]. The plan borrows uvw and weights (`'a`) unless made owned with
 /// [`GridPlan::into_owned`]; it is `Send + Sync`, so threads can share one plan, each with
 /// its own workspace.
+///
+/// Any number of channels and up to 2³² rows: the buckets number a sample by its row
+/// (32 bits) and channel (16 bits), so a plan of more than 65,535 channels, or of more than
+/// 2³² samples, is made of parts over consecutive channel ranges, each with its own
+/// parameters (from its own uv and w extents); a call runs them in turn and adds their
+/// images (or places their visibilities), which equals gridding each range alone and
+/// adding the results.
 ///
 /// ```
 /// use fxgrid::grid::{GridConfig, GridPlan, GridWorkspace};
@@ -39,19 +48,31 @@ use super::{GridConfig, GridError, GridFloat, GridParams, GridReport};
 /// }
 /// ```
 pub struct GridPlan<'a, T: GridFloat> {
-    plan: Plan<'a>,
+    /// Consecutive channel ranges and their plans (one, unless the channels or samples
+    /// exceed what one plan numbers).
+    parts: Vec<(Range<usize>, Plan<'a>)>,
+    nrow: usize,
+    nchan: usize,
     weight: Option<CowArray<'a, f32, Ix2>>,
     _precision: std::marker::PhantomData<T>,
+}
+
+/// Most channels of one part of a plan: the buckets number channels in 16 bits and the
+/// samples of one part (rows × channels) in 32.
+fn part_channels(nrow: usize) -> usize {
+    let by_samples = u32::MAX as usize / nrow.max(1);
+    ((1 << CHAN_BITS) - 1).min(by_samples).max(1)
 }
 
 impl<T: GridFloat> std::fmt::Debug for GridPlan<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GridPlan")
             .field("precision", &T::PRECISION)
-            .field("rows", &self.plan.nrow)
-            .field("channels", &self.plan.nchan)
-            .field("n_vis", &self.plan.buckets.n_values)
-            .field("params", &self.plan.params)
+            .field("rows", &self.nrow)
+            .field("channels", &self.nchan)
+            .field("parts", &self.parts.len())
+            .field("n_vis", &self.n_vis())
+            .field("params", self.params())
             .finish()
     }
 }
@@ -79,9 +100,20 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
         let include = |r: usize, c: usize| {
             !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
         };
-        let plan = Plan::new::<T>(cfg, CowArray::from(uvw_m), freq_hz, include)?;
+        let step = part_channels(nrow);
+        let parts = (0..nchan.max(1))
+            .step_by(step)
+            .map(|c0| {
+                let chans = c0..(c0 + step).min(nchan);
+                let include = |r: usize, c: usize| include(r, c0 + c);
+                let freqs = &freq_hz[chans.clone()];
+                Plan::new::<T>(cfg, CowArray::from(uvw_m), freqs, include).map(|p| (chans, p))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(GridPlan {
-            plan,
+            parts,
+            nrow,
+            nchan,
             weight: weight.map(CowArray::from),
             _precision: std::marker::PhantomData,
         })
@@ -91,35 +123,47 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
     /// lifetime).
     pub fn into_owned(self) -> GridPlan<'static, T> {
         GridPlan {
-            plan: self.plan.into_owned(),
+            parts: self
+                .parts
+                .into_iter()
+                .map(|(c, p)| (c, p.into_owned()))
+                .collect(),
+            nrow: self.nrow,
+            nchan: self.nchan,
             weight: self.weight.map(|w| CowArray::from(w.into_owned())),
             _precision: std::marker::PhantomData,
         }
     }
 
-    /// The parameters chosen for the requested accuracy.
+    /// The parameters chosen for the requested accuracy (of the first channel part, when
+    /// the plan has several: [`GridPlan::parts`]).
     pub fn params(&self) -> &GridParams {
-        &self.plan.params
+        &self.parts[0].1.params
+    }
+
+    /// Number of channel parts (1 unless more than 65,535 channels or 2³² samples).
+    pub fn parts(&self) -> usize {
+        self.parts.len()
     }
 
     /// `(rows, channels)` of the visibilities the plan takes and gives.
     pub fn vis_shape(&self) -> (usize, usize) {
-        (self.plan.nrow, self.plan.nchan)
+        (self.nrow, self.nchan)
     }
 
     /// `(rows, columns)` of the image the plan takes and gives.
     pub fn image_shape(&self) -> (usize, usize) {
-        self.plan.image_shape()
+        self.parts[0].1.image_shape()
     }
 
     /// Number of visibilities the plan holds (not flagged, non-zero weight).
     pub fn n_vis(&self) -> usize {
-        self.plan.buckets.n_values
+        self.parts.iter().map(|(_, p)| p.buckets.n_values).sum()
     }
 
     /// Wall time of making the plan (validation, parameter choice, bucketing), seconds.
     pub fn plan_seconds(&self) -> f64 {
-        self.plan.plan_s
+        self.parts.iter().map(|(_, p)| p.plan_s).sum()
     }
 
     /// Bytes of memory the plan holds (buckets; uvw and weights when owned).
@@ -128,7 +172,11 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
             Some(w) if !w.is_view() => w.len() * 4,
             _ => 0,
         };
-        self.plan.heap_bytes() + w
+        self.parts
+            .iter()
+            .map(|(_, p)| p.heap_bytes())
+            .sum::<usize>()
+            + w
     }
 
     /// Grids `vis[row, chan]` into the unnormalised dirty image `[npix_y, npix_x]`:
@@ -157,8 +205,16 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
         } else {
             vis
         };
-        let weight = self.weight.as_ref().map(|w| w.view());
-        let (image, mut report) = gridder::grid(&self.plan, vis, weight, ws);
+        let mut out: Option<(Array2<T>, GridReport)> = None;
+        for (chans, plan) in &self.parts {
+            let weight = self.weight.as_ref().map(|w| w.slice(s![.., chans.clone()]));
+            let (image, report) = gridder::grid(plan, vis.slice(s![.., chans.clone()]), weight, ws);
+            out = Some(match out {
+                None => (image, report),
+                Some((sum, first)) => (sum + image, merged(first, &report)),
+            });
+        }
+        let (image, mut report) = out.expect("a plan has at least one part");
         report.n_vis = self.n_vis() - n_nonfinite;
         report.n_skipped_nonfinite = n_nonfinite;
         Ok((image, report))
@@ -186,8 +242,24 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
                 at: format!("row {}, column {}", i / nx, i % nx),
             });
         }
-        let weight = self.weight.as_ref().map(|w| w.view());
-        let (vis, mut report) = gridder::degrid(&self.plan, dirty, weight, ws);
+        let mut out: Option<(Array2<Complex<T>>, GridReport)> = None;
+        for (chans, plan) in &self.parts {
+            let weight = self.weight.as_ref().map(|w| w.slice(s![.., chans.clone()]));
+            let (part, report) = gridder::degrid(plan, dirty, weight, ws);
+            out = Some(match out {
+                None if self.parts.len() == 1 => (part, report),
+                None => {
+                    let mut all = Array2::zeros((self.nrow, self.nchan));
+                    all.slice_mut(s![.., chans.clone()]).assign(&part);
+                    (all, report)
+                }
+                Some((mut all, first)) => {
+                    all.slice_mut(s![.., chans.clone()]).assign(&part);
+                    (all, merged(first, &report))
+                }
+            });
+        }
+        let (vis, mut report) = out.expect("a plan has at least one part");
         report.n_vis = self.n_vis();
         Ok((vis, report))
     }
@@ -199,22 +271,36 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
         if !par_any(vis, |v| !is_finite(*v)) {
             return 0;
         }
-        self.plan
-            .buckets
-            .entries
-            .par_chunks(1 << 12)
-            .map(|es| {
-                es.iter()
-                    .map(|&e| {
-                        let (row, c0, len) = unpack(e);
-                        (c0..c0 + len)
-                            .filter(|&c| !is_finite(vis[[row, c]]))
-                            .count()
+        self.parts
+            .iter()
+            .map(|(chans, plan)| {
+                let vis = vis.slice(s![.., chans.clone()]);
+                plan.buckets
+                    .entries
+                    .par_chunks(1 << 12)
+                    .map(|es| {
+                        es.iter()
+                            .map(|&e| {
+                                let (row, c0, len) = unpack(e);
+                                (c0..c0 + len)
+                                    .filter(|&c| !is_finite(vis[[row, c]]))
+                                    .count()
+                            })
+                            .sum::<usize>()
                     })
                     .sum::<usize>()
             })
             .sum()
     }
+}
+
+/// The report of two parts of one call: the first part's parameters, counts and times
+/// summed.
+fn merged(mut first: GridReport, next: &GridReport) -> GridReport {
+    first.n_vis += next.n_vis;
+    first.n_skipped_nonfinite += next.n_skipped_nonfinite;
+    first.times.add(&next.times);
+    first
 }
 
 /// Whether `pred` holds for any element, in parallel over contiguous chunks (or rows):

@@ -174,6 +174,78 @@ fn long_channel_runs_are_bucketed_exactly() {
     }
 }
 
+/// More channels than the buckets number in one plan (65,535): the plan is made of parts
+/// over channel ranges, and its image equals the sum of plans over those ranges (the same
+/// bits), and within the accuracy contract the sum over any split (here two halves); its
+/// predicted visibilities are the parts' side by side. Flags differ by channel, so a part
+/// reading the wrong channel's flags would show.
+#[test]
+fn more_channels_than_one_plan_numbers_are_split_into_parts() {
+    for (name, base, w_max) in cases() {
+        let cfg = GridConfig {
+            epsilon: 1e-7,
+            ..base
+        };
+        let mut p = problem(&cfg, 3, w_max, 21);
+        let nchan = 70_000;
+        p.freq = (0..nchan).map(|c| 100e6 + 857.0 * c as f64).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(22);
+        let (nrow, shape) = (p.uvw.nrows(), (p.uvw.nrows(), nchan));
+        p.vis = Array2::from_shape_fn(shape, |_| {
+            Complex64::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0))
+        });
+        p.weight = Array2::from_shape_fn(shape, |_| rng.random_range(0.5..2.0));
+        p.flags = Array2::from_shape_fn(shape, |(r, c)| (r * 7 + c) % 13 == 0);
+        let plan_of = |c: std::ops::Range<usize>| {
+            GridPlan::<f64>::new(
+                &cfg,
+                p.uvw.view(),
+                &p.freq[c.clone()],
+                Some(p.weight.slice(fxgrid::ndarray::s![.., c.clone()])),
+                Some(p.flags.slice(fxgrid::ndarray::s![.., c])),
+            )
+            .unwrap()
+        };
+        let mut ws = GridWorkspace::new();
+        let image_of =
+            |plan: &GridPlan<f64>, c: std::ops::Range<usize>, ws: &mut GridWorkspace<f64>| {
+                plan.vis2dirty(p.vis.slice(fxgrid::ndarray::s![.., c]), ws)
+                    .unwrap()
+                    .0
+            };
+        let whole = plan_of(0..nchan);
+        assert_eq!(whole.parts(), 2, "{name}");
+        assert_eq!(whole.vis_shape(), (nrow, nchan), "{name}");
+        let image = image_of(&whole, 0..nchan, &mut ws);
+        let (first, second) = (plan_of(0..65_535), plan_of(65_535..nchan));
+        assert_eq!(whole.n_vis(), first.n_vis() + second.n_vis(), "{name}");
+        let parts =
+            image_of(&first, 0..65_535, &mut ws) + image_of(&second, 65_535..nchan, &mut ws);
+        assert_eq!(image, parts, "{name}: parts");
+        let halves = image_of(&plan_of(0..35_000), 0..35_000, &mut ws)
+            + image_of(&plan_of(35_000..nchan), 35_000..nchan, &mut ws);
+        let err = l2_rel(
+            image.as_slice().unwrap(),
+            halves.as_slice().unwrap(),
+            |a: f64, b: f64| (a - b, b),
+        );
+        assert!(err <= 1e-7, "{name}: halves differ by {err:e}");
+        let model = whole.dirty2vis(p.image.view(), &mut ws).unwrap().0;
+        let a = first.dirty2vis(p.image.view(), &mut ws).unwrap().0;
+        let b = second.dirty2vis(p.image.view(), &mut ws).unwrap().0;
+        assert_eq!(
+            model.slice(fxgrid::ndarray::s![.., ..65_535]),
+            a,
+            "{name}: degrid"
+        );
+        assert_eq!(
+            model.slice(fxgrid::ndarray::s![.., 65_535..]),
+            b,
+            "{name}: degrid"
+        );
+    }
+}
+
 fn inner_real<T: GridFloat>(a: ArrayView2<'_, T>, b: ArrayView2<'_, f64>) -> f64 {
     a.iter().zip(b.iter()).map(|(x, y)| x.as_f64() * y).sum()
 }

@@ -366,3 +366,92 @@ fn cli_image_and_predict() {
     ]);
     assert!(!ok && err.contains("no such file"), "{err}");
 }
+
+/// A file of more than 65,535 channels (more than one gridder plan numbers) images, and
+/// its image equals those of its two halves added with their weights (the reports' weight
+/// sums). Tolerance: each image is within ε = 1e-6 of the exact sums and is stored in f32,
+/// so the three differ by a few 1e-7 relative; 1e-5 leaves room and still catches a lost or
+/// doubled channel range (one half alone differs from the whole by tens of per cent).
+#[test]
+fn a_file_of_more_than_65535_channels_images_as_its_halves_added() {
+    use std::process::Command;
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "simulate",
+        "vis",
+        "--layout",
+        "ska-low:4",
+        "--ra-deg",
+        "60",
+        "--dec-deg",
+        "-30",
+        "--nchan",
+        "66000",
+        "--chan-width-hz",
+        "100",
+        "--freq-start-hz",
+        "150e6",
+        "--source",
+        "60.02,-29.99,2",
+        "--noise-jy",
+        "1",
+        "--no-autos",
+        "-q",
+        "--out",
+        &p("v.uvh5"),
+    ]);
+    let image = |channels: &str, name: &str| {
+        let (fits, report) = (p(&format!("{name}.fits")), p(&format!("{name}.json")));
+        let mut args = vec![
+            "image",
+            &*p("v.uvh5"),
+            "--npix",
+            "128",
+            "--cell-arcsec",
+            "20",
+            "--epsilon",
+            "1e-6",
+            "--precision",
+            "f64",
+            "-q",
+            "--out",
+            &fits,
+            "--report",
+            &report,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        if !channels.is_empty() {
+            args.extend(["--channels".to_string(), channels.to_string()]);
+        }
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        let img = read_fits(std::path::Path::new(&fits)).unwrap();
+        (img.data, report["weight_sum"].as_f64().unwrap())
+    };
+    let (whole, w) = image("", "whole");
+    let (a, wa) = image("0:30000", "a");
+    let (b, wb) = image("30000:66000", "b");
+    assert!((w - (wa + wb)).abs() <= 1e-9 * w, "{w} against {wa} + {wb}");
+    let added = (a.mapv(|x| x as f64) * wa + b.mapv(|x| x as f64) * wb) / (wa + wb);
+    let err = crate::common::rel_l2(
+        whole.iter().map(|&x| (x as f64, 0.0)),
+        added.iter().map(|&x| (x, 0.0)),
+    );
+    assert!(err <= 1e-5, "{err:e}");
+}
