@@ -347,6 +347,8 @@ struct ImageReport {
     kernel: KernelReport,
     seconds: Seconds,
     peak: Peak,
+    /// The process's peak resident memory (Linux), bytes.
+    peak_rss_bytes: Option<u64>,
 }
 
 /// The gridder's choices (first plane).
@@ -425,6 +427,7 @@ impl ImageReport {
                 total: times.1,
             },
             peak: Peak { row, col, value },
+            peak_rss_bytes: peak_rss_bytes(),
         }
     }
 }

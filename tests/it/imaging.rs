@@ -302,6 +302,9 @@ fn cli_image_and_predict() {
         assert!(report["seconds"][k].as_f64().unwrap() >= 0.0, "{k}");
     }
     assert_eq!(report["wstacking"], true);
+    if cfg!(target_os = "linux") {
+        assert!(report["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    }
     assert!(report["kernel"]["support"].as_u64().unwrap() >= 4);
     assert!(std::fs::metadata(p("d.png")).unwrap().len() > 1000);
     assert!(std::fs::metadata(p("psf.fits")).is_ok());
