@@ -72,8 +72,10 @@ pub struct ImageArgs {
     /// [default: DATA].
     #[arg(long)]
     data_column: Option<String>,
-    /// CLEAN: most memory (GB) for holding the visibilities; above it the file is read
-    /// again in every major cycle (default: half the memory available).
+    /// Most memory (GB) for visibilities held at once. CLEAN holds them all within it, or
+    /// else reads the file again in every major cycle (default: half the memory
+    /// available); a dirty image grids blocks together up to it, one gridder call each
+    /// (default: 0.27 GB).
     #[arg(long)]
     vis_mem_gb: Option<f64>,
     /// Also write the point spread function to this FITS file.
@@ -304,6 +306,7 @@ struct FileSummary {
     precision: &'static str,
     wstacking: bool,
     blocks: usize,
+    batches: usize,
     n_blts: usize,
     rows_selected: usize,
     nonfinite_flagged: usize,
@@ -324,6 +327,7 @@ impl FileSummary {
             precision: cfg.precision.name(),
             wstacking,
             blocks: f.blocks,
+            batches: f.batches,
             n_blts: f.n_blts,
             rows_selected: f.n_rows_selected,
             nonfinite_flagged: f.n_nonfinite,

@@ -265,6 +265,7 @@ pub struct ImagingReport {
 /// Stokes I samples of `vis` as `[row, chan]` arrays (rows = time × baseline,
 /// cross-correlations only): `(XX + YY)/2` with weight `4/(1/w_XX + 1/w_YY)`, flagged
 /// where either is; a single XX or YY product is used as it is.
+#[derive(Debug, Clone)]
 pub struct StokesI {
     /// uvw per row (m).
     pub uvw_m: Array2<f64>,

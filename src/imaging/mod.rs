@@ -1,6 +1,9 @@
 //! Imaging a UVH5 file as it streams: blocks of baseline-times are read, selected,
-//! re-phased, combined into Stokes I and gridded one after the other, so that memory is
-//! the grids plus one block however large the file.
+//! re-phased, combined into Stokes I and gridded, so that memory is the grids plus a
+//! bounded batch of data however large the file. Blocks are gathered into batches of up
+//! to [`FileSelection::vis_memory_bytes`] (default [`DIRTY_BATCH_BYTES`]) and each batch
+//! is one gridder call: with w-stacking every call transforms and corrects every w-plane,
+//! so the time depends on the number of batches, not on the block size read.
 //!
 //! Two passes over the file. The first reads the per-baseline-time metadata, flags and
 //! nsamples (not the visibilities): it fixes the phase centre (default: the file's first
@@ -74,13 +77,67 @@ pub struct FileSelection {
     pub time_jd: Option<Range<f64>>,
     /// Samples (baseline-time × channel × polarisation) per block read (`0`: 2²³).
     pub block_samples: usize,
-    /// Deconvolution: most bytes of visibilities, weights and uvw held in memory; above
-    /// it the file is read again for every major cycle (`None`: half the memory the
-    /// system has available).
+    /// Most bytes of visibilities, weights and uvw held in memory. Deconvolution holds
+    /// them all within it, or else reads the file again for every major cycle (`None`:
+    /// half the memory the system has available); a dirty image grids batches of blocks
+    /// up to it in one call each (`None`: [`DIRTY_BATCH_BYTES`]).
     pub vis_memory_bytes: Option<usize>,
     /// A Measurement Set's visibility column (`DATA`, `CORRECTED_DATA` or `MODEL_DATA`;
     /// `None`: `DATA`). UVH5 files have one set of visibilities and refuse any other.
     pub data_column: Option<String>,
+}
+
+/// Bytes of Stokes I data a dirty image grids in one call, by default (about ten million
+/// samples): few calls for usual files, and memory bounded for any file.
+pub const DIRTY_BATCH_BYTES: usize = 256 << 20;
+
+/// Blocks gathered for one gridder call.
+#[derive(Default)]
+struct Batch {
+    blocks: Vec<(StokesI, Array2<f32>)>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Bytes a block holds: uvw per row; visibility, data weight, flag and imaging weight
+    /// per sample.
+    fn bytes_of(d: &StokesI) -> usize {
+        d.uvw_m.len() * 8 + d.vis.len() * (16 + 4 + 1 + 4)
+    }
+
+    fn push(&mut self, d: &StokesI, w: &Array2<f32>) {
+        self.bytes += Self::bytes_of(d);
+        self.blocks.push((d.clone(), w.clone()));
+    }
+
+    /// The blocks as one (rows one after another), leaving the batch empty.
+    fn take(&mut self) -> (StokesI, Array2<f32>) {
+        self.bytes = 0;
+        let blocks = std::mem::take(&mut self.blocks);
+        if blocks.len() == 1 {
+            return blocks.into_iter().next().expect("one block");
+        }
+        let d = StokesI {
+            uvw_m: stack(blocks.iter().map(|b| b.0.uvw_m.view())),
+            freqs_hz: blocks[0].0.freqs_hz.clone(),
+            vis: stack(blocks.iter().map(|b| b.0.vis.view())),
+            weight: stack(blocks.iter().map(|b| b.0.weight.view())),
+            flags: stack(blocks.iter().map(|b| b.0.flags.view())),
+        };
+        (d, stack(blocks.iter().map(|b| b.1.view())))
+    }
+}
+
+/// Rows of arrays of the same columns, one after another.
+fn stack<'a, A: Clone + 'a>(parts: impl Iterator<Item = ndarray::ArrayView2<'a, A>>) -> Array2<A> {
+    let parts: Vec<_> = parts.collect();
+    ndarray::concatenate(ndarray::Axis(0), &parts).expect("blocks of the same columns")
+}
+
+/// Grids the blocks of `batch` in one call and empties it.
+fn grid_batch(imager: &mut DirtyImager, batch: &mut Batch) -> Result<(), GridError> {
+    let (d, w) = batch.take();
+    imager.add(&d, &w)
 }
 
 /// What imaging a file did, beyond [`ImagingReport`].
@@ -90,6 +147,8 @@ pub struct FileReport {
     pub imaging: ImagingReport,
     /// Blocks read per pass.
     pub blocks: usize,
+    /// Gridder calls of a dirty image (batches of blocks, module docs).
+    pub batches: usize,
     /// Baseline-times in the file.
     pub n_blts: usize,
     /// Baseline-times imaged: cross-correlations in the time and length ranges with at
@@ -321,7 +380,10 @@ pub fn image_uvh5(
     let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
     imager.report.prepare_s = prep.report.scan_s;
     let cfg = prep.cfg.clone();
-    // Pass 2: the visibilities.
+    // Pass 2: the visibilities, gridded a batch of blocks at a time.
+    let budget = sel.vis_memory_bytes.unwrap_or(DIRTY_BATCH_BYTES);
+    let mut batch = Batch::default();
+    let mut batches = 0;
     grid_blocks(
         &mut prep.plan,
         &prep.blocks,
@@ -329,8 +391,22 @@ pub fn image_uvh5(
         prep.density.as_ref(),
         &mut prep.report,
         progress,
-        &mut |d, w| Ok(imager.add(d, w)?),
+        &mut |d, w| {
+            if batch.bytes > 0 && batch.bytes + Batch::bytes_of(d) > budget {
+                grid_batch(&mut imager, &mut batch)?;
+                batches += 1;
+            }
+            batch.push(d, w);
+            Ok(())
+        },
     )?;
+    if batch.bytes > 0 {
+        timed(&mut prep.report.grid_s, || {
+            grid_batch(&mut imager, &mut batch)
+        })?;
+        batches += 1;
+    }
+    prep.report.batches = batches;
     let (dirty, psf, rep) = imager.finish(
         prep.plan.rephaser.target,
         prep.freqs(),

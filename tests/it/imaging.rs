@@ -458,3 +458,71 @@ fn a_file_of_more_than_65535_channels_images_as_its_halves_added() {
     );
     assert!(err <= 1e-5, "{err:e}");
 }
+
+/// Blocks read are gathered into batches, one gridder call each: the image does not
+/// depend on the block size read (the same bits from 1 block and from many, in one
+/// batch), and a batch budget smaller than the file grids it in several calls that agree
+/// with one call within the accuracy contract (ε = 1e-6 in f64, stored as f32).
+#[test]
+fn blocks_are_gridded_in_batches_whatever_their_size() {
+    use std::process::Command;
+    let _guard = crate::common::process_guard();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let (vis, _) = one_source();
+    fxgrid::io::uvh5::write_uvh5(std::path::Path::new(&p("v.uvh5")), &vis).unwrap();
+    let image = |name: &str, extra: &[&str]| {
+        let (fits, report) = (p(&format!("{name}.fits")), p(&format!("{name}.json")));
+        let mut args = vec![
+            "image",
+            &*p("v.uvh5"),
+            "--npix",
+            "256",
+            "--cell-arcsec",
+            "30",
+            "--epsilon",
+            "1e-6",
+            "--precision",
+            "f64",
+            "-q",
+            "--out",
+            &fits,
+            "--report",
+            &report,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        let img = read_fits(std::path::Path::new(&fits)).unwrap();
+        let count = |k: &str| report[k].as_u64().unwrap();
+        (img.data, count("blocks"), count("batches"))
+    };
+    let (one, blocks, batches) = image("one", &[]);
+    assert_eq!((blocks, batches), (1, 1));
+    let (many, blocks, batches) = image("many", &["--block-samples", "5000"]);
+    assert!(blocks >= 8, "{blocks}");
+    assert_eq!(batches, 1);
+    assert_eq!(one, many);
+    let (split, _, batches) = image(
+        "split",
+        &["--block-samples", "5000", "--vis-mem-gb", "1e-5"],
+    );
+    assert!(batches >= 4, "{batches}");
+    let err = crate::common::rel_l2(
+        split.iter().map(|&x| (x as f64, 0.0)),
+        one.iter().map(|&x| (x as f64, 0.0)),
+    );
+    assert!(err <= 1e-5, "{err:e}");
+}
