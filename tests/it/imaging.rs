@@ -370,6 +370,53 @@ fn cli_image_and_predict() {
     assert!(!ok && err.contains("no such file"), "{err}");
 }
 
+/// Runs `fxgrid` with `args` and fails the test with its error output if it fails.
+fn run_fxgrid(args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fxgrid"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `fxgrid image INPUT` in f64 at ε = 1e-6, `npix`² pixels of `cell` arcsec, with `extra`
+/// arguments, into `DIR/NAME.fits`: the image's pixels and the `--report`.
+fn image_in_f64(
+    dir: &std::path::Path,
+    input: &str,
+    (npix, cell): (&str, &str),
+    name: &str,
+    extra: &[&str],
+) -> (fxgrid::ndarray::Array3<f32>, serde_json::Value) {
+    let fits = dir.join(format!("{name}.fits")).display().to_string();
+    let report = dir.join(format!("{name}.json")).display().to_string();
+    let mut args = vec![
+        "image",
+        input,
+        "--npix",
+        npix,
+        "--cell-arcsec",
+        cell,
+        "--epsilon",
+        "1e-6",
+        "--precision",
+        "f64",
+        "-q",
+        "--out",
+        &fits,
+        "--report",
+        &report,
+    ];
+    args.extend(extra);
+    run_fxgrid(&args);
+    let report = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    (read_fits(std::path::Path::new(&fits)).unwrap().data, report)
+}
+
 /// A file of more than 65,535 channels (more than one gridder plan numbers) images, and
 /// its image equals those of its two halves added with their weights (the reports' weight
 /// sums). Tolerance: each image is within ε = 1e-6 of the exact sums and is stored in f32,
@@ -377,22 +424,10 @@ fn cli_image_and_predict() {
 /// doubled channel range (one half alone differs from the whole by tens of per cent).
 #[test]
 fn a_file_of_more_than_65535_channels_images_as_its_halves_added() {
-    use std::process::Command;
     let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n).display().to_string();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
+    let v = dir.path().join("v.uvh5").display().to_string();
+    run_fxgrid(&[
         "simulate",
         "vis",
         "--layout",
@@ -414,42 +449,15 @@ fn a_file_of_more_than_65535_channels_images_as_its_halves_added() {
         "--no-autos",
         "-q",
         "--out",
-        &p("v.uvh5"),
+        &v,
     ]);
-    let image = |channels: &str, name: &str| {
-        let (fits, report) = (p(&format!("{name}.fits")), p(&format!("{name}.json")));
-        let mut args = vec![
-            "image",
-            &*p("v.uvh5"),
-            "--npix",
-            "128",
-            "--cell-arcsec",
-            "20",
-            "--epsilon",
-            "1e-6",
-            "--precision",
-            "f64",
-            "-q",
-            "--out",
-            &fits,
-            "--report",
-            &report,
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
-        if !channels.is_empty() {
-            args.extend(["--channels".to_string(), channels.to_string()]);
-        }
-        run(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-        let img = read_fits(std::path::Path::new(&fits)).unwrap();
-        (img.data, report["weight_sum"].as_f64().unwrap())
+    let image = |name: &str, extra: &[&str]| {
+        let (img, report) = image_in_f64(dir.path(), &v, ("128", "20"), name, extra);
+        (img, report["weight_sum"].as_f64().unwrap())
     };
-    let (whole, w) = image("", "whole");
-    let (a, wa) = image("0:30000", "a");
-    let (b, wb) = image("30000:66000", "b");
+    let (whole, w) = image("whole", &[]);
+    let (a, wa) = image("a", &["--channels", "0:30000"]);
+    let (b, wb) = image("b", &["--channels", "30000:66000"]);
     assert!((w - (wa + wb)).abs() <= 1e-9 * w, "{w} against {wa} + {wb}");
     let added = (a.mapv(|x| x as f64) * wa + b.mapv(|x| x as f64) * wb) / (wa + wb);
     let err = crate::common::rel_l2(
@@ -465,49 +473,16 @@ fn a_file_of_more_than_65535_channels_images_as_its_halves_added() {
 /// with one call within the accuracy contract (ε = 1e-6 in f64, stored as f32).
 #[test]
 fn blocks_are_gridded_in_batches_whatever_their_size() {
-    use std::process::Command;
     let _guard = crate::common::process_guard();
     let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n).display().to_string();
+    let v = dir.path().join("v.uvh5");
     let (vis, _) = one_source();
-    fxgrid::io::uvh5::write_uvh5(std::path::Path::new(&p("v.uvh5")), &vis).unwrap();
+    fxgrid::io::uvh5::write_uvh5(&v, &vis).unwrap();
+    let v = v.display().to_string();
     let image = |name: &str, extra: &[&str]| {
-        let (fits, report) = (p(&format!("{name}.fits")), p(&format!("{name}.json")));
-        let mut args = vec![
-            "image",
-            &*p("v.uvh5"),
-            "--npix",
-            "256",
-            "--cell-arcsec",
-            "30",
-            "--epsilon",
-            "1e-6",
-            "--precision",
-            "f64",
-            "-q",
-            "--out",
-            &fits,
-            "--report",
-            &report,
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let out = Command::new(env!("CARGO_BIN_EXE_fxgrid"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-        let img = read_fits(std::path::Path::new(&fits)).unwrap();
+        let (img, report) = image_in_f64(dir.path(), &v, ("256", "30"), name, extra);
         let count = |k: &str| report[k].as_u64().unwrap();
-        (img.data, count("blocks"), count("batches"))
+        (img, count("blocks"), count("batches"))
     };
     let (one, blocks, batches) = image("one", &[]);
     assert_eq!((blocks, batches), (1, 1));
