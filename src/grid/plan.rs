@@ -101,15 +101,23 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
             !flags.is_some_and(|f| f[[r, c]]) && weight.is_none_or(|w| w[[r, c]] > 0.0)
         };
         let step = part_channels(nrow);
-        let parts = (0..nchan.max(1))
-            .step_by(step)
-            .map(|c0| {
-                let chans = c0..(c0 + step).min(nchan);
-                let include = |r: usize, c: usize| include(r, c0 + c);
-                let freqs = &freq_hz[chans.clone()];
-                Plan::new::<T>(cfg, CowArray::from(uvw_m), freqs, include).map(|p| (chans, p))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut parts = Vec::new();
+        let mut empty = None;
+        for c0 in (0..nchan.max(1)).step_by(step) {
+            let chans = c0..(c0 + step).min(nchan);
+            let include = |r: usize, c: usize| include(r, c0 + c);
+            let freqs = &freq_hz[chans.clone()];
+            match Plan::new::<T>(cfg, CowArray::from(uvw_m), freqs, include) {
+                Ok(p) => parts.push((chans, p)),
+                // A part with every sample flagged contributes nothing; an error only if
+                // every part is so.
+                Err(e @ GridError::Empty(_)) => empty = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if parts.is_empty() {
+            return Err(empty.expect("a plan has at least one channel range"));
+        }
         Ok(GridPlan {
             parts,
             nrow,
@@ -141,7 +149,8 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
         &self.parts[0].1.params
     }
 
-    /// Number of channel parts (1 unless more than 65,535 channels or 2³² samples).
+    /// Number of channel parts (1 unless more than 65,535 channels or 2³² samples; parts
+    /// whose every sample is flagged are left out).
     pub fn parts(&self) -> usize {
         self.parts.len()
     }
@@ -242,24 +251,27 @@ impl<'a, T: GridFloat> GridPlan<'a, T> {
                 at: format!("row {}, column {}", i / nx, i % nx),
             });
         }
-        let mut out: Option<(Array2<Complex<T>>, GridReport)> = None;
+        let whole = self.parts.len() == 1 && self.parts[0].0 == (0..self.nchan);
+        let mut vis = Array2::zeros(if whole {
+            (0, 0)
+        } else {
+            (self.nrow, self.nchan)
+        });
+        let mut out: Option<GridReport> = None;
         for (chans, plan) in &self.parts {
             let weight = self.weight.as_ref().map(|w| w.slice(s![.., chans.clone()]));
             let (part, report) = gridder::degrid(plan, dirty, weight, ws);
+            if whole {
+                vis = part;
+            } else {
+                vis.slice_mut(s![.., chans.clone()]).assign(&part);
+            }
             out = Some(match out {
-                None if self.parts.len() == 1 => (part, report),
-                None => {
-                    let mut all = Array2::zeros((self.nrow, self.nchan));
-                    all.slice_mut(s![.., chans.clone()]).assign(&part);
-                    (all, report)
-                }
-                Some((mut all, first)) => {
-                    all.slice_mut(s![.., chans.clone()]).assign(&part);
-                    (all, merged(first, &report))
-                }
+                None => report,
+                Some(first) => merged(first, &report),
             });
         }
-        let (vis, mut report) = out.expect("a plan has at least one part");
+        let mut report = out.expect("a plan has at least one part");
         report.n_vis = self.n_vis();
         Ok((vis, report))
     }

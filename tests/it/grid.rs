@@ -243,6 +243,36 @@ fn more_channels_than_one_plan_numbers_are_split_into_parts() {
             b,
             "{name}: degrid"
         );
+        // A part whose every sample is flagged is left out: the plan is the other part's
+        // (same image), and predicts zeros on the flagged channels.
+        let mut flags = p.flags.clone();
+        flags
+            .slice_mut(fxgrid::ndarray::s![.., 65_535..])
+            .fill(true);
+        let plan = GridPlan::<f64>::new(&cfg, p.uvw.view(), &p.freq, None, Some(flags.view()));
+        let plan = plan.unwrap();
+        assert_eq!(plan.parts(), 1, "{name}");
+        let first = GridPlan::<f64>::new(
+            &cfg,
+            p.uvw.view(),
+            &p.freq[..65_535],
+            None,
+            Some(flags.slice(fxgrid::ndarray::s![.., ..65_535])),
+        )
+        .unwrap();
+        let v = p.vis.slice(fxgrid::ndarray::s![.., ..65_535]);
+        let want = first.vis2dirty(v, &mut ws).unwrap().0;
+        assert_eq!(
+            plan.vis2dirty(p.vis.view(), &mut ws).unwrap().0,
+            want,
+            "{name}"
+        );
+        let model = plan.dirty2vis(p.image.view(), &mut ws).unwrap().0;
+        assert_eq!(model.dim(), (nrow, nchan));
+        assert!(model
+            .slice(fxgrid::ndarray::s![.., 65_535..])
+            .iter()
+            .all(|v| v.norm() == 0.0));
     }
 }
 
