@@ -19,7 +19,7 @@
 use std::time::Instant;
 
 use fxgrid::deconvolve::{clean_visibilities, CleanConfig, MultiscaleConfig};
-use fxgrid::grid::weighting::Weighting;
+use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::grid::Precision;
 use fxgrid::image::{lm_to_radec, ImagingConfig};
 use fxgrid::io::fits::write_fits;
@@ -108,6 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         npix_y: 1024,
         cell_rad: Some(arcsec(6.0)),
         weighting: Weighting::Briggs(0.0),
+        weight_rank_filter: Some(RankFilter::default()),
         epsilon: 1e-5,
         precision: Precision::F32,
         wstacking: None,

@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use fxgrid::grid::weighting::Weighting;
+use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::grid::Precision;
 use fxgrid::image::{dirty_image_and_psf, Image, ImagingConfig};
 use fxgrid::io::fits::write_fits;
@@ -130,6 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         npix_y: 2048,
         cell_rad: Some((2.4f64 / 3600.0).to_radians()),
         weighting: Weighting::Natural,
+        weight_rank_filter: Some(RankFilter::default()),
         epsilon: 1e-5,
         precision: Precision::F32,
         wstacking: None,

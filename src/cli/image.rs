@@ -12,7 +12,7 @@ use super::budget;
 use super::outputs::Files;
 use super::{report, CliError, Context};
 use fxgrid::deconvolve::{CleanConfig, MultiscaleConfig};
-use fxgrid::grid::weighting::Weighting;
+use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::image::{Image, ImagingConfig};
 use fxgrid::imaging::{clean_uvh5, image_uvh5, CleanFileReport, FileReport, FileSelection};
 use fxgrid::io::fits::write_fits;
@@ -35,6 +35,13 @@ pub struct ImageArgs {
     /// Weighting: natural, uniform or briggs:R (R in [-2, 2]).
     #[arg(long, default_value = "natural")]
     weight: String,
+    /// Uniform and Briggs weighting: cap each uv cell's weight at this many times the mean
+    /// of the occupied cells around it (WSClean's -weighting-rank-filter; 0 turns it off).
+    #[arg(long, default_value_t = 3.0)]
+    weight_rank_filter: f64,
+    /// The box of --weight-rank-filter, in cells of the weighting grid.
+    #[arg(long, default_value_t = 16)]
+    weight_rank_filter_size: usize,
     /// Gridding accuracy (relative L2 error against the direct Fourier sum; default 1e-6
     /// in f64, 1e-5 in f32).
     #[arg(long)]
@@ -149,6 +156,29 @@ pub struct ImageArgs {
 }
 
 impl ImageArgs {
+    /// The weighting rank filter the arguments give (`None`: off).
+    fn rank_filter(&self) -> Result<Option<RankFilter>, CliError> {
+        let level = self.weight_rank_filter;
+        if !(level >= 0.0 && level.is_finite()) {
+            return Err(CliError::arg(
+                "--weight-rank-filter",
+                level,
+                "a level ≥ 0 (0: off)",
+            ));
+        }
+        if self.weight_rank_filter_size == 0 {
+            return Err(CliError::arg(
+                "--weight-rank-filter-size",
+                0,
+                "a box of at least one cell",
+            ));
+        }
+        Ok((level > 0.0).then_some(RankFilter {
+            level,
+            size: self.weight_rank_filter_size,
+        }))
+    }
+
     /// The pixel size the arguments give (`None`: chosen from the data).
     fn cell_rad(&self) -> Result<Option<f64>, CliError> {
         let cell = match (self.cell_arcsec, self.fov_deg) {
@@ -263,6 +293,7 @@ impl ImageArgs {
             npix_y: self.npix,
             cell_rad: self.cell_rad()?,
             weighting,
+            weight_rank_filter: self.rank_filter()?,
             epsilon: super::args::epsilon(self.epsilon, precision)?,
             precision,
             wstacking: match (self.wstack, self.no_wstack) {
@@ -322,7 +353,7 @@ impl FileSummary {
             output: a.out.display().to_string(),
             npix: a.npix,
             cell_arcsec: f.cell_rad.to_degrees() * 3600.0,
-            weighting: cfg.weighting.describe(),
+            weighting: cfg.weighting_description(),
             epsilon: cfg.epsilon,
             precision: cfg.precision.name(),
             wstacking,

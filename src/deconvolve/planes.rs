@@ -338,7 +338,7 @@ fn outcomes(planes: &[PlaneReport]) -> Vec<String> {
 pub fn imaging_history(cfg: &ImagingConfig, wstacking: bool) -> String {
     format!(
         "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}{}",
-        cfg.weighting.describe(),
+        cfg.weighting_description(),
         cfg.epsilon,
         cfg.precision.name(),
         wstacking,
@@ -378,6 +378,7 @@ pub fn clean_visibilities(
     let gcfg = cfg.grid_config(wstacking)?;
     let weights = imaging_weights(
         cfg.weighting,
+        cfg.weight_rank_filter,
         &gcfg,
         data.uvw_m.view(),
         &data.freqs_hz,

@@ -9,11 +9,13 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use ndarray::{s, Array2, Array3};
+use ndarray::{s, Array2, Array3, ArrayView2, Zip};
 use num_complex::Complex;
 
-use crate::grid::weighting::{imaging_weights, Weighting};
-use crate::grid::{dirty2vis, vis2dirty, GridConfig, GridError, GridFloat, GridReport, Precision};
+use crate::grid::weighting::{imaging_weights, RankFilter, Weighting};
+use crate::grid::{
+    dirty2vis, GridConfig, GridError, GridFloat, GridPlan, GridReport, GridWorkspace, Precision,
+};
 use crate::telescope::RaDec;
 use crate::vis::{Pol, Visibilities};
 
@@ -172,6 +174,9 @@ pub struct ImagingConfig {
     pub cell_rad: Option<f64>,
     /// Weighting scheme.
     pub weighting: Weighting,
+    /// The rank filter of uniform and Briggs weighting (`None`: off; WSClean's default is
+    /// [`RankFilter::default`]).
+    pub weight_rank_filter: Option<RankFilter>,
     /// Gridding accuracy.
     pub epsilon: f64,
     /// Gridding precision.
@@ -185,6 +190,20 @@ pub struct ImagingConfig {
 }
 
 impl ImagingConfig {
+    /// The weighting as reports and FITS history give it, with the rank filter when it
+    /// applies.
+    pub fn weighting_description(&self) -> String {
+        match (self.weighting, self.weight_rank_filter) {
+            (Weighting::Uniform | Weighting::Briggs(_), Some(f)) => format!(
+                "{} (rank filter {} x {} cells)",
+                self.weighting.describe(),
+                f.level,
+                f.size
+            ),
+            _ => self.weighting.describe(),
+        }
+    }
+
     /// The gridder configuration of this imaging (the cell must be chosen).
     pub fn grid_config(&self, wstacking: bool) -> Result<GridConfig, GridError> {
         let cell_rad = self.cell_rad.ok_or_else(|| GridError::InvalidConfig {
@@ -378,33 +397,6 @@ pub fn w_term_matters(wmax_lambda: f64, npix_x: usize, npix_y: usize, cell_rad: 
     wmax_lambda * crate::grid::n_minus_1(r2.sqrt(), 0.0).abs() > 0.05
 }
 
-fn grid_plane<T: GridFloat>(
-    cfg: &GridConfig,
-    d: &StokesI,
-    chans: Range<usize>,
-    weights: &Array2<f32>,
-    psf: bool,
-) -> Result<(Array2<f64>, GridReport), GridError> {
-    let v = d.vis.slice(s![.., chans.clone()]).mapv(|z| {
-        if psf {
-            Complex::new(T::one(), T::zero())
-        } else {
-            Complex::new(T::of_f64(z.re), T::of_f64(z.im))
-        }
-    });
-    let w = weights.slice(s![.., chans.clone()]);
-    let fl = d.flags.slice(s![.., chans.clone()]);
-    let (img, rep) = vis2dirty(
-        cfg,
-        d.uvw_m.view(),
-        &d.freqs_hz[chans],
-        v.view(),
-        Some(w),
-        Some(fl),
-    )?;
-    Ok((img.mapv(|x| x.as_f64()), rep))
-}
-
 /// The automatic pixel size: a third of the finest fringe spacing, `1 / (3 · uv_max)`, for
 /// the longest projected baseline `uv_max_lambda` (wavelengths) at the highest frequency.
 pub fn auto_cell_rad(uv_max_lambda: f64) -> Result<f64, GridError> {
@@ -451,6 +443,7 @@ pub fn dirty_image_and_psf(
     let mut imager = DirtyImager::new(cfg, wstacking, channels.clone())?;
     let weights = imaging_weights(
         cfg.weighting,
+        cfg.weight_rank_filter,
         imager.grid_config(),
         data.uvw_m.view(),
         &data.freqs_hz,
@@ -470,16 +463,65 @@ pub fn dirty_image_and_psf(
     )
 }
 
+/// Images of the planes summed over blocks, in the gridding precision: an f32 image
+/// takes half the memory of an f64 one, and the sum of one block is that block's image
+/// bit for bit. A plane's sum is allocated by its first block.
+enum PlaneSums {
+    F32(Vec<Option<Array2<f32>>>),
+    F64(Vec<Option<Array2<f64>>>),
+}
+
+impl PlaneSums {
+    fn new(precision: Precision, planes: usize) -> Self {
+        match precision {
+            Precision::F32 => PlaneSums::F32(vec![None; planes]),
+            Precision::F64 => PlaneSums::F64(vec![None; planes]),
+        }
+    }
+
+    fn add<T: GridFloat>(&mut self, p: usize, img: Array2<T>) {
+        fn into<E: GridFloat, T: GridFloat>(sum: &mut Option<Array2<E>>, img: Array2<T>) {
+            match sum {
+                None => *sum = Some(img.mapv(|x| E::of_f64(x.as_f64()))),
+                Some(s) => s.zip_mut_with(&img, |a, &b| *a = E::of_f64(a.as_f64() + b.as_f64())),
+            }
+        }
+        match self {
+            PlaneSums::F32(v) => into(&mut v[p], img),
+            PlaneSums::F64(v) => into(&mut v[p], img),
+        }
+    }
+
+    /// Each plane's sum divided by its weight, in f32 `[plane, y, x]` (every plane has
+    /// data: [`DirtyImager::finish`] checks).
+    fn normalised(self, wsum: &[f64], ny: usize, nx: usize) -> Array3<f32> {
+        fn planes<E: GridFloat>(v: Vec<Option<Array2<E>>>, wsum: &[f64], out: &mut Array3<f32>) {
+            for ((p, sum), &w) in v.into_iter().enumerate().zip(wsum) {
+                let sum = sum.expect("every plane has data");
+                Zip::from(out.slice_mut(s![p, .., ..]))
+                    .and(&sum)
+                    .for_each(|o, &x| *o = (x.as_f64() / w) as f32);
+            }
+        }
+        let mut out = Array3::zeros((wsum.len(), ny, nx));
+        match self {
+            PlaneSums::F32(v) => planes(v, wsum, &mut out),
+            PlaneSums::F64(v) => planes(v, wsum, &mut out),
+        }
+        out
+    }
+}
+
 /// Dirty image and PSF accumulated over any number of blocks of Stokes I samples (the
 /// dirty image is linear in the data): what [`dirty_image_and_psf`] does in one block and
-/// what streaming from a file does in many.
+/// what streaming from a file does in many. The sums are held in the gridding precision.
 pub struct DirtyImager {
     cfg: ImagingConfig,
     gcfg: GridConfig,
     channels: Range<usize>,
     planes: Vec<Range<usize>>,
-    dirty: Array3<f64>,
-    psf: Array3<f64>,
+    dirty: PlaneSums,
+    psf: PlaneSums,
     wsum: Vec<f64>,
     /// The report so far.
     pub report: ImagingReport,
@@ -502,15 +544,14 @@ impl DirtyImager {
         }
         let gcfg = cfg.grid_config(wstacking)?;
         let planes = cfg.planes(channels.len());
-        let shape = (planes.len(), cfg.npix_y, cfg.npix_x);
         Ok(Self {
             cfg: cfg.clone(),
             gcfg,
             channels,
             wsum: vec![0.0; planes.len()],
+            dirty: PlaneSums::new(cfg.precision, planes.len()),
+            psf: PlaneSums::new(cfg.precision, planes.len()),
             planes,
-            dirty: Array3::zeros(shape),
-            psf: Array3::zeros(shape),
             report: ImagingReport {
                 wstacking,
                 ..Default::default()
@@ -537,28 +578,77 @@ impl DirtyImager {
                 found: format!("{:?} with {} channels", weights.dim(), data.freqs_hz.len()),
             });
         }
+        let w = Zip::from(weights)
+            .and(&data.flags)
+            .map_collect(|&w, &f| if f { 0.0 } else { w });
+        fn vis_in<T: GridFloat>(d: &StokesI) -> Array2<Complex<T>> {
+            d.vis
+                .mapv(|z| Complex::new(T::of_f64(z.re), T::of_f64(z.im)))
+        }
+        let (uvw, f) = (data.uvw_m.view(), &data.freqs_hz[..]);
+        match self.cfg.precision {
+            Precision::F32 => self.add_samples(uvw, f, vis_in::<f32>(data).view(), w.view()),
+            Precision::F64 => self.add_samples(uvw, f, vis_in::<f64>(data).view(), w.view()),
+        }
+    }
+
+    /// Grids one block of samples `[row, chan]` over the selected channels: visibilities
+    /// in the gridding precision (`cfg.precision`; an error otherwise), their imaging
+    /// weights (0 where flagged), rows at `uvw_m` (m), channels at `freqs_hz`. One gridder
+    /// plan per image plane makes both its dirty image and its PSF.
+    pub fn add_samples<T: GridFloat>(
+        &mut self,
+        uvw_m: ArrayView2<'_, f64>,
+        freqs_hz: &[f64],
+        vis: ArrayView2<'_, Complex<T>>,
+        weights: ArrayView2<'_, f32>,
+    ) -> Result<(), GridError> {
+        let nchan = self.channels.len();
+        let shape = (uvw_m.nrows(), nchan);
+        if freqs_hz.len() != nchan || vis.dim() != shape || weights.dim() != shape {
+            return Err(GridError::Shape {
+                what: "imaging block",
+                expected: format!("[{}, {nchan}] (rows, selected channels)", shape.0),
+                found: format!(
+                    "visibilities {:?}, weights {:?}, {} channels",
+                    vis.dim(),
+                    weights.dim(),
+                    freqs_hz.len()
+                ),
+            });
+        }
+        if T::PRECISION != self.cfg.precision {
+            return Err(GridError::InvalidConfig {
+                field: "visibility precision",
+                value: T::PRECISION.name().into(),
+                expected: format!("the imaging precision, {}", self.cfg.precision.name()),
+            });
+        }
+        let one = [Complex::new(T::one(), T::zero())];
+        let one = ndarray::aview1(&one);
         for (p, chans) in self.planes.iter().enumerate() {
-            let wsum: f64 = weights
-                .slice(s![.., chans.clone()])
-                .indexed_iter()
-                .filter(|&((r, c), _)| !data.flags[[r, chans.start + c]])
-                .map(|(_, &w)| w as f64)
-                .sum();
+            let w = weights.slice(s![.., chans.clone()]);
+            let wsum: f64 = w.iter().map(|&w| w as f64).sum();
             if wsum <= 0.0 {
                 continue;
             }
-            let run = |psf: bool| match self.cfg.precision {
-                Precision::F32 => grid_plane::<f32>(&self.gcfg, data, chans.clone(), weights, psf),
-                Precision::F64 => grid_plane::<f64>(&self.gcfg, data, chans.clone(), weights, psf),
-            };
-            let (img, rep) = run(false)?;
+            let plan =
+                GridPlan::<T>::new(&self.gcfg, uvw_m, &freqs_hz[chans.clone()], Some(w), None)?;
+            let mut ws = GridWorkspace::new();
+            let (img, mut rep) = plan.vis2dirty(vis.slice(s![.., chans.clone()]), &mut ws)?;
+            self.dirty.add(p, img);
+            // The PSF: unit visibilities, a view of one value.
+            let ones = one
+                .broadcast(w.raw_dim())
+                .expect("one value broadcasts to any shape");
+            let (b, psf_rep) = plan.vis2dirty(ones, &mut ws)?;
+            self.psf.add(p, b);
+            rep.times.add(&psf_rep.times);
+            rep.times.add_plan(plan.plan_seconds());
             self.report.n_vis += rep.n_vis;
             self.report.weight_sum += wsum;
             self.report.grid.push(rep);
             self.wsum[p] += wsum;
-            self.dirty.slice_mut(s![p, .., ..]).scaled_add(1.0, &img);
-            let (b, _) = run(true)?;
-            self.psf.slice_mut(s![p, .., ..]).scaled_add(1.0, &b);
         }
         Ok(())
     }
@@ -581,12 +671,7 @@ impl DirtyImager {
                 channels.start + c.end
             )));
         }
-        let norm = |mut a: Array3<f64>| {
-            for (p, &w) in self.wsum.iter().enumerate() {
-                a.slice_mut(s![p, .., ..]).mapv_inplace(|x| x / w);
-            }
-            a.mapv(|x| x as f32)
-        };
+        let (ny, nx) = (cfg.npix_y, cfg.npix_x);
         let mut geometry = cfg.geometry(
             phase_centre,
             self.gcfg.cell_x_rad,
@@ -601,7 +686,7 @@ impl DirtyImager {
             format!("fxgrid {} dirty image", crate::VERSION),
             format!(
                 "weighting {}, epsilon {:e}, precision {}, w-stacking {}, channels {}:{}{}",
-                cfg.weighting.describe(),
+                cfg.weighting_description(),
                 cfg.epsilon,
                 cfg.precision.name(),
                 report.wstacking,
@@ -620,7 +705,7 @@ impl DirtyImager {
         ];
         let dirty = Image {
             geometry: geometry.clone(),
-            data: norm(self.dirty),
+            data: self.dirty.normalised(&self.wsum, ny, nx),
             unit: "JY/BEAM".into(),
             history: history.clone(),
             beam: None,
@@ -629,7 +714,7 @@ impl DirtyImager {
         psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
         let psf = Image {
             geometry,
-            data: norm(self.psf),
+            data: self.psf.normalised(&self.wsum, ny, nx),
             unit: "JY/BEAM".into(),
             history: psf_history,
             beam: None,

@@ -102,12 +102,10 @@ fn clean_in<T: GridFloat>(
         weights: Array2::zeros((nrow, nchan)),
     };
     let mut next = 0usize;
-    let cfg_full = prep.cfg.clone();
     grid_blocks(
         &mut prep.plan,
         &prep.blocks,
-        &cfg_full,
-        prep.density.as_ref(),
+        prep.uv_weights.as_ref(),
         &mut prep.report,
         blocks,
         &mut |d, w| {
@@ -281,12 +279,10 @@ impl<T: GridFloat> Streamed<'_, '_, T> {
             _ => None,
         };
         let (mut wsum, mut w2sum, mut n_vis) = (0.0f64, 0.0f64, 0usize);
-        let cfg = prep.cfg.clone();
         grid_blocks(
             &mut prep.plan,
             &prep.blocks,
-            &cfg,
-            prep.density.as_ref(),
+            prep.uv_weights.as_ref(),
             &mut prep.report,
             &NoProgress,
             &mut |d, w| {

@@ -33,12 +33,12 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView1, ArrayViewMut1, Zip};
+use ndarray::{s, Array2, ArrayView1, ArrayViewMut1, Zip};
 use num_complex::{Complex, Complex64};
 use thiserror::Error;
 
-use crate::grid::weighting::{data_weights, UvDensity, Weighting};
-use crate::grid::{GridConfig, GridError};
+use crate::grid::weighting::{data_weights, UvDensity, UvWeights, Weighting};
+use crate::grid::{GridConfig, GridError, GridFloat, Precision};
 use crate::image::{
     auto_cell_rad, w_term_matters, DirtyImager, Image, ImagingConfig, ImagingReport, StokesI,
 };
@@ -87,57 +87,76 @@ pub struct FileSelection {
     pub data_column: Option<String>,
 }
 
-/// Bytes of Stokes I data a dirty image grids in one call, by default (about ten million
-/// samples): few calls for usual files, and memory bounded for any file.
+/// Bytes of samples a dirty image grids in one call, by default (about twenty million
+/// samples in f32, ten million in f64): few calls for usual files, and memory bounded for
+/// any file.
 pub const DIRTY_BATCH_BYTES: usize = 256 << 20;
 
-/// Blocks gathered for one gridder call.
-#[derive(Default)]
-struct Batch {
-    blocks: Vec<(StokesI, Array2<f32>)>,
-    bytes: usize,
+/// Blocks gathered for one gridder call, as the gridder takes them: uvw, visibilities in
+/// the gridding precision and imaging weights (0 where flagged). Allocated once, for the
+/// rows of the budget (or of the whole selection, if fewer), and filled in place.
+struct Batch<T: GridFloat> {
+    uvw_m: Array2<f64>,
+    vis: Array2<Complex<T>>,
+    weights: Array2<f32>,
+    rows: usize,
 }
 
-impl Batch {
-    /// Bytes a block holds: uvw per row; visibility, data weight, flag and imaging weight
-    /// per sample.
-    fn bytes_of(d: &StokesI) -> usize {
-        d.uvw_m.len() * 8 + d.vis.len() * (16 + 4 + 1 + 4)
+impl<T: GridFloat> Batch<T> {
+    /// Bytes one row takes.
+    fn row_bytes(nchan: usize) -> usize {
+        24 + nchan * (std::mem::size_of::<Complex<T>>() + 4)
     }
 
-    fn push(&mut self, d: &StokesI, w: &Array2<f32>) {
-        self.bytes += Self::bytes_of(d);
-        self.blocks.push((d.clone(), w.clone()));
-    }
-
-    /// The blocks as one (rows one after another), leaving the batch empty.
-    fn take(&mut self) -> (StokesI, Array2<f32>) {
-        self.bytes = 0;
-        let blocks = std::mem::take(&mut self.blocks);
-        if blocks.len() == 1 {
-            return blocks.into_iter().next().expect("one block");
+    /// A batch of at most `budget` bytes (and at least one row), for at most `rows_all`
+    /// rows of `nchan` channels.
+    fn new(budget: usize, rows_all: usize, nchan: usize) -> Self {
+        let cap = (budget / Self::row_bytes(nchan)).clamp(1, rows_all.max(1));
+        Batch {
+            uvw_m: Array2::zeros((cap, 3)),
+            vis: Array2::zeros((cap, nchan)),
+            weights: Array2::zeros((cap, nchan)),
+            rows: 0,
         }
-        let d = StokesI {
-            uvw_m: stack(blocks.iter().map(|b| b.0.uvw_m.view())),
-            freqs_hz: blocks[0].0.freqs_hz.clone(),
-            vis: stack(blocks.iter().map(|b| b.0.vis.view())),
-            weight: stack(blocks.iter().map(|b| b.0.weight.view())),
-            flags: stack(blocks.iter().map(|b| b.0.flags.view())),
-        };
-        (d, stack(blocks.iter().map(|b| b.1.view())))
     }
-}
 
-/// Rows of arrays of the same columns, one after another.
-fn stack<'a, A: Clone + 'a>(parts: impl Iterator<Item = ndarray::ArrayView2<'a, A>>) -> Array2<A> {
-    let parts: Vec<_> = parts.collect();
-    ndarray::concatenate(ndarray::Axis(0), &parts).expect("blocks of the same columns")
-}
+    fn capacity(&self) -> usize {
+        self.uvw_m.nrows()
+    }
 
-/// Grids the blocks of `batch` in one call and empties it.
-fn grid_batch(imager: &mut DirtyImager, batch: &mut Batch) -> Result<(), GridError> {
-    let (d, w) = batch.take();
-    imager.add(&d, &w)
+    /// Copies a block in (room made by the caller: at most the capacity's free rows, or
+    /// a block larger than the whole batch into an empty one, which then grows to it).
+    fn push(&mut self, d: &StokesI, w: &Array2<f32>) {
+        let n = d.uvw_m.nrows();
+        if self.rows + n > self.capacity() {
+            debug_assert_eq!(self.rows, 0, "flushed before a block that does not fit");
+            *self = Batch::new(usize::MAX, n, d.freqs_hz.len());
+        }
+        let rows = self.rows..self.rows + n;
+        self.uvw_m.slice_mut(s![rows.clone(), ..]).assign(&d.uvw_m);
+        Zip::from(self.vis.slice_mut(s![rows.clone(), ..]))
+            .and(self.weights.slice_mut(s![rows, ..]))
+            .and(&d.vis)
+            .and(w)
+            .and(&d.flags)
+            .par_for_each(|bv, bw, v, &w, &f| {
+                *bv = Complex::new(T::of_f64(v.re), T::of_f64(v.im));
+                *bw = if f { 0.0 } else { w };
+            });
+        self.rows += n;
+    }
+
+    /// Grids the batch in one call and empties it.
+    fn grid(&mut self, imager: &mut DirtyImager, freqs_hz: &[f64]) -> Result<(), GridError> {
+        let n = self.rows;
+        self.rows = 0;
+        imager.add_samples(
+            self.uvw_m.slice(s![..n, ..]),
+            freqs_hz,
+            self.vis.slice(s![..n, ..]),
+            self.weights.slice(s![..n, ..]),
+        )
+    }
 }
 
 /// What imaging a file did, beyond [`ImagingReport`].
@@ -375,37 +394,49 @@ pub fn image_uvh5(
     sel: &FileSelection,
     progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
+    match cfg.precision {
+        Precision::F32 => image_in::<f32>(path, cfg, sel, progress),
+        Precision::F64 => image_in::<f64>(path, cfg, sel, progress),
+    }
+}
+
+fn image_in<T: GridFloat>(
+    path: &Path,
+    cfg: &ImagingConfig,
+    sel: &FileSelection,
+    progress: &dyn Progress,
+) -> Result<(Image, Image, FileReport), FileImagingError> {
     let reader = open_vis_source(path, sel.data_column.as_deref())?;
     let mut prep = prepare(reader.as_ref(), path, cfg, sel, 2, progress)?;
     let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
     imager.report.prepare_s = prep.report.scan_s;
-    let cfg = prep.cfg.clone();
+    let freqs = prep.freqs().to_vec();
     // Pass 2: the visibilities, gridded a batch of blocks at a time.
     let budget = sel.vis_memory_bytes.unwrap_or(DIRTY_BATCH_BYTES);
-    let mut batch = Batch::default();
+    let mut batch = Batch::<T>::new(budget, prep.rows_selected_all, freqs.len());
     let mut batches = 0;
     grid_blocks(
         &mut prep.plan,
         &prep.blocks,
-        &cfg,
-        prep.density.as_ref(),
+        prep.uv_weights.as_ref(),
         &mut prep.report,
         progress,
         &mut |d, w| {
-            if batch.bytes > 0 && batch.bytes + Batch::bytes_of(d) > budget {
-                grid_batch(&mut imager, &mut batch)?;
+            if batch.rows > 0 && batch.rows + d.uvw_m.nrows() > batch.capacity() {
+                batch.grid(&mut imager, &freqs)?;
                 batches += 1;
             }
             batch.push(d, w);
             Ok(())
         },
     )?;
-    if batch.bytes > 0 {
-        timed(&mut prep.report.grid_s, || {
-            grid_batch(&mut imager, &mut batch)
-        })?;
+    // Every block is weighted: the weighting grid is done with before the last call.
+    prep.uv_weights = None;
+    if batch.rows > 0 {
+        timed(&mut prep.report.grid_s, || batch.grid(&mut imager, &freqs))?;
         batches += 1;
     }
+    drop(batch);
     prep.report.batches = batches;
     let (dirty, psf, rep) = imager.finish(
         prep.plan.rephaser.target,
@@ -426,7 +457,8 @@ struct Prepared<'a> {
     /// The configuration with the cell and channels filled in.
     cfg: ImagingConfig,
     wstacking: bool,
-    density: Option<UvDensity>,
+    /// Uniform or Briggs weighting's factors.
+    uv_weights: Option<UvWeights>,
     report: FileReport,
     /// Selected rows (with or without unflagged samples).
     rows_selected_all: usize,
@@ -496,9 +528,9 @@ fn prepare<'a>(
     });
     let gcfg = cfg.grid_config(wstacking)?;
     // Uniform or Briggs weighting: a pass for the uv density.
-    let density = match cfg.weighting {
+    let uv_weights = match cfg.weighting {
         Weighting::Natural => None,
-        _ => Some(uv_density(&mut plan, &blocks, &gcfg, progress)?),
+        _ => Some(uv_weights(&mut plan, &blocks, &cfg, &gcfg, progress)?),
     };
     report.scan_s = t0.elapsed().as_secs_f64();
     let width_hz = h.channel_width_hz[channels.start].abs();
@@ -508,7 +540,7 @@ fn prepare<'a>(
         blocks,
         cfg,
         wstacking,
-        density,
+        uv_weights,
         report,
         rows_selected_all: ext.rows_all,
         width_hz,
@@ -635,13 +667,15 @@ fn scan_extents(
     Ok(ext)
 }
 
-/// The uv density of the data weights on the imager's grid (uniform, Briggs).
-fn uv_density(
+/// The uniform or Briggs weights of the data (the uv density of their data weights on
+/// the weighting grid of the image).
+fn uv_weights(
     plan: &mut Plan<'_>,
     blocks: &[Range<usize>],
+    cfg: &ImagingConfig,
     gcfg: &GridConfig,
     progress: &dyn Progress,
-) -> Result<UvDensity, FileImagingError> {
+) -> Result<UvWeights, FileImagingError> {
     let mut dens = UvDensity::new(gcfg);
     scan(plan, blocks, progress, &mut |d: &StokesI| {
         let w = data_weights(
@@ -652,7 +686,7 @@ fn uv_density(
         );
         dens.add(d.uvw_m.view(), &d.freqs_hz, w.view());
     })?;
-    Ok(dens)
+    Ok(dens.into_weights(cfg.weighting, cfg.weight_rank_filter)?)
 }
 
 /// Pass 2: reads, selects, re-phases, forms Stokes I and weights every block, and gives
@@ -661,8 +695,7 @@ fn uv_density(
 fn grid_blocks(
     plan: &mut Plan<'_>,
     blocks: &[Range<usize>],
-    cfg: &ImagingConfig,
-    density: Option<&UvDensity>,
+    uv_weights: Option<&UvWeights>,
     report: &mut FileReport,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(&StokesI, &Array2<f32>) -> Result<(), FileImagingError>,
@@ -687,8 +720,8 @@ fn grid_blocks(
             Some(d.weight.view()),
             Some(d.flags.view()),
         );
-        if let Some(dens) = density {
-            dens.reweight(cfg.weighting, d.uvw_m.view(), &d.freqs_hz, w.view_mut());
+        if let Some(uw) = uv_weights {
+            uw.reweight(d.uvw_m.view(), &d.freqs_hz, w.view_mut());
         }
         sink(&d, &w)?;
         report.grid_s += t.elapsed().as_secs_f64();

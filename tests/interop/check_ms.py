@@ -7,10 +7,10 @@
         1 mm, times within 1 ms, frequencies exact.
 
     check_ms.py wsclean MS FXGRID_FITS --ra RA --dec DEC --npix N --cell-arcsec C
-        WSClean images the MS (dirty, natural weighting, wgridder at accuracy 1e-5): its
+        WSClean images the MS (dirty, --weight as given, wgridder at accuracy 1e-5): its
         peak lies within 1 pixel of where astropy's WCS of WSClean's own image puts
         (RA, Dec), and its image equals fxgrid's image of the same simulation (written as
-        UVH5) to relative L2 <= 2e-3.
+        UVH5) to relative L2 <= 1e-4 (WSClean without small inversion).
 
 Prints one JSON line of figures; exits 1 when a check fails.
 """
@@ -71,9 +71,13 @@ def wsclean_check(a):
 
     work = a.workdir or tempfile.mkdtemp(prefix="fxgrid-ms-wsclean-")
     name = os.path.join(work, "ws")
+    weight = a.weight.replace(":", " ").split()
+    # Without small inversion: WSClean otherwise images at the Nyquist cell and upsamples,
+    # whose aliasing near the edges (1e-3 of the image's L2 at Briggs 0, against the
+    # direct sum) is not what this check is about.
     cmd = ["wsclean", "-quiet", "-size", str(a.npix), str(a.npix), "-scale", f"{a.cell_arcsec}asec",
-           "-weight", "natural", "-use-wgridder", "-wgridder-accuracy", "1e-5", "-j", "2",
-           "-name", name, a.ms]
+           "-weight", *weight, "-use-wgridder", "-wgridder-accuracy", "1e-5", "-j", "2",
+           "-no-small-inversion", "-name", name, a.ms]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with fits.open(name + "-image.fits") as h:
         ws = np.squeeze(h[0].data).astype(np.float64)
@@ -92,7 +96,8 @@ def wsclean_check(a):
         peak_fxgrid=float(fx.max()),
         rel_l2=rel_l2,
     )
-    out["ok"] = bool(out["peak_offset_px"] <= 1.0 and rel_l2 <= 2e-3)
+    # WSClean grids to 1e-5 here, fxgrid to 1e-6 (measured 1e-6 to 3e-6 at every weighting).
+    out["ok"] = bool(out["peak_offset_px"] <= 1.0 and rel_l2 <= 1e-4)
     return out
 
 
@@ -109,6 +114,7 @@ def main():
     w.add_argument("--dec", type=float, required=True)
     w.add_argument("--npix", type=int, required=True)
     w.add_argument("--cell-arcsec", type=float, required=True)
+    w.add_argument("--weight", default="natural", help="natural, uniform or briggs:R")
     w.add_argument("--workdir")
     a = ap.parse_args()
     out = pyuvdata_check(a) if a.what == "pyuvdata" else wsclean_check(a)

@@ -2,7 +2,7 @@
 //! with noise, the CLI's outputs, `--niter 0` unchanged, and bad parameters refused.
 
 use fxgrid::deconvolve::{clean_visibilities, CleanConfig, StopReason};
-use fxgrid::grid::weighting::Weighting;
+use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::grid::Precision;
 use fxgrid::image::{lm_to_radec, ImageGeometry, ImagingConfig, Stokes};
 use fxgrid::progress::NoProgress;
@@ -27,6 +27,7 @@ fn config(npix: usize, cell_rad: f64, precision: Precision, epsilon: f64) -> Ima
         npix_y: npix,
         cell_rad: Some(cell_rad),
         weighting: Weighting::Briggs(0.0),
+        weight_rank_filter: Some(RankFilter::default()),
         epsilon,
         precision,
         wstacking: None,

@@ -2,7 +2,7 @@
 //! 1 Jy/beam), PSF, weighting, FITS round trip, prediction from a model image, the CLI
 //! `image` and `predict` commands and their errors.
 
-use fxgrid::grid::weighting::{imaging_weights, Weighting};
+use fxgrid::grid::weighting::{imaging_weights, weight_grid_cells, RankFilter, Weighting};
 use fxgrid::grid::{GridConfig, GridError, Precision};
 use fxgrid::image::{dirty_image_and_psf, lm_to_radec, predict_into, ImagingConfig};
 use fxgrid::io::fits::{read_fits, write_fits};
@@ -42,6 +42,7 @@ fn config(precision: Precision, epsilon: f64) -> ImagingConfig {
         npix_y: 512,
         cell_rad: Some((CELL_ARCSEC / 3600.0f64).to_radians()),
         weighting: Weighting::Natural,
+        weight_rank_filter: Some(RankFilter::default()),
         epsilon,
         precision,
         wstacking: None,
@@ -133,17 +134,18 @@ fn all_flagged_data_is_an_error() {
 
 #[test]
 fn uniform_and_briggs_weights() {
-    // Three samples in one uv cell and one alone.
+    // Three samples in one uv cell and one alone (the weighting grid's cells are 12.5 λ
+    // here: 64 pixels padded to 80 at 1 mrad; 150 MHz is 2.0 m).
     let uvw = Array2::from_shape_vec(
         (4, 3),
         vec![
-            100.0, 0.0, 0.0, 100.1, 0.0, 0.0, 99.9, 0.0, 0.0, -500.0, 300.0, 0.0,
+            56.0, 0.0, 0.0, 56.1, 0.0, 0.0, 55.9, 0.0, 0.0, -500.0, 300.0, 0.0,
         ],
     )
     .unwrap();
     let freq = [150e6];
     let cfg = GridConfig::new(64, 64, 1e-3, 1e-4);
-    let w = |s| imaging_weights(s, &cfg, uvw.view(), &freq, None, None).unwrap();
+    let w = |s| imaging_weights(s, None, &cfg, uvw.view(), &freq, None, None).unwrap();
     let nat = w(Weighting::Natural);
     assert!(nat.iter().all(|&x| x == 1.0));
     let uni = w(Weighting::Uniform);
@@ -162,6 +164,107 @@ fn uniform_and_briggs_weights() {
         "briggs:-0.5".parse::<Weighting>().unwrap(),
         Weighting::Briggs(-0.5)
     );
+}
+
+/// A weighting grid of 10 λ cells: wavelengths of 1 m, 64 pixels (80 cells) of 1.25 mrad.
+fn ten_wavelength_cells() -> (GridConfig, [f64; 1]) {
+    (
+        GridConfig::new(64, 64, 1.25e-3, 1e-4),
+        [fxgrid::telescope::SPEED_OF_LIGHT_M_S],
+    )
+}
+
+#[test]
+fn the_weighting_grid_is_wscleans() {
+    // The padded sizes WSClean 3.1's stored IMAGING_WEIGHT_SPECTRUM was measured to match
+    // (to 1e-7, every sample): 4096 → 4916, 1001 → 1204, 1024 → 1232.
+    assert_eq!(weight_grid_cells(4096), 4916);
+    assert_eq!(weight_grid_cells(1001), 1204);
+    assert_eq!(weight_grid_cells(1024), 1232);
+    assert_eq!(weight_grid_cells(64), 80);
+    let (cfg, freq) = ten_wavelength_cells();
+    // A sample and its Hermitian twin are one cell (folded onto v ≥ 0); cells are
+    // [k, k + 1) × 10 λ; a sample beyond the 400 λ half-width is left out.
+    let uvw = Array2::from_shape_vec(
+        (5, 3),
+        vec![
+            31.0, 52.0, 0.0, // cell (3, 5)
+            -31.0, -52.0, 0.0, // its twin: the same cell
+            39.9, 59.9, 0.0, // cell (3, 5) too
+            40.0, 52.0, 0.0, // cell (4, 5): alone
+            405.0, 0.0, 0.0, // beyond the grid
+        ],
+    )
+    .unwrap();
+    let uni = imaging_weights(
+        Weighting::Uniform,
+        None,
+        &cfg,
+        uvw.view(),
+        &freq,
+        None,
+        None,
+    )
+    .unwrap();
+    let got: Vec<f32> = uni.iter().copied().collect();
+    assert_eq!(got, vec![1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 1.0, 0.0]);
+}
+
+#[test]
+fn the_rank_filter_caps_isolated_cells_at_three_local_means() {
+    // Four cells of ten samples around one of a single sample.
+    let (cfg, freq) = ten_wavelength_cells();
+    let mut rows = Vec::new();
+    for (cu, cv) in [(10, 20), (11, 20), (10, 21), (11, 21)] {
+        for k in 0..10 {
+            rows.extend([
+                cu as f64 * 10.0 + 0.5 + k as f64 * 0.5,
+                cv as f64 * 10.0 + 5.0,
+                0.0,
+            ]);
+        }
+    }
+    rows.extend([125.0, 225.0, 0.0]);
+    let uvw = Array2::from_shape_vec((41, 3), rows).unwrap();
+    let w = |s, f| imaging_weights(s, f, &cfg, uvw.view(), &freq, None, None).unwrap();
+    let filter = Some(RankFilter::default());
+    // Uniform: factors 0.1 and 1; the box of the lone cell holds the five occupied cells
+    // (empty cells have no uniform factor), mean 0.28, so the lone sample is capped at
+    // 3 × 0.28.
+    let uni = w(Weighting::Uniform, filter);
+    assert!((uni[[40, 0]] - 0.84).abs() < 1e-6, "{}", uni[[40, 0]]);
+    assert!((uni[[0, 0]] - 0.1).abs() < 1e-7);
+    assert!((w(Weighting::Uniform, None)[[40, 0]] - 1.0).abs() < 1e-7);
+    // Briggs 0: every cell of the box has a factor, 1 where empty, so its mean is near 1
+    // and nothing is capped (with the empty cells left out the lone sample would be).
+    let f2 = 25.0 / (4.0 * 100.0 + 1.0) * 41.0;
+    let briggs = w(Weighting::Briggs(0.0), filter);
+    assert!((briggs[[40, 0]] as f64 - 1.0 / (1.0 + f2)).abs() < 1e-6);
+    assert_eq!(briggs, w(Weighting::Briggs(0.0), None));
+    // A level of 0.25 caps it: at a quarter of the mean of its box's 256 factors.
+    let quarter = RankFilter {
+        level: 0.25,
+        size: 16,
+    };
+    let mean = (251.0 + 4.0 / (1.0 + 10.0 * f2) + 1.0 / (1.0 + f2)) / 256.0;
+    assert!(0.25 * mean < 1.0 / (1.0 + f2));
+    let capped = w(Weighting::Briggs(0.0), Some(quarter))[[40, 0]] as f64;
+    assert!((capped - 0.25 * mean).abs() < 1e-6, "{capped}");
+    // Bad filters are refused.
+    let bad = RankFilter {
+        level: -1.0,
+        size: 16,
+    };
+    assert!(imaging_weights(
+        Weighting::Uniform,
+        Some(bad),
+        &cfg,
+        uvw.view(),
+        &freq,
+        None,
+        None
+    )
+    .is_err());
 }
 
 #[test]

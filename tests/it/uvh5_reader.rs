@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fxgrid::grid::weighting::Weighting;
+use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::grid::Precision;
 use fxgrid::image::ImagingConfig;
 use fxgrid::imaging::{image_uvh5, FileSelection};
@@ -43,6 +43,7 @@ fn config(npix: usize) -> ImagingConfig {
         npix_y: npix,
         cell_rad: Some((60.0f64 / 3600.0).to_radians()),
         weighting: Weighting::Natural,
+        weight_rank_filter: Some(RankFilter::default()),
         epsilon: 1e-10,
         precision: Precision::F64,
         wstacking: Some(true),
