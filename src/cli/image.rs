@@ -14,7 +14,7 @@ use super::{report, CliError, Context};
 use fxgrid::deconvolve::{CleanConfig, MultiscaleConfig};
 use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::image::{Image, ImagingConfig};
-use fxgrid::imaging::{clean_uvh5, image_uvh5, CleanFileReport, FileReport, FileSelection};
+use fxgrid::imaging::{clean_uvh5, image_file, CleanFileReport, FileReport, FileSelection};
 use fxgrid::io::fits::write_fits;
 use fxgrid::plot::preview::write_preview;
 
@@ -505,13 +505,19 @@ pub fn run(a: &ImageArgs, ctx: &Context) -> Result<(), CliError> {
     if clean_cfg.niter > 0 {
         return run_clean(a, ctx, &cfg, &selection, &clean_cfg, t0, files);
     }
-    let (mut dirty, mut psf, file_rep) =
-        image_uvh5(&a.input, &cfg, &selection, &ctx.progress("image"))?;
+    // The PSF is made only when it is written.
+    let (mut dirty, psf, file_rep) = image_file(
+        &a.input,
+        &cfg,
+        &selection,
+        a.psf.is_some(),
+        &ctx.progress("image"),
+    )?;
     dirty.history.push(ctx.history());
-    psf.history.push(ctx.history());
     let t_write = Instant::now();
     write_fits(&a.out, &dirty)?;
-    if let Some(p) = &a.psf {
+    if let (Some(p), Some(mut psf)) = (&a.psf, psf) {
+        psf.history.push(ctx.history());
         write_fits(p, &psf)?;
     }
     if let Some(p) = &a.png {

@@ -455,12 +455,13 @@ pub fn dirty_image_and_psf(
     let meta = vis.meta();
     let date_obs =
         meta.times_jd_utc.first().copied().unwrap_or(0.0) - 0.5 * meta.int_time_s / 86_400.0;
-    imager.finish(
+    let (dirty, psf, report) = imager.finish(
         meta.phase_centre,
         &meta.freqs_hz[channels],
         meta.chan_width_hz,
         date_obs,
-    )
+    )?;
+    Ok((dirty, psf.expect("the imager makes the PSF"), report))
 }
 
 /// Images of the planes summed over blocks, in the gridding precision: an f32 image
@@ -521,7 +522,8 @@ pub struct DirtyImager {
     channels: Range<usize>,
     planes: Vec<Range<usize>>,
     dirty: PlaneSums,
-    psf: PlaneSums,
+    /// `None`: no PSF is made ([`DirtyImager::without_psf`]).
+    psf: Option<PlaneSums>,
     wsum: Vec<f64>,
     /// The report so far.
     pub report: ImagingReport,
@@ -550,13 +552,20 @@ impl DirtyImager {
             channels,
             wsum: vec![0.0; planes.len()],
             dirty: PlaneSums::new(cfg.precision, planes.len()),
-            psf: PlaneSums::new(cfg.precision, planes.len()),
+            psf: Some(PlaneSums::new(cfg.precision, planes.len())),
             planes,
             report: ImagingReport {
                 wstacking,
                 ..Default::default()
             },
         })
+    }
+
+    /// The imager without the PSF: half the gridding, and no PSF planes held.
+    /// [`DirtyImager::finish`] then gives `None` for it.
+    pub fn without_psf(mut self) -> Self {
+        self.psf = None;
+        self
     }
 
     /// The gridder configuration (image size, cells, ε, w-stacking).
@@ -595,7 +604,7 @@ impl DirtyImager {
     /// Grids one block of samples `[row, chan]` over the selected channels: visibilities
     /// in the gridding precision (`cfg.precision`; an error otherwise), their imaging
     /// weights (0 where flagged), rows at `uvw_m` (m), channels at `freqs_hz`. One gridder
-    /// plan per image plane makes both its dirty image and its PSF.
+    /// plan per image plane makes both its dirty image and its PSF (if made).
     pub fn add_samples<T: GridFloat>(
         &mut self,
         uvw_m: ArrayView2<'_, f64>,
@@ -637,13 +646,15 @@ impl DirtyImager {
             let mut ws = GridWorkspace::new();
             let (img, mut rep) = plan.vis2dirty(vis.slice(s![.., chans.clone()]), &mut ws)?;
             self.dirty.add(p, img);
-            // The PSF: unit visibilities, a view of one value.
-            let ones = one
-                .broadcast(w.raw_dim())
-                .expect("one value broadcasts to any shape");
-            let (b, psf_rep) = plan.vis2dirty(ones, &mut ws)?;
-            self.psf.add(p, b);
-            rep.times.add(&psf_rep.times);
+            if let Some(psf) = &mut self.psf {
+                // Unit visibilities: a view of one value.
+                let ones = one
+                    .broadcast(w.raw_dim())
+                    .expect("one value broadcasts to any shape");
+                let (b, psf_rep) = plan.vis2dirty(ones, &mut ws)?;
+                psf.add(p, b);
+                rep.times.add(&psf_rep.times);
+            }
             rep.times.add_plan(plan.plan_seconds());
             self.report.n_vis += rep.n_vis;
             self.report.weight_sum += wsum;
@@ -653,7 +664,7 @@ impl DirtyImager {
         Ok(())
     }
 
-    /// Normalises and wraps the images: phase centre, the frequencies of the selected
+    /// Normalises and wraps the images (the PSF unless [`DirtyImager::without_psf`]): phase centre, the frequencies of the selected
     /// channels, their width and the observation start (JD UTC) go into the geometry.
     pub fn finish(
         self,
@@ -661,7 +672,7 @@ impl DirtyImager {
         freqs_hz: &[f64],
         chan_width_hz: f64,
         date_obs_jd_utc: f64,
-    ) -> Result<(Image, Image, ImagingReport), GridError> {
+    ) -> Result<(Image, Option<Image>, ImagingReport), GridError> {
         let (cfg, channels) = (&self.cfg, &self.channels);
         if let Some(p) = self.wsum.iter().position(|&w| w <= 0.0) {
             let c = &self.planes[p];
@@ -712,13 +723,13 @@ impl DirtyImager {
         };
         let mut psf_history = history;
         psf_history[0] = format!("fxgrid {} point spread function", crate::VERSION);
-        let psf = Image {
+        let psf = self.psf.map(|sums| Image {
             geometry,
-            data: self.psf.normalised(&self.wsum, ny, nx),
+            data: sums.normalised(&self.wsum, ny, nx),
             unit: "JY/BEAM".into(),
             history: psf_history,
             beam: None,
-        };
+        });
         Ok((dirty, psf, report))
     }
 }

@@ -394,9 +394,21 @@ pub fn image_uvh5(
     sel: &FileSelection,
     progress: &dyn Progress,
 ) -> Result<(Image, Image, FileReport), FileImagingError> {
+    let (dirty, psf, report) = image_file(path, cfg, sel, true, progress)?;
+    Ok((dirty, psf.expect("the PSF was asked for"), report))
+}
+
+/// [`image_uvh5`] without the PSF (`psf` false: half the gridding), or with it.
+pub fn image_file(
+    path: &Path,
+    cfg: &ImagingConfig,
+    sel: &FileSelection,
+    psf: bool,
+    progress: &dyn Progress,
+) -> Result<(Image, Option<Image>, FileReport), FileImagingError> {
     match cfg.precision {
-        Precision::F32 => image_in::<f32>(path, cfg, sel, progress),
-        Precision::F64 => image_in::<f64>(path, cfg, sel, progress),
+        Precision::F32 => image_in::<f32>(path, cfg, sel, psf, progress),
+        Precision::F64 => image_in::<f64>(path, cfg, sel, psf, progress),
     }
 }
 
@@ -404,11 +416,15 @@ fn image_in<T: GridFloat>(
     path: &Path,
     cfg: &ImagingConfig,
     sel: &FileSelection,
+    psf: bool,
     progress: &dyn Progress,
-) -> Result<(Image, Image, FileReport), FileImagingError> {
+) -> Result<(Image, Option<Image>, FileReport), FileImagingError> {
     let reader = open_vis_source(path, sel.data_column.as_deref())?;
     let mut prep = prepare(reader.as_ref(), path, cfg, sel, 2, progress)?;
     let mut imager = DirtyImager::new(&prep.cfg, prep.wstacking, prep.plan.channels.clone())?;
+    if !psf {
+        imager = imager.without_psf();
+    }
     imager.report.prepare_s = prep.report.scan_s;
     let freqs = prep.freqs().to_vec();
     // Pass 2: the visibilities, gridded a batch of blocks at a time.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::grid::Precision;
 use fxgrid::image::ImagingConfig;
-use fxgrid::imaging::{image_uvh5, FileSelection};
+use fxgrid::imaging::{image_file, image_uvh5, FileSelection};
 use fxgrid::io::uvh5::{read_uvh5, write_uvh5, Uvh5Reader};
 use fxgrid::sky::{predict, Component, PredictConfig, SkyModel};
 use fxgrid::telescope::RaDec;
@@ -420,4 +420,27 @@ fn non_finite_visibilities_are_flagged_and_counted_and_zero_weight_is_an_error()
         e.contains("nothing to image") && e.contains("non-zero weight"),
         "{e}"
     );
+}
+
+#[test]
+fn without_the_psf_the_dirty_image_is_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = good_file(dir.path());
+    for weighting in [Weighting::Natural, Weighting::Briggs(0.0)] {
+        let cfg = ImagingConfig {
+            weighting,
+            ..config(128)
+        };
+        let sel = FileSelection {
+            block_samples: 500,
+            ..Default::default()
+        };
+        let none = &fxgrid::progress::NoProgress;
+        let (with, psf, rep) = image_file(&a, &cfg, &sel, true, none).unwrap();
+        let (without, no_psf, rep_no) = image_file(&a, &cfg, &sel, false, none).unwrap();
+        assert_eq!(with.data, without.data, "{weighting:?}");
+        assert!(psf.is_some() && no_psf.is_none());
+        assert!(rep.blocks > 1 && rep_no.batches == rep.batches);
+        assert_eq!(rep.imaging.weight_sum, rep_no.imaging.weight_sum);
+    }
 }
