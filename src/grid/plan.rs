@@ -7,7 +7,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::bucket::{unpack, CHAN_BITS};
-use super::gridder::{self, complex_zeros, Plan};
+use super::gridder::{self, grid_zeros, Plan};
 use super::{GridConfig, GridError, GridFloat, GridParams, GridReport};
 
 /// A gridding problem made once and executed any number of times, in either direction.
@@ -382,7 +382,7 @@ impl<T: GridFloat> GridWorkspace<T> {
         let g = std::mem::take(&mut self.grid);
         if g.len() != n {
             drop(g);
-            return complex_zeros::<T>(n);
+            return grid_zeros::<T>(n);
         }
         let mut g = g;
         if zero && !self.clean {
