@@ -96,8 +96,8 @@ impl FromStr for Weighting {
 }
 
 /// The rank filter of uniform and Briggs weighting (module docs): no cell's factor exceeds
-/// `level` times the mean factor of the occupied cells in a `size × size` box around it,
-/// which keeps isolated samples from dominating.
+/// `level` times the mean of the non-zero factors in a `size × size` box around it, which
+/// keeps isolated samples from dominating.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankFilter {
     /// The cap, in local means (> 0).
