@@ -918,10 +918,16 @@ fn interrupted_commands_leave_nothing_behind() {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "{name} finished before it could be interrupted: make it longer"
-            );
+            if child.try_wait().unwrap().is_some() {
+                // Say why: too short, or refused (e.g. the disk check of simulate voltages).
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{name} finished ({}) before it could be interrupted: make it longer, or \
+                     see its message: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
             // SAFETY: signalling our own child process.
             unsafe { libc::kill(child.id() as i32, signal) };
             let out = child.wait_with_output().unwrap();
