@@ -664,8 +664,9 @@ impl DirtyImager {
         Ok(())
     }
 
-    /// Normalises and wraps the images (the PSF unless [`DirtyImager::without_psf`]): phase centre, the frequencies of the selected
-    /// channels, their width and the observation start (JD UTC) go into the geometry.
+    /// Normalises and wraps the images (the PSF unless [`DirtyImager::without_psf`]):
+    /// phase centre, the frequencies of the selected channels, their width and the
+    /// observation start (JD UTC) go into the geometry.
     pub fn finish(
         self,
         phase_centre: RaDec,
