@@ -635,6 +635,8 @@ impl DirtyImager {
         }
         let one = [Complex::new(T::one(), T::zero())];
         let one = ndarray::aview1(&one);
+        // One workspace for every plane: each call leaves its grid zero for the next.
+        let mut ws = GridWorkspace::new();
         for (p, chans) in self.planes.iter().enumerate() {
             let w = weights.slice(s![.., chans.clone()]);
             let wsum: f64 = w.iter().map(|&w| w as f64).sum();
@@ -643,7 +645,6 @@ impl DirtyImager {
             }
             let plan =
                 GridPlan::<T>::new(&self.gcfg, uvw_m, &freqs_hz[chans.clone()], Some(w), None)?;
-            let mut ws = GridWorkspace::new();
             let (img, mut rep) = plan.vis2dirty(vis.slice(s![.., chans.clone()]), &mut ws)?;
             self.dirty.add(p, img);
             if let Some(psf) = &mut self.psf {
