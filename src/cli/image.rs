@@ -11,7 +11,7 @@ use super::args::{parse_channels, parse_precision, parse_range, radec};
 use super::budget;
 use super::outputs::Files;
 use super::{report, CliError, Context};
-use fxgrid::deconvolve::{CleanConfig, MultiscaleConfig};
+use fxgrid::deconvolve::{BeamFit, CleanConfig, MultiscaleConfig};
 use fxgrid::grid::weighting::{RankFilter, Weighting};
 use fxgrid::image::{Image, ImagingConfig};
 use fxgrid::imaging::{clean_uvh5, image_file, CleanFileReport, FileReport, FileSelection};
@@ -135,6 +135,11 @@ pub struct ImageArgs {
         allow_negative_numbers = true
     )]
     multiscale_gain: f64,
+    /// Which PSF pixels the restoring beam is fitted to: `wsclean` (WSClean 3.1's fit,
+    /// one quadrant of the box from the peak, so beams and restored fluxes compare with
+    /// WSClean's) or `full` (the whole box, unchanged when the image is mirrored).
+    #[arg(long, default_value_t = BeamFit::Wsclean)]
+    beam_fit: BeamFit,
     /// With --niter > 0: write the residual image to this FITS file.
     #[arg(long)]
     residual: Option<PathBuf>,
@@ -219,6 +224,7 @@ impl ImageArgs {
             auto_mask: self.auto_mask,
             max_major: self.max_major,
             psf_patch: None,
+            beam_fit: self.beam_fit,
             multiscale: if self.multiscale {
                 Some(MultiscaleConfig {
                     scales: self.scales.as_deref().map(parse_scales).transpose()?,
@@ -580,6 +586,7 @@ struct CleanParams {
     auto_mask: Option<f64>,
     max_major: usize,
     multiscale: Option<MultiscaleReport>,
+    beam_fit: String,
 }
 
 /// The multi-scale settings.
@@ -679,6 +686,7 @@ fn clean_report(
                 bias: m.bias,
                 gain: m.gain,
             }),
+            beam_fit: c.beam_fit.to_string(),
         },
         planes: r
             .planes

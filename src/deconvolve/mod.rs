@@ -33,7 +33,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, Zip};
 use thiserror::Error;
 
-pub use beam::{fit_beam, restore};
+pub use beam::{fit_beam, restore, BeamFit};
 pub use cotton_schwab::VisResidual;
 pub use hogbom::{minor_cycle, peak_abs, MinorCycle, MinorOutcome};
 pub use multiscale::{multiscale_minor_cycle, MultiscaleConfig};
@@ -104,6 +104,8 @@ pub struct CleanConfig {
     pub psf_patch: Option<usize>,
     /// Multi-scale CLEAN ([`multiscale`]; `None`: components are points).
     pub multiscale: Option<MultiscaleConfig>,
+    /// Which PSF pixels the restoring beam is fitted to (default: WSClean's).
+    pub beam_fit: BeamFit,
 }
 
 impl Default for CleanConfig {
@@ -118,6 +120,7 @@ impl Default for CleanConfig {
             max_major: 20,
             psf_patch: None,
             multiscale: None,
+            beam_fit: BeamFit::default(),
         }
     }
 }

@@ -194,7 +194,12 @@ impl CleanAssembly {
         let dirty = data.dirty()?;
         let dirty_psf_s = t.elapsed().as_secs_f64();
         let psf = Psf::new(psf_img.view(), cfg.psf_patch)?;
-        let beam = fit_beam(psf_img.view(), geometry.cell_x_rad, geometry.cell_y_rad)?;
+        let beam = fit_beam(
+            psf_img.view(),
+            geometry.cell_x_rad,
+            geometry.cell_y_rad,
+            cfg.beam_fit,
+        )?;
         self.psf.slice_mut(s![p, .., ..]).assign(&psf_img);
         drop(psf_img);
         let out = clean(dirty, &psf, cfg, data, progress)?;

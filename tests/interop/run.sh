@@ -160,7 +160,7 @@ fi
 #    simulation as the same data; WSClean images fxgrid's MS of a source 0.3° east and
 #    0.2° north with the peak where astropy's WCS puts it (±1 pixel) and equal to fxgrid's
 #    image of the UVH5 to relative L2 <= 1e-4, with natural, Briggs 0 and uniform
-#    weights; fxgrid images pyuvdata's MS of the interop variants as it images the UVH5
+#    weights, and fits the same restoring beam to its PSF; fxgrid images pyuvdata's MS of the interop variants as it images the UVH5
 #    (relative L2 <= 1e-5).
 fxms=${4:-}
 if [ -n "$fxms" ]; then
@@ -196,11 +196,14 @@ print(f"{math.degrees(ra):.12f} {math.degrees(dec):.12f}")')
   for wt in briggs:0 uniform; do
     "$fxms" -q image "$work/m.uvh5" --npix 1024 --cell-arcsec 4 --epsilon 1e-6 --weight "$wt" \
       --out "$work/m_$wt.fits"
+    # The restoring beam fitted to the PSF (one CLEAN iteration writes it): WSClean's.
+    "$fxms" -q image "$work/m.uvh5" --npix 1024 --cell-arcsec 4 --epsilon 1e-6 --weight "$wt" \
+      --niter 1 --out "$work/m_${wt}_restored.fits"
     mkdir -p "$work/wsclean_$wt"
     if "$py" "$here/check_ms.py" wsclean "$work/m.ms" "$work/m_$wt.fits" --ra "$mra" --dec "$mdec" \
-        --npix 1024 --cell-arcsec 4 --weight "$wt" --workdir "$work/wsclean_$wt" 2> /dev/null \
-        | sed "s|^|  |"; then
-      pass "WSClean's $wt image of fxgrid's MS equals fxgrid's of the UVH5"
+        --npix 1024 --cell-arcsec 4 --weight "$wt" --workdir "$work/wsclean_$wt" \
+        --beam "$work/m_${wt}_restored.fits" 2> /dev/null | sed "s|^|  |"; then
+      pass "WSClean's $wt image and beam of fxgrid's MS equal fxgrid's of the UVH5"
     else
       fail "WSClean's $wt image of fxgrid's MS"
     fi
