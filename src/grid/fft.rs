@@ -39,6 +39,11 @@ pub(crate) struct GridFft<T: FftNum> {
     row_inv: Arc<dyn Fft<T>>,
     col_fwd: Arc<dyn Fft<T>>,
     col_inv: Arc<dyn Fft<T>>,
+    /// Transforms of half a column (`nv / 2` points) for the real-image transforms.
+    half_fwd: Arc<dyn Fft<T>>,
+    half_inv: Arc<dyn Fft<T>>,
+    /// `exp(−2πi k / nv)` for `k = 0..nv / 2`.
+    twiddles: Vec<Complex<T>>,
 }
 
 impl<T: FftNum> GridFft<T> {
@@ -60,7 +65,234 @@ impl<T: FftNum> GridFft<T> {
             row_inv: planner.plan_fft_inverse(nu),
             col_fwd: planner.plan_fft_forward(nv),
             col_inv: planner.plan_fft_inverse(nv),
+            half_fwd: planner.plan_fft_forward((nv / 2).max(1)),
+            half_inv: planner.plan_fft_inverse((nv / 2).max(1)),
+            twiddles: (0..nv / 2)
+                .map(|k| {
+                    let (s, c) = (-2.0 * std::f64::consts::PI * k as f64 / nv as f64).sin_cos();
+                    Complex::new(of_f64(c), of_f64(s))
+                })
+                .collect(),
         }
+    }
+
+    /// Whether [`Self::forward_real`] and [`Self::inverse_real`] apply: an even number of
+    /// grid rows.
+    pub fn real_ok(&self) -> bool {
+        self.nv >= 2 && self.nv.is_multiple_of(2)
+    }
+
+    /// Rows `0..=nv/2` that the real-image transforms work on: those whose row or
+    /// mirrored row `(nv − v) mod nv` is flagged.
+    fn half_rows(&self, rows: &[bool]) -> Vec<bool> {
+        (0..=self.nv / 2)
+            .map(|v| rows[v] || rows[(self.nv - v) % self.nv])
+            .collect()
+    }
+
+    /// Grid → image when only the image's real part is wanted (the dirty image without
+    /// w-stacking): [`Self::forward`]'s real part at half the work. The real part of the
+    /// transform of `G` is the transform of its Hermitian part `H(k) = (G(k) +
+    /// conj G(−k)) / 2`, whose transform is real: the rows `0..=nv/2` of `H` are made and
+    /// transformed, and each image column comes from half a column by a real inverse
+    /// transform (a complex one of `nv / 2` points). `sink(k0, buf)` gets the values as
+    /// [`Self::forward`] gives them, with zero imaginary parts. The grid is left all zero.
+    pub fn forward_real(
+        &self,
+        grid: &mut [Complex<T>],
+        rows: &[bool],
+        sink: impl Fn(usize, &[Complex<T>]) + Sync,
+    ) {
+        assert!(self.real_ok(), "{} grid rows: not even", self.nv);
+        let zero = Complex::new(T::zero(), T::zero());
+        let (nu, nv, m) = (self.nu, self.nv, self.nv / 2);
+        let (a, b) = self.gap;
+        let half_rows = self.half_rows(rows);
+        let half = of_f64::<T>(0.5);
+        let shared = SharedMut(grid.as_mut_ptr());
+        let scratch_len = self.row_fwd.get_inplace_scratch_len();
+        (0..=m)
+            .into_par_iter()
+            .filter(|&v| half_rows[v])
+            .for_each_init(
+                || (vec![zero; nu], vec![zero; scratch_len]),
+                |(mirror, scratch), v| {
+                    let w = (nv - v) % nv;
+                    // SAFETY: the task of row v (v ≤ nv/2) is the only one to touch rows v
+                    // and w = nv − v (> nv/2 unless w = v); both are inside the grid.
+                    let row =
+                        unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(v * nu), nu) };
+                    {
+                        let other =
+                            unsafe { std::slice::from_raw_parts(shared.ptr().add(w * nu), nu) };
+                        mirror[0] = other[0].conj();
+                        for u in 1..nu {
+                            mirror[u] = other[nu - u].conj();
+                        }
+                    }
+                    for (g, h) in row.iter_mut().zip(mirror.iter()) {
+                        *g = (*g + *h) * half;
+                    }
+                    if w != v {
+                        // SAFETY: as above; `row` is not used while this exists.
+                        unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(w * nu), nu) }
+                            .fill(zero);
+                    }
+                    self.row_fwd.process_with_scratch(row, scratch);
+                    row[a..b].fill(zero);
+                },
+            );
+        let data_rows: Vec<usize> = (0..=m).filter(|&v| half_rows[v]).collect();
+        let half_scratch = self.half_fwd.get_inplace_scratch_len();
+        self.cols.par_chunks(COL_BLOCK).enumerate().for_each_init(
+            || {
+                (
+                    vec![zero; COL_BLOCK * nv],
+                    vec![zero; m],
+                    vec![zero; half_scratch],
+                )
+            },
+            |(buf, z, scratch), (i, block)| {
+                let buf = &mut buf[..block.len() * nv];
+                buf.fill(zero);
+                // SAFETY: each task reads and zeroes only its own columns `block`, which
+                // no other task touches; the rows are grid rows.
+                unsafe {
+                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                        *buf.get_unchecked_mut(b * nv + r) = *cell;
+                        *cell = zero;
+                    })
+                };
+                for col in buf.chunks_exact_mut(nv) {
+                    self.half_to_real(col, z, scratch);
+                }
+                sink(i * COL_BLOCK, buf);
+            },
+        );
+    }
+
+    /// `col[0..=nv/2]` holds half of a Hermitian spectrum `X`; replaces `col` by the real
+    /// `x[n] = Σ_k X[k] exp(−2πi k n / nv)` (as `(x, 0)`): with `M = nv / 2` and
+    /// `X[k + M] = conj X[M − k]`, `Z[k] = (X[k] + X[k+M]) + i (X[k] − X[k+M]) e^{−2πik/nv}`
+    /// transforms (`M` points) to `x[2n] + i x[2n+1]`.
+    fn half_to_real(
+        &self,
+        col: &mut [Complex<T>],
+        z: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) {
+        let m = self.nv / 2;
+        let i = Complex::new(T::zero(), T::one());
+        for k in 0..m {
+            let (x, y) = (col[k], col[m - k].conj());
+            z[k] = (x + y) + i * (x - y) * self.twiddles[k];
+        }
+        self.half_fwd.process_with_scratch(z, scratch);
+        for (n, v) in z.iter().enumerate() {
+            col[2 * n] = Complex::new(v.re, T::zero());
+            col[2 * n + 1] = Complex::new(v.im, T::zero());
+        }
+    }
+
+    /// `col` holds a real column `x` (real parts); replaces `col[0..=nv/2]` by
+    /// `X[k] = Σ_n x[n] exp(+2πi k n / nv)`, the half that determines the rest
+    /// (`X[nv − k] = conj X[k]`): `z[n] = x[2n] + i x[2n+1]` transformed (`M` points) to
+    /// `Z`, whose even and odd parts `E[k] = (Z[k] + conj Z[M−k]) / 2`,
+    /// `O[k] = (Z[k] − conj Z[M−k]) / 2i` give `X[k] = E[k] + e^{+2πik/nv} O[k]`.
+    fn real_to_half(
+        &self,
+        col: &mut [Complex<T>],
+        z: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) {
+        let m = self.nv / 2;
+        for (n, v) in z.iter_mut().enumerate() {
+            *v = Complex::new(col[2 * n].re, col[2 * n + 1].re);
+        }
+        self.half_inv.process_with_scratch(z, scratch);
+        let half = of_f64::<T>(0.5);
+        for k in 0..=m {
+            let zk = z[k % m];
+            let zr = z[(m - k) % m].conj();
+            let e = (zk + zr) * half;
+            // (zk − zr) / 2i = −i (zk − zr) / 2
+            let d = (zk - zr) * half;
+            let o = Complex::new(d.im, -d.re);
+            let t = if k < m {
+                self.twiddles[k].conj()
+            } else {
+                Complex::new(-T::one(), T::zero())
+            };
+            col[k] = e + t * o;
+        }
+    }
+
+    /// Image → grid for a real image (without w-stacking): [`Self::inverse`] at half the
+    /// work. Each image column (the real parts `source` writes) becomes half a column
+    /// by a real transform; rows `0..=nv/2` are transformed, and every flagged row
+    /// beyond them is the mirror of one of those: `G(−k) = conj G(k)` for a real image.
+    /// Only the flagged rows are meaningful afterwards.
+    pub fn inverse_real(
+        &self,
+        grid: &mut [Complex<T>],
+        rows: &[bool],
+        source: impl Fn(usize, &mut [Complex<T>]) + Sync,
+    ) {
+        assert!(self.real_ok(), "{} grid rows: not even", self.nv);
+        let zero = Complex::new(T::zero(), T::zero());
+        let (nu, nv, m) = (self.nu, self.nv, self.nv / 2);
+        let half_rows = self.half_rows(rows);
+        let data_rows: Vec<usize> = (0..=m).filter(|&v| half_rows[v]).collect();
+        let shared = SharedMut(grid.as_mut_ptr());
+        let half_scratch = self.half_inv.get_inplace_scratch_len();
+        self.cols.par_chunks(COL_BLOCK).enumerate().for_each_init(
+            || {
+                (
+                    vec![zero; COL_BLOCK * nv],
+                    vec![zero; m],
+                    vec![zero; half_scratch],
+                )
+            },
+            |(buf, z, scratch), (i, block)| {
+                let buf = &mut buf[..block.len() * nv];
+                buf.fill(zero);
+                source(i * COL_BLOCK, buf);
+                for col in buf.chunks_exact_mut(nv) {
+                    self.real_to_half(col, z, scratch);
+                }
+                // SAFETY: each task writes only its own columns `block`; the rows are
+                // grid rows.
+                unsafe {
+                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                        *cell = *buf.get_unchecked(b * nv + r);
+                    })
+                };
+            },
+        );
+        let (a, b) = self.gap;
+        let scratch_len = self.row_inv.get_inplace_scratch_len();
+        (0..=m)
+            .into_par_iter()
+            .filter(|&v| half_rows[v])
+            .for_each_init(
+                || vec![zero; scratch_len],
+                |scratch, v| {
+                    // SAFETY: as in `forward_real`: rows v and nv − v are this task's.
+                    let row =
+                        unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(v * nu), nu) };
+                    row[a..b].fill(zero);
+                    self.row_inv.process_with_scratch(row, scratch);
+                    let w = (nv - v) % nv;
+                    if w != v && rows[w] {
+                        let other =
+                            unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(w * nu), nu) };
+                        other[0] = row[0].conj();
+                        for u in 1..nu {
+                            other[u] = row[nu - u].conj();
+                        }
+                    }
+                },
+            );
     }
 
     /// The grid row of each image row.
@@ -194,6 +426,10 @@ impl<T: FftNum> GridFft<T> {
     }
 }
 
+fn of_f64<T: FftNum>(x: f64) -> T {
+    T::from_f64(x).expect("an FFT float holds any f64 value")
+}
+
 /// Calls `f(row, index in block, cell)` for the cells of columns `block` in each of
 /// `rows` (rows of `nu` cells), prefetching the cells `PREFETCH_ROWS` rows ahead: the
 /// strided walk of the column transforms.
@@ -254,6 +490,77 @@ mod tests {
             }
         }
         s
+    }
+
+    /// The real-image transforms equal the complex ones' real parts (forward) and the
+    /// complex ones of a real image (inverse), with flagged rows whose mirrors are not
+    /// flagged, and leave the grid as the complex ones do.
+    #[test]
+    fn real_image_transforms_match_the_complex_ones() {
+        for (nu, nv, nx, ny) in [
+            (12usize, 10usize, 7usize, 4usize),
+            (9, 16, 9, 16),
+            (20, 2, 5, 2),
+        ] {
+            let rows: Vec<bool> = (0..nv).map(|r| r != 3 && r != 6 % nv).collect();
+            let grid: Vec<Complex<f64>> = (0..nu * nv)
+                .map(|i| {
+                    if rows[i / nu] {
+                        Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())
+                    } else {
+                        Complex::new(0.0, 0.0)
+                    }
+                })
+                .collect();
+            let plan = GridFft::<f64>::new(nu, nv, nx, ny);
+            assert!(plan.real_ok());
+            let out_rows = image_axis_indices(ny, nv);
+            let collect = |real: bool| {
+                let image = std::sync::Mutex::new(vec![Complex::new(0.0, 0.0); nx * ny]);
+                let mut g = grid.clone();
+                let sink = |k0: usize, buf: &[Complex<f64>]| {
+                    let mut im = image.lock().unwrap();
+                    for b in 0..buf.len() / nv {
+                        for (i, &r) in out_rows.iter().enumerate() {
+                            im[i * nx + k0 + b] = buf[b * nv + r];
+                        }
+                    }
+                };
+                if real {
+                    plan.forward_real(&mut g, &rows, sink);
+                } else {
+                    plan.forward(&mut g, &rows, sink);
+                }
+                assert!(g.iter().all(|z| z.norm() == 0.0));
+                image.into_inner().unwrap()
+            };
+            let (want, got) = (collect(false), collect(true));
+            for (w, g) in want.iter().zip(&got) {
+                assert!(
+                    (w.re - g.re).abs() < 1e-12 && g.im == 0.0,
+                    "{nu}x{nv}: {w} {g}"
+                );
+            }
+            // Inverse of a real image.
+            let pixel = |i: usize, k: usize| ((i * 31 + k * 7) as f64 * 0.29).cos();
+            let source = |k0: usize, buf: &mut [Complex<f64>]| {
+                for b in 0..buf.len() / nv {
+                    for (i, &r) in out_rows.iter().enumerate() {
+                        buf[b * nv + r] = Complex::new(pixel(i, k0 + b), 0.0);
+                    }
+                }
+            };
+            let mut want = vec![Complex::new(7.0, 7.0); nu * nv];
+            plan.inverse(&mut want, &rows, source);
+            let mut got = vec![Complex::new(-3.0, 5.0); nu * nv];
+            plan.inverse_real(&mut got, &rows, source);
+            for r in (0..nv).filter(|&r| rows[r]) {
+                for c in 0..nu {
+                    let (w, g) = (want[r * nu + c], got[r * nu + c]);
+                    assert!((w - g).norm() < 1e-12, "{nu}x{nv} row {r} col {c}: {w} {g}");
+                }
+            }
+        }
     }
 
     /// The restricted transforms equal a full naive 2-D DFT at the kept positions, the
