@@ -16,7 +16,7 @@ use crate::util::{prefetch, SharedMut};
 
 /// Columns gathered per column-FFT task: consecutive columns make the gather read whole
 /// cache lines.
-const COL_BLOCK: usize = 16;
+const COL_BLOCK: usize = 32;
 
 /// How many rows ahead the strided column gathers prefetch.
 const PREFETCH_ROWS: usize = 8;
