@@ -125,10 +125,7 @@ impl<T: FftNum> GridFft<T> {
                     {
                         let other =
                             unsafe { std::slice::from_raw_parts(shared.ptr().add(w * nu), nu) };
-                        mirror[0] = other[0].conj();
-                        for u in 1..nu {
-                            mirror[u] = other[nu - u].conj();
-                        }
+                        mirror_conj(other, mirror);
                     }
                     for (g, h) in row.iter_mut().zip(mirror.iter()) {
                         *g = (*g + *h) * half;
@@ -143,30 +140,44 @@ impl<T: FftNum> GridFft<T> {
                 },
             );
         let data_rows: Vec<usize> = (0..=m).filter(|&v| half_rows[v]).collect();
-        let half_scratch = self.half_fwd.get_inplace_scratch_len();
+        self.real_columns(&self.half_fwd, |k0, block, buf, z, scratch| {
+            // SAFETY: each task reads and zeroes only its own columns `block`, which no
+            // other task touches; the rows are grid rows.
+            unsafe {
+                walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                    *buf.get_unchecked_mut(b * nv + r) = *cell;
+                    *cell = zero;
+                })
+            };
+            for col in buf.chunks_exact_mut(nv) {
+                self.half_to_real(col, z, scratch);
+            }
+            sink(k0, buf);
+        });
+    }
+
+    /// The image's columns in blocks for the real-image transforms: `f(k0, grid columns,
+    /// buf, z, scratch)` with a zeroed `buf` of `nv` values per column, and the buffers of
+    /// the half-length transform `fft`.
+    fn real_columns(
+        &self,
+        fft: &Arc<dyn Fft<T>>,
+        f: impl Fn(usize, &[usize], &mut [Complex<T>], &mut [Complex<T>], &mut [Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let (nv, scratch_len) = (self.nv, fft.get_inplace_scratch_len());
         self.cols.par_chunks(COL_BLOCK).enumerate().for_each_init(
             || {
                 (
                     vec![zero; COL_BLOCK * nv],
-                    vec![zero; m],
-                    vec![zero; half_scratch],
+                    vec![zero; nv / 2],
+                    vec![zero; scratch_len],
                 )
             },
             |(buf, z, scratch), (i, block)| {
                 let buf = &mut buf[..block.len() * nv];
                 buf.fill(zero);
-                // SAFETY: each task reads and zeroes only its own columns `block`, which
-                // no other task touches; the rows are grid rows.
-                unsafe {
-                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
-                        *buf.get_unchecked_mut(b * nv + r) = *cell;
-                        *cell = zero;
-                    })
-                };
-                for col in buf.chunks_exact_mut(nv) {
-                    self.half_to_real(col, z, scratch);
-                }
-                sink(i * COL_BLOCK, buf);
+                f(i * COL_BLOCK, block, buf, z, scratch);
             },
         );
     }
@@ -244,31 +255,19 @@ impl<T: FftNum> GridFft<T> {
         let half_rows = self.half_rows(rows);
         let data_rows: Vec<usize> = (0..=m).filter(|&v| half_rows[v]).collect();
         let shared = SharedMut(grid.as_mut_ptr());
-        let half_scratch = self.half_inv.get_inplace_scratch_len();
-        self.cols.par_chunks(COL_BLOCK).enumerate().for_each_init(
-            || {
-                (
-                    vec![zero; COL_BLOCK * nv],
-                    vec![zero; m],
-                    vec![zero; half_scratch],
-                )
-            },
-            |(buf, z, scratch), (i, block)| {
-                let buf = &mut buf[..block.len() * nv];
-                buf.fill(zero);
-                source(i * COL_BLOCK, buf);
-                for col in buf.chunks_exact_mut(nv) {
-                    self.real_to_half(col, z, scratch);
-                }
-                // SAFETY: each task writes only its own columns `block`; the rows are
-                // grid rows.
-                unsafe {
-                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
-                        *cell = *buf.get_unchecked(b * nv + r);
-                    })
-                };
-            },
-        );
+        self.real_columns(&self.half_inv, |k0, block, buf, z, scratch| {
+            source(k0, buf);
+            for col in buf.chunks_exact_mut(nv) {
+                self.real_to_half(col, z, scratch);
+            }
+            // SAFETY: each task writes only its own columns `block`; the rows are grid
+            // rows.
+            unsafe {
+                walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
+                    *cell = *buf.get_unchecked(b * nv + r);
+                })
+            };
+        });
         let (a, b) = self.gap;
         let scratch_len = self.row_inv.get_inplace_scratch_len();
         (0..=m)
@@ -286,10 +285,7 @@ impl<T: FftNum> GridFft<T> {
                     if w != v && rows[w] {
                         let other =
                             unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(w * nu), nu) };
-                        other[0] = row[0].conj();
-                        for u in 1..nu {
-                            other[u] = row[nu - u].conj();
-                        }
+                        mirror_conj(row, other);
                     }
                 },
             );
@@ -426,6 +422,15 @@ impl<T: FftNum> GridFft<T> {
     }
 }
 
+/// `to[u] = conj from[(n − u) mod n]`: a row at the mirrored frequencies.
+fn mirror_conj<T: FftNum>(from: &[Complex<T>], to: &mut [Complex<T>]) {
+    let n = from.len();
+    to[0] = from[0].conj();
+    for u in 1..n {
+        to[u] = from[n - u].conj();
+    }
+}
+
 fn of_f64<T: FftNum>(x: f64) -> T {
     T::from_f64(x).expect("an FFT float holds any f64 value")
 }
@@ -492,6 +497,19 @@ mod tests {
         s
     }
 
+    /// A grid of rows of `nu` cells, with data in the flagged rows only.
+    fn test_grid(nu: usize, rows: &[bool]) -> Vec<Complex<f64>> {
+        (0..nu * rows.len())
+            .map(|i| {
+                if rows[i / nu] {
+                    Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())
+                } else {
+                    Complex::new(0.0, 0.0)
+                }
+            })
+            .collect()
+    }
+
     /// The real-image transforms equal the complex ones' real parts (forward) and the
     /// complex ones of a real image (inverse), with flagged rows whose mirrors are not
     /// flagged, and leave the grid as the complex ones do.
@@ -503,15 +521,7 @@ mod tests {
             (20, 2, 5, 2),
         ] {
             let rows: Vec<bool> = (0..nv).map(|r| r != 3 && r != 6 % nv).collect();
-            let grid: Vec<Complex<f64>> = (0..nu * nv)
-                .map(|i| {
-                    if rows[i / nu] {
-                        Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())
-                    } else {
-                        Complex::new(0.0, 0.0)
-                    }
-                })
-                .collect();
+            let grid = test_grid(nu, &rows);
             let plan = GridFft::<f64>::new(nu, nv, nx, ny);
             assert!(plan.real_ok());
             let out_rows = image_axis_indices(ny, nv);
@@ -569,15 +579,7 @@ mod tests {
     fn restricted_transforms_match_a_naive_dft() {
         let (nu, nv, nx, ny) = (12usize, 10usize, 7usize, 4usize);
         let rows: Vec<bool> = (0..nv).map(|r| r != 3 && r != 6).collect();
-        let grid: Vec<Complex<f64>> = (0..nu * nv)
-            .map(|i| {
-                if rows[i / nu] {
-                    Complex::new((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())
-                } else {
-                    Complex::new(0.0, 0.0)
-                }
-            })
-            .collect();
+        let grid = test_grid(nu, &rows);
         let plan = GridFft::<f64>::new(nu, nv, nx, ny);
         let cols = image_axis_indices(nx, nu);
         let out_rows = image_axis_indices(ny, nv);
