@@ -98,18 +98,14 @@ pub fn fit_beam(
             pts.len()
         )));
     }
-    let not_elliptic =
-        || DeconvolveError::Psf("the main lobe is not elliptical: no beam can be fitted".into());
     // A lobe of a few pixels (pixels near the Nyquist size) may not give an ellipse from
     // the logarithms; then a circle of the lobe's area starts the fit.
     let circle = || {
         let a = std::f64::consts::PI * (1.0 / FIT_LEVEL as f64).ln() / pts.len() as f64;
         Quadratic { a, b: 0.0, c: a }
     };
+    // Both starts are elliptic and the least-squares steps keep the form elliptic.
     let mut q = least_squares(&pts, log_fit(&pts).unwrap_or_else(circle));
-    if !q.is_elliptic() {
-        return Err(not_elliptic());
-    }
     let max_half = cy.min(ny - 1 - cy).min(cx).min(nx - 1 - cx);
     let mut width = q.major_px();
     for _ in 0..5 {
