@@ -45,6 +45,7 @@
 //! pieces of any size gives bit-identical spectra to one call.
 
 mod error;
+mod fft;
 pub mod filter;
 mod kernels;
 pub mod reference;
@@ -146,6 +147,10 @@ pub struct Pfb {
     /// Taps in fold order: for complex input each coefficient twice (re, im lanes).
     taps: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
+    /// Our AVX-512 transform (`fft.rs`), where the backend has AVX-512, the input is
+    /// complex, `N` is 16 times a power of two ≥ 16 and the channels come out in order
+    /// (`signed`); it writes each spectrum straight to the output.
+    fast_fft: Option<fft::Plan>,
     backend: Backend,
     /// Complex input with even N: taps carry `(−1)^r` so the FFT output is already in
     /// channel order (module docs, "Implementation").
@@ -268,6 +273,9 @@ impl Pfb {
             coeffs,
             taps,
             fft: FftPlanner::new().plan_fft_forward(n),
+            fast_fft: (backend.level() == SimdLevel::Avx512 && signed)
+                .then(|| fft::Plan::new(n))
+                .flatten(),
             backend,
             signed,
             group,
@@ -507,7 +515,10 @@ impl Pfb {
         let n_out = self.n_out();
         self.scratch.with(|w| {
             // Every transform is in place (in the fold buffer).
-            let scratch_len = self.fft.get_inplace_scratch_len();
+            let scratch_len = match &self.fast_fft {
+                Some(_) => 0,
+                None => self.fft.get_inplace_scratch_len(),
+            };
             // Fold rows are padded by one cache line so they do not share cache sets.
             let rs = n + ROW_PAD;
             // Critically sampled: the group's spectra share input rows (spectrum m folds
@@ -611,6 +622,16 @@ impl Pfb {
                             }
                         }
                     }
+                }
+                if let Some(p) = &self.fast_fft {
+                    // The channels are already in order (`signed`).
+                    for j in 0..g {
+                        let row = &mut rows[j * rs..j * rs + n];
+                        p.forward(self.backend, row);
+                        p.copy_out(row, &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out]);
+                    }
+                    j0 += g;
+                    continue;
                 }
                 for j in 0..g {
                     let row = &mut rows[j * rs..j * rs + n];
@@ -775,7 +796,8 @@ const STAGE_PAD: usize = 16;
 /// One task's scratch: the fold buffer of a group, the FFT scratch and the staged input.
 #[derive(Default)]
 struct Work {
-    fold: Vec<Complex32>,
+    /// Fold rows, on 64-byte lines (as `fft::Plan::forward` needs).
+    fold: Vec<fft::Lane16>,
     scratch: Vec<Complex32>,
     stage: Vec<f32>,
 }
@@ -787,8 +809,8 @@ impl Work {
         scratch: usize,
         stage: usize,
     ) -> (&mut [Complex32], &mut [Complex32], &mut [f32]) {
-        if self.fold.len() < fold {
-            self.fold.resize(fold, Complex32::default());
+        if self.fold.len() < fold.div_ceil(8) {
+            self.fold.resize(fold.div_ceil(8), fft::Lane16::default());
         }
         if self.scratch.len() < scratch {
             self.scratch.resize(scratch, Complex32::default());
@@ -797,7 +819,7 @@ impl Work {
             self.stage.resize(stage, 0.0);
         }
         (
-            &mut self.fold[..fold],
+            &mut fft::as_complex(&mut self.fold)[..fold],
             &mut self.scratch[..scratch],
             &mut self.stage[..stage],
         )
@@ -839,29 +861,6 @@ fn convert<T: FoldScalar>(src: &[T], dst: &mut [f32]) {
 /// Copy `src` to `dst` with non-temporal stores where the CPU has them: spectra go to
 /// memory without first reading the destination lines (no read-for-ownership).
 fn stream_copy(src: &[Complex32], dst: &mut [Complex32]) {
-    assert_eq!(src.len(), dst.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_loadu_ps, _mm_sfence, _mm_stream_ps};
-        // Complex values before the first 16-byte boundary of `dst`, stored normally.
-        let head = usize::from(!(dst.as_ptr() as usize).is_multiple_of(16));
-        if head == 1 && !dst.is_empty() {
-            dst[0] = src[0];
-        }
-        let head = head.min(dst.len());
-        let body = (dst.len() - head) / 2 * 2;
-        let s = src[head..].as_ptr().cast::<f32>();
-        let d = dst[head..].as_mut_ptr().cast::<f32>();
-        // SAFETY: `body` complex values (2·body f32) are in bounds of both slices after
-        // `head`; `d` is 16-byte aligned, as `_mm_stream_ps` requires.
-        unsafe {
-            for i in (0..2 * body).step_by(4) {
-                _mm_stream_ps(d.add(i), _mm_loadu_ps(s.add(i)));
-            }
-            _mm_sfence();
-        }
-        dst[head + body..].copy_from_slice(&src[head + body..]);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    dst.copy_from_slice(src);
+    crate::util::stream_store(src, dst);
+    crate::util::stream_fence();
 }
