@@ -35,7 +35,9 @@
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
 //! then yields channels in docs/CONVENTIONS.md order, transformed in place in the (cached) fold
 //! buffer and copied to the output with non-temporal stores, so output lines are not read
-//! before they are written. Fold and FFT scratch is per thread. Runs of groups of one
+//! before they are written. The FFT is rustfft's, except for complex input on AVX-512 with
+//! `N` = 4096, 8192, … (16 times a power of two), where our own (`fft.rs`) runs in the fold
+//! row: the filterbank measured 15 % faster with it at 4096 channels, and no faster at 1024. Fold and FFT scratch is per thread. Runs of groups of one
 //! call are rayon tasks, so one input uses all threads, and many inputs are balanced
 //! across threads a run at a time.
 //!
@@ -148,8 +150,8 @@ pub struct Pfb {
     taps: Vec<f32>,
     fft: Arc<dyn Fft<f32>>,
     /// Our AVX-512 transform (`fft.rs`), where the backend has AVX-512, the input is
-    /// complex, `N` is 16 times a power of two ≥ 16 and the channels come out in order
-    /// (`signed`); it writes each spectrum straight to the output.
+    /// complex, `N` is at least [`FAST_FFT_MIN`] and 16 times a power of two, and the
+    /// channels come out in order (`signed`).
     fast_fft: Option<fft::Plan>,
     backend: Backend,
     /// Complex input with even N: taps carry `(−1)^r` so the FFT output is already in
@@ -273,7 +275,7 @@ impl Pfb {
             coeffs,
             taps,
             fft: FftPlanner::new().plan_fft_forward(n),
-            fast_fft: (backend.level() == SimdLevel::Avx512 && signed)
+            fast_fft: (backend.level() == SimdLevel::Avx512 && signed && n >= FAST_FFT_MIN)
                 .then(|| fft::Plan::new(n))
                 .flatten(),
             backend,
@@ -783,6 +785,13 @@ fn lanes_of(sampling: Sampling) -> usize {
         Sampling::Real => 1,
     }
 }
+/// Fewest channels for which the filterbank uses `fft.rs` rather than rustfft. Measured
+/// in `cargo bench --bench channelise` (8 taps, critically sampled, complex float32, one
+/// thread, three interleaved rounds, AMD EPYC with AVX-512): 4096 channels 371–385
+/// against 322–335 Msamples/s, 1024 channels 407–422 against 421–425. Sizes between were
+/// not measured.
+const FAST_FFT_MIN: usize = 4096;
+
 /// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
 /// input rows the group shares in L1.
 const FOLD_COLS: usize = 256;
