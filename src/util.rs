@@ -1,6 +1,6 @@
 //! Small crate-private helpers shared by the compute modules: a raw pointer for tasks
-//! that write disjoint parts of one buffer, a cache prefetch hint, non-temporal stores and
-//! a blocked transposition.
+//! that write disjoint parts of one buffer, a cache prefetch hint and a blocked
+//! transposition.
 
 use rayon::prelude::*;
 
@@ -21,44 +21,6 @@ pub(crate) fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
-}
-
-/// `dst = src` with non-temporal stores where the CPU has them (the destination lines go
-/// to memory without being read first); call [`stream_fence`] after the last one before
-/// the data is handed on. Falls back to a plain copy where `dst` is not 8-byte aligned.
-#[inline]
-pub(crate) fn stream_store(src: &[num_complex::Complex32], dst: &mut [num_complex::Complex32]) {
-    assert_eq!(src.len(), dst.len());
-    #[cfg(target_arch = "x86_64")]
-    if (dst.as_ptr() as usize).is_multiple_of(8) {
-        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
-        // One complex value before the first 16-byte boundary of `dst`, stored normally.
-        let head = usize::from(!(dst.as_ptr() as usize).is_multiple_of(16)).min(dst.len());
-        dst[..head].copy_from_slice(&src[..head]);
-        let body = (dst.len() - head) / 2 * 2;
-        let s = src[head..].as_ptr().cast::<f32>();
-        let d = dst[head..].as_mut_ptr().cast::<f32>();
-        // SAFETY: `body` complex values (2·body f32) are in bounds of both slices after
-        // `head`; `d` is 16-byte aligned, as `_mm_stream_ps` requires.
-        unsafe {
-            for i in (0..2 * body).step_by(4) {
-                _mm_stream_ps(d.add(i), _mm_loadu_ps(s.add(i)));
-            }
-        }
-        dst[head + body..].copy_from_slice(&src[head + body..]);
-        return;
-    }
-    dst.copy_from_slice(src);
-}
-
-/// Orders the non-temporal stores of [`stream_store`] before later stores.
-#[inline]
-pub(crate) fn stream_fence() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a store fence has no preconditions.
-    unsafe {
-        std::arch::x86_64::_mm_sfence()
-    };
 }
 
 impl<T> SharedMut<T> {

@@ -37,7 +37,8 @@
 //! buffer and copied to the output with non-temporal stores, so output lines are not read
 //! before they are written. The FFT is rustfft's, except for complex input on AVX-512 with
 //! `N` = 4096, 8192, … (16 times a power of two), where our own (`fft.rs`) runs in the fold
-//! row: the filterbank measured 15 % faster with it at 4096 channels, and no faster at 1024. Fold and FFT scratch is per thread. Runs of groups of one
+//! row: the filterbank measured 15 % faster with it at 4096 channels, and no faster at
+//! 1024. Fold and FFT scratch is per thread. Runs of groups of one
 //! call are rayon tasks, so one input uses all threads, and many inputs are balanced
 //! across threads a run at a time.
 //!
@@ -787,9 +788,9 @@ fn lanes_of(sampling: Sampling) -> usize {
 }
 /// Fewest channels for which the filterbank uses `fft.rs` rather than rustfft. Measured
 /// in `cargo bench --bench channelise` (8 taps, critically sampled, complex float32, one
-/// thread, three interleaved rounds, AMD EPYC with AVX-512): 4096 channels 371–385
-/// against 322–335 Msamples/s, 1024 channels 407–422 against 421–425. Sizes between were
-/// not measured.
+/// thread, three interleaved rounds, AMD EPYC with AVX-512, the transform's radix-4
+/// version): 4096 channels 371–385 against 322–335 Msamples/s, 1024 channels 407–422
+/// against 421–425. Sizes between were not measured.
 const FAST_FFT_MIN: usize = 4096;
 
 /// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
@@ -868,8 +869,29 @@ fn convert<T: FoldScalar>(src: &[T], dst: &mut [f32]) {
 }
 
 /// Copy `src` to `dst` with non-temporal stores where the CPU has them: spectra go to
-/// memory without first reading the destination lines (no read-for-ownership).
+/// memory without first reading the destination lines (no read-for-ownership). A plain
+/// copy where `dst` is not 8-byte aligned.
 fn stream_copy(src: &[Complex32], dst: &mut [Complex32]) {
-    crate::util::stream_store(src, dst);
-    crate::util::stream_fence();
+    assert_eq!(src.len(), dst.len());
+    #[cfg(target_arch = "x86_64")]
+    if (dst.as_ptr() as usize).is_multiple_of(8) {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_sfence, _mm_stream_ps};
+        // One complex value before the first 16-byte boundary of `dst`, stored normally.
+        let head = usize::from(!(dst.as_ptr() as usize).is_multiple_of(16)).min(dst.len());
+        dst[..head].copy_from_slice(&src[..head]);
+        let body = (dst.len() - head) / 2 * 2;
+        let s = src[head..].as_ptr().cast::<f32>();
+        let d = dst[head..].as_mut_ptr().cast::<f32>();
+        // SAFETY: `body` complex values (2·body f32) are in bounds of both slices after
+        // `head`; `d` is 16-byte aligned, as `_mm_stream_ps` requires.
+        unsafe {
+            for i in (0..2 * body).step_by(4) {
+                _mm_stream_ps(d.add(i), _mm_loadu_ps(s.add(i)));
+            }
+            _mm_sfence();
+        }
+        dst[head + body..].copy_from_slice(&src[head + body..]);
+        return;
+    }
+    dst.copy_from_slice(src);
 }
