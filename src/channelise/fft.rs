@@ -432,7 +432,6 @@ mod avx512 {
                 (2, true) => pass::<2, true>(w, m, span, &root),
                 (4, true) => pass::<4, true>(w, m, span, &root),
                 (8, true) => pass::<8, true>(w, m, span, &root),
-                (4, false) => pass::<4, false>(w, m, span, &root),
                 (8, false) => pass::<8, false>(w, m, span, &root),
                 _ => unreachable!("radix {r} in pass {i}"),
             }
