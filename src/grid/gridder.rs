@@ -23,7 +23,7 @@ use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use num_complex::Complex;
 use rayon::prelude::*;
 
-use super::bucket::{unpack, Buckets, CHAN_BITS};
+use super::bucket::{unpack, Buckets, KeyMap, CHAN_BITS};
 use super::es_kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::fft::GridFft;
 use super::geometry::{n_minus_1, Geometry, Loc};
@@ -207,9 +207,10 @@ impl<'a> Plan<'a> {
         let (ntu, ntv) = (params.nu / TILE, params.nv / TILE);
         let n_tiles = ntu * ntv;
         let n_first = params.n_planes - if cfg.wstacking { params.support - 1 } else { 0 };
-        let key_of = |loc: &Loc| {
-            let t = (loc.ay / TILE) * ntu + loc.ax / TILE;
-            loc.plane.min(n_first - 1) * n_tiles + t
+        let map = KeyMap {
+            ntu,
+            n_tiles,
+            n_first,
         };
         // The kernel's polynomial fit and the interpolant of its correction (a few ms,
         // serial) are made alongside the bucketing.
@@ -221,7 +222,7 @@ impl<'a> Plan<'a> {
                     InverseFourier::new(&kernel, 0.5 / params.sigma),
                 )
             },
-            || Buckets::sort(&geom, nrow, nchan, &include, &key_of, n_first * n_tiles),
+            || Buckets::sort(&geom, nrow, nchan, &include, &map, simd),
         );
         if buckets.n_values == 0 {
             return Err(GridError::Empty(
