@@ -5,9 +5,9 @@
 
 use rayon::prelude::*;
 
-use super::geometry::{Axes, Geometry, Loc};
+use super::geometry::{Geometry, Loc};
 use super::params::TILE;
-use crate::simd::{Backend, SimdLevel};
+use crate::simd::Backend;
 use crate::util::SharedMut;
 
 /// How a sample's location becomes its bucket: its first w-plane (the last `n_first − 1`
@@ -58,13 +58,13 @@ struct BlockRuns {
     n_values: usize,
 }
 
-/// Channels looked at together when finding a row's runs.
-const RUN_CHUNK: usize = 64;
+/// Channels looked at together when finding a row's runs (the longest entry).
+pub(super) const RUN_CHUNK: usize = 64;
 
 /// Calls `f(key, entry)` for each run of consecutive channels of `row` that `include` takes
 /// and that share a bucket (`map.key` of their location). Runs never cross a boundary of
 /// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). The keys of a
-/// chunk are computed first, with the row's uvw and the grid's scalars read once, then
+/// chunk are computed first (`locs` holds their locations), then
 /// split into runs without a branch per channel.
 #[inline(always)]
 fn row_runs(
@@ -73,6 +73,7 @@ fn row_runs(
     nchan: usize,
     include: &impl Fn(usize, usize) -> bool,
     (map, simd): (&KeyMap, Backend),
+    locs: &mut [Loc; RUN_CHUNK],
     mut f: impl FnMut(usize, u64),
 ) {
     const NONE: usize = usize::MAX;
@@ -81,19 +82,13 @@ fn row_runs(
     let mut run_keys = [0usize; RUN_CHUNK];
     for c0 in (0..nchan).step_by(RUN_CHUNK) {
         let m = (nchan - c0).min(RUN_CHUNK);
-        let (axes, uvw) = (geom.axes(), geom.row_uvw(row));
-        chunk_keys(
-            &axes,
-            map,
-            simd,
-            uvw,
-            &geom.scale[c0..c0 + m],
-            &mut keys[..m],
-        );
-        for (i, key) in keys[..m].iter_mut().enumerate() {
-            if !include(row, c0 + i) {
-                *key = NONE;
-            }
+        geom.locate_run(simd, row, c0, &mut locs[..m]);
+        for (i, (key, loc)) in keys[..m].iter_mut().zip(locs.iter()).enumerate() {
+            *key = if include(row, c0 + i) {
+                map.key(loc)
+            } else {
+                NONE
+            };
         }
         // Every channel writes its start and key at the next free run slot; only a
         // channel that starts a run moves past it.
@@ -115,118 +110,6 @@ fn row_runs(
             }
         }
     }
-}
-
-/// The bucket of each channel of one row (`scale`: its channels' wavelengths per metre),
-/// eight channels at a time with AVX-512 where the CPU has it (the same keys: the same
-/// f64 operations, and a chunk with any sample the vector path does not cover, one beyond
-/// a wrap of the grid or an absurd w, is done one channel at a time).
-#[inline(always)]
-fn chunk_keys(
-    axes: &Axes,
-    map: &KeyMap,
-    simd: Backend,
-    (u, v, w): (f64, f64, f64),
-    scale: &[f64],
-    keys: &mut [usize],
-) {
-    debug_assert_eq!(scale.len(), keys.len());
-    #[cfg(target_arch = "x86_64")]
-    if simd.level() == SimdLevel::Avx512 && map.n_keys() < 1 << 31 {
-        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
-        if unsafe { chunk_keys_avx512(axes, map, (u, v, w), scale, keys) } {
-            return;
-        }
-    }
-    let _ = simd;
-    for (key, &s) in keys.iter_mut().zip(scale) {
-        *key = map.key(&axes.locate(u, v, w, s));
-    }
-}
-
-/// [`chunk_keys`] with AVX-512, eight channels a vector; returns `false` (keys
-/// unspecified) when a sample needs the scalar path. Every step is the scalar one's, in
-/// f64: `Axes::locate`'s products in the same order, its floor (exact, as the scalar one is
-/// below 2⁶³; the vector path takes values below 2⁵² only), its wrap by one grid length
-/// (integers below 2⁵³ are exact in f64), then the key (below 2³¹).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn chunk_keys_avx512(
-    axes: &Axes,
-    map: &KeyMap,
-    (u, v, w): (f64, f64, f64),
-    scale: &[f64],
-    keys: &mut [usize],
-) -> bool {
-    use std::arch::x86_64::*;
-    const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
-    let floor = |x: __m512d| _mm512_roundscale_pd::<FLOOR>(x);
-    let set = _mm512_set1_pd;
-    let (half, zero, one, big) = (set(axes.half), set(0.0), set(1.0), set((1u64 << 52) as f64));
-    let inv_tile = set(1.0 / TILE as f64);
-    // The first cell on one axis, wrapped by one grid length, and whether it is in the
-    // vector path's range.
-    let axis = |x: __m512d, n: i64| {
-        let t = _mm512_sub_pd(x, half);
-        let ok = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(t), big);
-        let a = _mm512_add_pd(floor(t), one);
-        let nf = set(n as f64);
-        let a = _mm512_mask_add_pd(a, _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, zero), a, nf);
-        let a = _mm512_mask_sub_pd(
-            a,
-            _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, set(n as f64 - 1.0)),
-            a,
-            nf,
-        );
-        let inside =
-            _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, zero) & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, nf);
-        (a, ok & inside)
-    };
-    let mut out = [0i32; 8];
-    for (i0, keys) in (0..scale.len()).step_by(8).zip(keys.chunks_mut(8)) {
-        let k: __mmask8 = (0xffu32 >> (8 - keys.len())) as u8;
-        // SAFETY: lanes under `k` are within `scale` (`keys` is as long).
-        let s = unsafe { _mm512_maskz_loadu_pd(k, scale.as_ptr().add(i0)) };
-        let (mut us, mut vs, mut ws) = (
-            _mm512_mul_pd(set(u), s),
-            _mm512_mul_pd(set(v), s),
-            _mm512_mul_pd(set(w), s),
-        );
-        if axes.wstack {
-            let flip = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(ws, zero);
-            us = _mm512_mask_sub_pd(us, flip, zero, us);
-            vs = _mm512_mask_sub_pd(vs, flip, zero, vs);
-            ws = _mm512_mask_sub_pd(ws, flip, zero, ws);
-        }
-        let (ax, ok_x) = axis(_mm512_mul_pd(us, set(axes.su)), axes.nu);
-        let (ay, ok_y) = axis(_mm512_mul_pd(vs, set(axes.sv)), axes.nv);
-        let (plane, ok_z) = if axes.wstack {
-            let z = _mm512_sub_pd(
-                _mm512_mul_pd(_mm512_sub_pd(ws, set(axes.w0)), set(axes.inv_dw)),
-                half,
-            );
-            let ok = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(z), big);
-            let p = _mm512_max_pd(_mm512_add_pd(floor(z), one), zero);
-            (_mm512_min_pd(p, set((map.n_first - 1) as f64)), ok)
-        } else {
-            (zero, 0xff)
-        };
-        if ok_x & ok_y & ok_z & k != k {
-            return false;
-        }
-        let tx = floor(_mm512_mul_pd(ax, inv_tile));
-        let ty = floor(_mm512_mul_pd(ay, inv_tile));
-        let key = _mm512_add_pd(
-            _mm512_mul_pd(plane, set(map.n_tiles as f64)),
-            _mm512_add_pd(_mm512_mul_pd(ty, set(map.ntu as f64)), tx),
-        );
-        // SAFETY: `out` holds eight i32.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm512_cvttpd_epi32(key)) };
-        for (d, &o) in keys.iter_mut().zip(&out) {
-            *d = o as usize;
-        }
-    }
-    true
 }
 
 /// A run of `len` channels from `c0` of row `row`, as one bucket entry.
@@ -343,8 +226,9 @@ fn count_runs(
                 runs: Vec::new(),
                 n_values: 0,
             };
+            let mut locs = [Loc::default(); RUN_CHUNK];
             for row in bi * block..((bi + 1) * block).min(nrow) {
-                row_runs(geom, row, nchan, include, (map, simd), |k, e| {
+                row_runs(geom, row, nchan, include, (map, simd), &mut locs, |k, e| {
                     b.counts[k] += 1;
                     b.n_values += unpack(e).2;
                     b.runs.push((k as u32, e));
@@ -423,7 +307,9 @@ mod tests {
     }
 
     fn backends() -> impl Iterator<Item = Backend> {
-        let levels = SimdLevel::ALL.into_iter().filter(|l| l.is_supported());
+        let levels = crate::simd::SimdLevel::ALL
+            .into_iter()
+            .filter(|l| l.is_supported());
         levels.map(|l| Backend::new(Some(l)).unwrap())
     }
 
@@ -534,68 +420,5 @@ mod tests {
         let uvw = Array2::from_shape_vec((1, 3), vec![1.0, 1.0, 0.0]).unwrap();
         let b = check(&geometry(uvw, vec![1.0; 5]), 1, 5, |_, _| false);
         assert!(b.entries.is_empty() && b.n_values == 0);
-    }
-
-    /// The vector keys are the scalar ones, sample for sample: with and without w-stacking,
-    /// samples wrapped once or many times around the grid (those take the scalar path),
-    /// cells on tile edges, folded samples and w beyond the planes; every chunk length.
-    #[test]
-    fn the_vector_keys_are_the_scalar_keys() {
-        let mut s = 7u64;
-        let mut rnd = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for wstack in [false, true] {
-            let (nu, nv) = (96, 80);
-            let map = KeyMap {
-                ntu: nu / TILE,
-                n_tiles: (nu / TILE) * (nv / TILE),
-                n_first: if wstack { 5 } else { 1 },
-            };
-            let axes = Axes {
-                su: -0.7,
-                sv: 1.3,
-                nu: nu as i64,
-                nv: nv as i64,
-                half: 3.5,
-                wstack,
-                w0: -2.0,
-                inv_dw: 0.8,
-            };
-            for trial in 0..4000 {
-                // Mostly on the grid; some a few grids away; some integral (tile edges).
-                let reach = [40.0, 40.0, 200.0, 1e4][trial % 4];
-                let mut uvw = [0.0; 3];
-                for x in &mut uvw {
-                    *x = (rnd() - 0.5) * reach;
-                    if trial % 7 == 0 {
-                        *x = x.round();
-                    }
-                }
-                let m = 1 + trial % RUN_CHUNK;
-                let scale: Vec<f64> = (0..m).map(|_| 0.5 + rnd()).collect();
-                let want: Vec<usize> = scale
-                    .iter()
-                    .map(|&s| map.key(&axes.locate(uvw[0], uvw[1], uvw[2], s)))
-                    .collect();
-                #[cfg(target_arch = "x86_64")]
-                if SimdLevel::Avx512.is_supported() && reach < 100.0 {
-                    // Within one wrap of the grid: the vector path itself must take it.
-                    let mut got = vec![usize::MAX; m];
-                    // SAFETY: the CPU has AVX-512 F (checked above).
-                    let took =
-                        unsafe { chunk_keys_avx512(&axes, &map, uvw.into(), &scale, &mut got) };
-                    assert!(took && got == want, "uvw {uvw:?}");
-                }
-                for simd in backends() {
-                    let mut got = vec![usize::MAX; m];
-                    chunk_keys(&axes, &map, simd, uvw.into(), &scale, &mut got);
-                    assert_eq!(got, want, "{simd:?}, w-stacking {wstack}, uvw {uvw:?}");
-                }
-            }
-        }
     }
 }

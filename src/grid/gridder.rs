@@ -23,7 +23,7 @@ use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use num_complex::Complex;
 use rayon::prelude::*;
 
-use super::bucket::{unpack, Buckets, KeyMap, CHAN_BITS};
+use super::bucket::{unpack, Buckets, KeyMap, CHAN_BITS, RUN_CHUNK};
 use super::es_kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::fft::GridFft;
 use super::geometry::{n_minus_1, Geometry, Loc};
@@ -1152,6 +1152,8 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
 ) {
     let plan = job.plan;
     let nt = plan.n_tiles();
+    // An entry's locations, made together (eight at a time with AVX-512).
+    let mut locs = [Loc::default(); RUN_CHUNK];
     for first in job.firsts.clone() {
         let range = plan.buckets.range(first * nt + job.tile);
         let end = range.end;
@@ -1165,8 +1167,8 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
             let (row, c0, len) = unpack(entries[k]);
             // Bucket-order numbering only where it was made (prepared values).
             let v0 = job.value_start.get(k).map_or(0, |&v| v as usize);
-            for i in 0..len {
-                let loc = plan.geom.locate(row, c0 + i);
+            plan.geom.locate_run(plan.simd, row, c0, &mut locs[..len]);
+            for (i, loc) in locs[..len].iter().enumerate() {
                 let (kx, ky) = weights2::<T, WP>(
                     &job.coeffs.two,
                     job.coeffs.degree,
@@ -1184,7 +1186,7 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
                 } else {
                     T::one()
                 };
-                f(v0 + i, row, c0 + i, &loc, &kx, &ky, kw);
+                f(v0 + i, row, c0 + i, loc, &kx, &ky, kw);
             }
         }
     }
