@@ -63,9 +63,9 @@ pub(super) const RUN_CHUNK: usize = 64;
 
 /// Calls `f(key, entry)` for each run of consecutive channels of `row` that `include` takes
 /// and that share a bucket (`map.key` of their location). Runs never cross a boundary of
-/// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). The keys of a
-/// chunk are computed first (`locs` holds their locations), then
-/// split into runs without a branch per channel.
+/// [`RUN_CHUNK`] channels (a run split in two is still two correct entries). A chunk's
+/// locations are made together (into `locs`), then its keys, then the keys are split into
+/// runs without a branch per channel.
 #[inline(always)]
 fn row_runs(
     geom: &Geometry<'_>,

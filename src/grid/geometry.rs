@@ -173,7 +173,7 @@ impl Axes {
 }
 
 impl Geometry<'_> {
-    /// [`Geometry::locate`] of channels `c0 .. c0 + out.len()` of `row`, eight channels at
+    /// [`Axes::locate`] of channels `c0 .. c0 + out.len()` of `row`, eight channels at
     /// a time with AVX-512 where `simd` has it: the same locations, bit for bit.
     #[inline(always)]
     pub(super) fn locate_run(&self, simd: Backend, row: usize, c0: usize, out: &mut [Loc]) {
