@@ -33,14 +33,14 @@
 //! Only the samples of windows that straddle two calls are kept (converted to f32) in the
 //! [`PfbState`]. For complex input with even `N` the taps carry a factor `(−1)^r` (and the
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
-//! then yields channels in docs/CONVENTIONS.md order, transformed in place in the (cached) fold
-//! buffer and copied to the output with non-temporal stores, so output lines are not read
-//! before they are written. The FFT is rustfft's, except for complex input on AVX-512 with
-//! `N` = 4096, 8192, … (16 times a power of two), where our own (`fft.rs`) runs in the fold
-//! row: the filterbank measured 15 % faster with it at 4096 channels, and no faster at
-//! 1024. Fold and FFT scratch is per thread. Runs of groups of one
-//! call are rayon tasks, so one input uses all threads, and many inputs are balanced
-//! across threads a run at a time.
+//! then yields channels in docs/CONVENTIONS.md order, transformed in place in the (cached)
+//! fold buffer and copied to the output with non-temporal stores, so output lines are not
+//! read before they are written. The FFT is rustfft's, except for complex input on AVX-512
+//! with `N` = 4096, 8192, … (16 times a power of two), where our own (`fft.rs`) runs in the
+//! fold row: the filterbank measured 15 % faster with it at 4096 channels, and no faster
+//! at 1024. Fold and FFT scratch is per thread. Runs of groups of one call are rayon
+//! tasks, so one input uses all threads, and many inputs are balanced across threads a
+//! run at a time.
 //!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input

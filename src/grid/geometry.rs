@@ -28,7 +28,7 @@ pub fn n_minus_1(l: f64, m: f64) -> f64 {
 
 /// Where a visibility lands: first cell and fractional offset on each axis, first plane
 /// and its offset, and whether it was replaced by its Hermitian twin.
-#[derive(Clone, Copy, Default, Debug, PartialEq)]
+#[derive(Clone, Copy, Default)]
 pub(super) struct Loc {
     pub(super) ax: usize,
     pub(super) dx: f64,
