@@ -32,7 +32,7 @@ use super::tile_loops::{interpolate, padded, spread, weight_one, weights2, with_
 use super::{GridConfig, GridError, GridFloat, GridReport, GridWorkspace, StageTimes};
 use crate::simd::{Backend, SimdLevel};
 use crate::telescope::SPEED_OF_LIGHT_M_S;
-use crate::util::{prefetch, timed, transpose_map, SharedMut};
+use crate::util::{prefetch, prefetch_span, sincos_turns, timed, transpose_map, SharedMut};
 
 /// How many entries ahead the tile loops prefetch uvw.
 const PREFETCH: usize = 8;
@@ -335,9 +335,9 @@ impl<'a> Plan<'a> {
         c(t / self.ntu, self.ntv) * 3 + c(t % self.ntu, self.ntu)
     }
 
-    /// Image-plane corrections: per column, per row, and (w-stacking) per pixel of a
-    /// quadrant indexed by `(|column offset|, |row offset|)` (see [`Self::quadrant_index`]).
-    fn corrections(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    /// Image-plane corrections of the u and v kernels: per column and per row. The w
+    /// kernel's, per pixel, is carried by the plane phases ([`Self::plane_phases`]).
+    fn corrections(&self) -> Corrections {
         let (p, inv) = (&self.params, &self.inv);
         let cu = (0..self.nx)
             .map(|c| inv.eval((c as f64 - (self.nx / 2) as f64) / p.nu as f64))
@@ -345,42 +345,18 @@ impl<'a> Plan<'a> {
         let cv = (0..self.ny)
             .map(|r| inv.eval((r as f64 - (self.ny / 2) as f64) / p.nv as f64))
             .collect();
-        let cw = if self.geom.wstack {
-            self.quadrant_map(|x| inv.eval(p.dw * (x - p.nm1_centre)))
-        } else {
-            Vec::new()
-        };
-        (cu, cv, cw)
+        (cu, cv)
     }
 
-    /// The image-plane correction of pixel (row `i`, column `k`), from
+    /// The u and v kernels' image-plane correction of pixel (row `i`, column `k`), from
     /// [`Self::corrections`].
     #[inline(always)]
-    fn correction(&self, corr: &(Vec<f64>, Vec<f64>, Vec<f64>), i: usize, k: usize) -> f64 {
-        let (cu, cv, cw) = corr;
-        let f = cu[k] * cv[i];
-        if self.geom.wstack {
-            f * cw[self.quadrant_index(i, k)]
-        } else {
-            f
-        }
+    fn correction(&self, corr: &Corrections, i: usize, k: usize) -> f64 {
+        corr.0[k] * corr.1[i]
     }
 
     fn quadrant_dims(&self) -> (usize, usize) {
         (self.nx / 2 + 1, self.ny / 2 + 1)
-    }
-
-    /// `f(n − 1)` for every pixel of the quadrant, column by column (the column
-    /// transforms walk the image a column at a time).
-    fn quadrant_map<U: Send>(&self, f: impl Fn(f64) -> U + Sync) -> Vec<U> {
-        let (qx, qy) = self.quadrant_dims();
-        (0..qx * qy)
-            .into_par_iter()
-            .map(|q| {
-                let (qc, qr) = (q / qy, q % qy);
-                f(n_minus_1(qc as f64 * self.cell_x, qr as f64 * self.cell_y))
-            })
-            .collect()
     }
 
     #[inline(always)]
@@ -390,14 +366,40 @@ impl<'a> Plan<'a> {
         qc * self.quadrant_dims().1 + qr
     }
 
-    /// Phase `exp(−2πi w (n − 1 − centre))` and its per-plane step, on the quadrant.
-    /// In the gridder's precision: the recurrence drifts by about one unit roundoff per
-    /// plane, far below the smallest ε of that precision.
+    /// The w-stacking screens on the quadrant, column by column (the column transforms
+    /// walk the image a column at a time), indexed by [`Self::quadrant_index`]: the first
+    /// plane's phase `exp(−2πi w0 (n − 1 − centre))` times the w kernel's image-plane
+    /// correction `1/Φ(dw (n − 1 − centre))`, and the per-plane step `exp(−2πi dw (n − 1 −
+    /// centre))`. The correction is real, so carrying it in the phase corrects every
+    /// plane's contribution alike. In the gridder's precision: the recurrence drifts by
+    /// about one unit roundoff per plane, far below the smallest ε of that precision.
     fn plane_phases<T: GridFloat>(&self) -> (Vec<Complex<T>>, Vec<Complex<T>>) {
+        const L: usize = 8;
         let p = &self.params;
-        let tau = 2.0 * std::f64::consts::PI;
-        let phase = self.quadrant_map(|x| unit_phasor::<T>(-tau * p.w0 * (x - p.nm1_centre)));
-        let step = self.quadrant_map(|x| unit_phasor::<T>(-tau * p.dw * (x - p.nm1_centre)));
+        let (qx, qy) = self.quadrant_dims();
+        let zero = Complex::new(T::zero(), T::zero());
+        let mut phase = vec![zero; qx * qy];
+        let mut step = vec![zero; qx * qy];
+        phase
+            .par_chunks_mut(qy)
+            .zip(step.par_chunks_mut(qy))
+            .enumerate()
+            .for_each(|(qc, (phase, step))| {
+                let l = qc as f64 * self.cell_x;
+                for r0 in (0..qy).step_by(L) {
+                    // n − 1 − centre of eight pixels of the column (past its end: unused).
+                    let x: [f64; L] = std::array::from_fn(|i| {
+                        n_minus_1(l, (r0 + i) as f64 * self.cell_y) - p.nm1_centre
+                    });
+                    let cw = self.inv.eval_lanes(&x.map(|x| p.dw * x));
+                    for i in 0..L.min(qy - r0) {
+                        let (s0, c0) = sincos_turns(-p.w0 * x[i]);
+                        let (s1, c1) = sincos_turns(-p.dw * x[i]);
+                        phase[r0 + i] = Complex::new(T::of_f64(c0 * cw[i]), T::of_f64(s0 * cw[i]));
+                        step[r0 + i] = Complex::new(T::of_f64(c1), T::of_f64(s1));
+                    }
+                }
+            });
         (phase, step)
     }
 
@@ -443,6 +445,22 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Asks for the grid cells of tile `tile` (its `tile + W − 1` rows and columns,
+    /// wrapping) in the grid at address `grid` (an address, so that the tasks can share
+    /// it): a hint, for cells a grid row apart that the hardware does not foresee.
+    fn prefetch_tile<const WRITE: bool, T: GridFloat>(&self, grid: usize, tile: usize) {
+        let (nu, nv) = (self.params.nu, self.params.nv);
+        let bw = self.params.tile + self.params.support - 1;
+        let (ox, oy) = self.tile_origin(tile);
+        let first = bw.min(nu - ox);
+        let cell = size_of::<Complex<T>>();
+        for r in 0..bw {
+            let row = grid + ((oy + r) % nv) * nu * cell;
+            prefetch_span::<WRITE, u8>((row + ox * cell) as *const u8, first * cell);
+            prefetch_span::<WRITE, u8>(row as *const u8, (bw - first) * cell);
+        }
+    }
+
     /// `(rows, columns)` of the image.
     pub(super) fn image_shape(&self) -> (usize, usize) {
         (self.ny, self.nx)
@@ -460,10 +478,8 @@ impl<'a> Plan<'a> {
     fn entry_factor(&self, row: usize, chan: usize) -> (bool, Complex<f64>) {
         let (_, _, w, flip) = self.geom.uvw_lambda(row, chan);
         let ph = if self.geom.wstack {
-            Complex::from_polar(
-                1.0,
-                -2.0 * std::f64::consts::PI * w * self.params.nm1_centre,
-            )
+            let (s, c) = sincos_turns(-w * self.params.nm1_centre);
+            Complex::new(c, s)
         } else {
             Complex::new(1.0, 0.0)
         };
@@ -542,7 +558,7 @@ fn real_zeros<T: GridFloat>(n: usize) -> Vec<T> {
 }
 
 /// The image-plane corrections of [`Plan::corrections`].
-type Corrections = (Vec<f64>, Vec<f64>, Vec<f64>);
+type Corrections = (Vec<f64>, Vec<f64>);
 
 /// Where the tile loops of the gridder take each visibility from.
 enum Source<'v, T: GridFloat> {
@@ -705,10 +721,14 @@ fn spread_plane<T: GridFloat>(
         by_colour[plan.colour(t)].push(t);
     }
     let shared = SharedMut(grid.as_mut_ptr());
+    let grid_ptr = grid.as_ptr() as usize;
     for colour_tiles in &by_colour {
         colour_tiles.par_iter().for_each_init(
             || vec![zero; bw * bwp],
             |buf, &t| {
+                // The tile's grid cells are added to once its samples are spread: asked
+                // for now, they arrive while the samples are.
+                plan.prefetch_tile::<true, T>(grid_ptr, t);
                 buf.fill(zero);
                 match source {
                     Source::Direct { vis, weight } => {
@@ -760,7 +780,7 @@ fn forward_direct<T: GridFloat>(
 ) {
     let (nx, ny, nv) = (plan.nx, plan.ny, plan.params.nv);
     let out = SharedMut(image.as_mut_ptr());
-    let (cu, cv, _) = corr;
+    let (cu, cv) = corr;
     let sink = |k0: usize, buf: &[Complex<T>]| {
         let (nb, out_rows) = (buf.len() / nv, fft.out_rows());
         image_row_chunks(
@@ -956,7 +976,7 @@ fn inverse_direct<T: GridFloat>(
     dirty: ArrayView2<'_, T>,
 ) {
     let (ny, nv) = (plan.ny, plan.params.nv);
-    let (cu, cv, _) = corr;
+    let (cu, cv) = corr;
     let source = |k0: usize, buf: &mut [Complex<T>]| {
         let out_rows = fft.out_rows();
         image_row_chunks(
@@ -1023,9 +1043,15 @@ fn interpolate_plane<T: GridFloat>(
     let zero = Complex::new(T::zero(), T::zero());
     let simd = plan.simd;
     let out = SharedMut(vis.as_mut_ptr());
-    tiles.par_iter().for_each_init(
+    let grid_ptr = grid.as_ptr() as usize;
+    tiles.par_iter().enumerate().for_each_init(
         || vec![zero; bw * bwp],
-        |buf, &t| {
+        |buf, (k, &t)| {
+            // The next tile's cells (most often this thread's next job) are asked for
+            // while this one is interpolated.
+            if let Some(&next) = tiles.get(k + 1) {
+                plan.prefetch_tile::<false, T>(grid_ptr, next);
+            }
             let job = plan.tile_job(coeffs, j, t, bwp, &[]);
             let (ox, oy) = job.origin;
             load_tile(grid, nu, nv, ox, oy, bw, bwp, buf);
@@ -1112,12 +1138,6 @@ struct TileCoeffs<T> {
     one: Vec<T>,
     two: Vec<T>,
     degree: usize,
-}
-
-/// `exp(iφ)` in precision `T`.
-fn unit_phasor<T: GridFloat>(phi: f64) -> Complex<T> {
-    let (s, c) = phi.sin_cos();
-    Complex::new(T::of_f64(c), T::of_f64(s))
 }
 
 /// Moves the per-pixel w-phases on to the next plane.
