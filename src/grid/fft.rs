@@ -374,6 +374,124 @@ impl<T: FftNum> GridFft<T> {
         );
     }
 
+    /// Scratch length for [`Self::row_forward_to_image`] and [`Self::row_inverse_from_image`].
+    pub fn row_scratch_len(&self) -> usize {
+        self.row_fwd
+            .get_inplace_scratch_len()
+            .max(self.row_inv.get_inplace_scratch_len())
+    }
+
+    /// Forward transform of one grid row (`nu` cells, transformed in place) into the
+    /// image's columns: `out[k]` is the row's grid column `cols[k]`, `k < nx`. The first
+    /// half of [`Self::forward`] one row at a time, for callers that make rows as they go.
+    pub fn row_forward_to_image(
+        &self,
+        row: &mut [Complex<T>],
+        out: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) {
+        self.row_fwd.process_with_scratch(row, scratch);
+        for (o, &c) in out.iter_mut().zip(&self.cols) {
+            *o = row[c];
+        }
+    }
+
+    /// The adjoint of [`Self::row_forward_to_image`]: `row` (`nu` cells) becomes the
+    /// inverse transform of the row whose grid column `cols[k]` is `inp[k]` and whose
+    /// other cells are zero.
+    pub fn row_inverse_from_image(
+        &self,
+        inp: &[Complex<T>],
+        row: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) {
+        row.fill(Complex::new(T::zero(), T::zero()));
+        for (&v, &c) in inp.iter().zip(&self.cols) {
+            row[c] = v;
+        }
+        self.row_inv.process_with_scratch(row, scratch);
+    }
+
+    /// The second half of [`Self::forward`] on rows already transformed: `half` holds
+    /// `nv` rows of the image's `nx` columns (as [`Self::row_forward_to_image`] makes
+    /// them), of which only those flagged in `rows` may be non-zero. Each block of
+    /// columns is transformed and goes to `sink(k0, buf)`; `half` is left all zero.
+    pub fn forward_columns(
+        &self,
+        half: &mut [Complex<T>],
+        rows: &[bool],
+        sink: impl Fn(usize, &[Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let (nx, nv) = (self.cols.len(), self.nv);
+        assert_eq!(half.len(), nx * nv);
+        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let image_cols: Vec<usize> = (0..nx).collect();
+        let shared = SharedMut(half.as_mut_ptr());
+        self.columns(
+            &self.col_fwd,
+            |k0, block, buf| {
+                buf.fill(zero);
+                // SAFETY: each task reads and zeroes only its own columns, which no other
+                // task touches; the rows are below nv and the columns below nx.
+                unsafe {
+                    walk_rows(
+                        shared,
+                        nx,
+                        &data_rows,
+                        &image_cols[k0..k0 + block.len()],
+                        |r, b, cell| {
+                            *buf.get_unchecked_mut(b * nv + r) = *cell;
+                            *cell = zero;
+                        },
+                    )
+                };
+            },
+            |k0, _, buf| sink(k0, buf),
+        );
+    }
+
+    /// The adjoint of [`Self::forward_columns`], the first half of [`Self::inverse`]:
+    /// `source(k0, buf)` writes each block of image columns at the rows
+    /// [`Self::out_rows`] of a zeroed `buf`; the columns are inverse transformed and
+    /// stored in `half` (`nv` rows of `nx` columns) at the rows flagged in `rows`. Only
+    /// those rows are meaningful afterwards.
+    pub fn inverse_columns(
+        &self,
+        half: &mut [Complex<T>],
+        rows: &[bool],
+        source: impl Fn(usize, &mut [Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let (nx, nv) = (self.cols.len(), self.nv);
+        assert_eq!(half.len(), nx * nv);
+        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let image_cols: Vec<usize> = (0..nx).collect();
+        let shared = SharedMut(half.as_mut_ptr());
+        self.columns(
+            &self.col_inv,
+            |k0, _, buf| {
+                buf.fill(zero);
+                source(k0, buf);
+            },
+            |k0, block, buf| {
+                // SAFETY: each task writes only its own columns; rows below nv, columns
+                // below nx.
+                unsafe {
+                    walk_rows(
+                        shared,
+                        nx,
+                        &data_rows,
+                        &image_cols[k0..k0 + block.len()],
+                        |r, b, cell| {
+                            *cell = *buf.get_unchecked(b * nv + r);
+                        },
+                    )
+                };
+            },
+        );
+    }
+
     /// Transforms the rows flagged in `rows` in place, calling `before` and `after` on
     /// each (while it is in cache).
     fn rows(

@@ -15,7 +15,11 @@
 //! no atomics are needed. With w-stacking, visibilities with `w < 0` are replaced by their
 //! Hermitian twins `(−u, −v, −w, V*)`, the phase of the image's mid n − 1 is applied to each
 //! visibility, and planes `w_j = w0 + j·dw` are gridded one at a time with a third kernel
-//! factor, transformed, multiplied by `exp(−2πi w_j (n − 1 − centre))` and summed.
+//! factor, transformed, multiplied by `exp(−2πi w_j (n − 1 − centre))` and summed. A
+//! w-plane is never held whole: it is made a band of tiles at a time in a strip of grid
+//! rows that stays in cache, and each row is transformed as soon as it is complete and
+//! kept only at the image's columns (so the plane's memory is `nv × nx`, not `nv × nu`),
+//! which saves the whole grid's round trips through memory that dominated the transforms.
 
 use std::time::Instant;
 
@@ -599,7 +603,9 @@ pub(super) fn grid<T: GridFloat>(
         }
     });
     let coeffs = plan.coeffs::<T>();
-    let mut grid = ws.take(nu * nv, true);
+    // Without w-stacking the whole grid; with it, the grid's rows transformed and cut to
+    // the image's columns (`nv × nx`), made band by band (see [`spread_bands`]).
+    let mut grid = ws.take(if direct { nu * nv } else { nv * nx }, true);
     // The image-plane corrections: needed in the plane loop without w-stacking; with it,
     // only at the end, so they are made after the plane loop's buffers are gone.
     let mut corr = if direct {
@@ -613,6 +619,7 @@ pub(super) fn grid<T: GridFloat>(
     // deliver them, and the corrected image is made at the end.
     let mut out = real_zeros::<T>(nx * ny);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
+    let pool = BandPool::new();
     let (mut phase, step) = if direct {
         (Vec::new(), Vec::new())
     } else {
@@ -622,10 +629,17 @@ pub(super) fn grid<T: GridFloat>(
         let tiles = plan.occupied_tiles(j);
         let mask = plan.row_mask(&tiles);
         timed(&mut times.grid_s, || {
-            spread_plane(plan, &coeffs, j, &tiles, &source, &mut grid)
+            if direct {
+                spread_plane(plan, &coeffs, j, &tiles, &source, &mut grid)
+            } else {
+                spread_bands(
+                    plan, &coeffs, j, &tiles, &mask, &source, &fft, &pool, &mut grid,
+                )
+            }
         });
-        // Transform, adding this plane's contribution (phased, with w-stacking) to the
-        // image as each block of columns comes out; the grid is left zero.
+        // Transform (with w-stacking: the columns; the rows were transformed band by
+        // band), adding this plane's contribution (phased, with w-stacking) to the image
+        // as each block of columns comes out; the grid is left zero.
         timed(&mut times.fft_s, || {
             if direct {
                 forward_direct(plan, &fft, &mut grid, &mask, &corr, &mut out);
@@ -808,7 +822,8 @@ fn forward_direct<T: GridFloat>(
     }
 }
 
-/// With w-stacking: transforms plane `j` and adds it, phased by `exp(−2πi w_j (n − 1 −
+/// With w-stacking: transforms the columns of plane `j` (its rows transformed and cut to
+/// the image's columns by [`spread_bands`]) and adds it, phased by `exp(−2πi w_j (n − 1 −
 /// centre))`, to the column-major accumulator `acc[k * ny + i]`.
 fn forward_stacked<T: GridFloat>(
     plan: &Plan<'_>,
@@ -821,7 +836,7 @@ fn forward_stacked<T: GridFloat>(
     let (ny, nv) = (plan.ny, plan.params.nv);
     let out = SharedMut(acc.as_mut_ptr());
     let out_rows = fft.out_rows();
-    fft.forward(grid, mask, move |k0, buf| {
+    fft.forward_columns(grid, mask, move |k0, buf| {
         for (b, col) in buf.chunks_exact(nv).enumerate() {
             let k = k0 + b;
             // SAFETY: each block of columns writes only its own image columns.
@@ -846,6 +861,268 @@ fn stacked_image<T: GridFloat>(plan: &Plan<'_>, acc: &[T], corr: &Corrections) -
         image.as_slice_mut().expect("standard layout"),
     );
     image
+}
+
+/// Buffers of one band task: the strip of grid rows, a tile buffer and the row
+/// transforms' scratch. Kept across the planes of a call (a strip is up to a few MB, and
+/// fresh ones would be paged in again for every plane).
+struct BandBuffers<T> {
+    strip: Vec<Complex<T>>,
+    tile: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
+}
+
+/// The band tasks' buffers, taken and given back by the tasks.
+struct BandPool<T>(std::sync::Mutex<Vec<BandBuffers<T>>>);
+
+impl<T: GridFloat> BandPool<T> {
+    fn new() -> Self {
+        BandPool(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// Runs `f` with a set of buffers for `plan` (the strip all zero, as `f` must leave
+    /// it).
+    fn with(&self, plan: &Plan<'_>, fft: &GridFft<T>, f: impl FnOnce(&mut BandBuffers<T>)) {
+        let p = &plan.params;
+        let bw = p.tile + p.support - 1;
+        let zero = Complex::new(T::zero(), T::zero());
+        let taken = self.0.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let mut b = taken.unwrap_or_else(|| BandBuffers {
+            strip: vec![zero; bw * p.nu],
+            tile: vec![zero; bw * (p.tile + padded(p.support) - 1)],
+            scratch: vec![zero; fft.row_scratch_len()],
+        });
+        f(&mut b);
+        if let Ok(mut v) = self.0.lock() {
+            v.push(b);
+        }
+    }
+}
+
+/// The bands (tile rows) of plane `j` in contiguous runs of about equal work, eight
+/// runs per thread so that work stealing evens them out, and the occupied tiles of
+/// each band.
+fn band_runs(
+    plan: &Plan<'_>,
+    j: usize,
+    tiles: &[usize],
+) -> (Vec<std::ops::Range<usize>>, Vec<Vec<usize>>) {
+    let (ntu, ntv, nt) = (plan.ntu, plan.ntv, plan.n_tiles());
+    let mut band_tiles = vec![Vec::new(); ntv];
+    for &t in tiles {
+        band_tiles[t / ntu].push(t);
+    }
+    // Work of a band in the cost model's terms (params.rs, nanoseconds): its samples'
+    // kernel points and its rows' transforms.
+    let p = &plan.params;
+    let firsts = plan.first_planes(j);
+    let per_sample = 1.05 * (p.support * padded(p.support)) as f64 + 20.0;
+    let per_band = 0.36 * (p.tile * p.nu) as f64 * (p.nu as f64).log2();
+    let work: Vec<f64> = band_tiles
+        .iter()
+        .map(|ts| {
+            let samples: usize = ts
+                .iter()
+                .flat_map(|&t| firsts.clone().map(move |f| f * nt + t))
+                .flat_map(|key| plan.buckets.range(key))
+                .map(|k| unpack(plan.buckets.entries[k]).2)
+                .sum();
+            per_band + per_sample * samples as f64
+        })
+        .collect();
+    let n_runs = (8 * rayon::current_num_threads()).clamp(1, ntv);
+    let total: f64 = work.iter().sum();
+    let mut runs = Vec::with_capacity(n_runs);
+    let (mut start, mut acc) = (0, 0.0);
+    for (tv, w) in work.iter().enumerate() {
+        acc += w;
+        // Close a run once it holds its share of the work so far.
+        if acc * n_runs as f64 >= total * (runs.len() + 1) as f64 && runs.len() + 1 < n_runs {
+            runs.push(start..tv + 1);
+            start = tv + 1;
+        }
+    }
+    if start < ntv {
+        runs.push(start..ntv);
+    }
+    (runs, band_tiles)
+}
+
+/// With w-stacking: spreads the samples of plane `j` held by `tiles` and transforms the
+/// grid's rows, keeping their image columns in `half` (`nv` rows of `nx`), band by band.
+/// A band's tiles are spread into a strip of `tile + W − 1` grid rows, small enough to
+/// stay in cache; its first `tile` rows are then complete and are transformed at once,
+/// and the last `W − 1` carry over to the next band. So the full grid is never made nor
+/// read back from memory. Runs of bands go in parallel; the first `W − 1` rows of each
+/// run wait for the previous run's carry and are transformed at the end.
+#[allow(clippy::too_many_arguments)]
+fn spread_bands<T: GridFloat>(
+    plan: &Plan<'_>,
+    coeffs: &TileCoeffs<T>,
+    j: usize,
+    tiles: &[usize],
+    mask: &[bool],
+    source: &Source<'_, T>,
+    fft: &GridFft<T>,
+    pool: &BandPool<T>,
+    half: &mut [Complex<T>],
+) {
+    let Source::Prepared {
+        values,
+        value_start,
+    } = source
+    else {
+        unreachable!("w-stacking prepares its values")
+    };
+    let p = &plan.params;
+    let (nu, nx, w, tile) = (p.nu, plan.nx, p.support, p.tile);
+    let (bw, carry) = (tile + w - 1, w - 1);
+    let bwp = tile + padded(w) - 1;
+    let zero = Complex::new(T::zero(), T::zero());
+    let simd = plan.simd;
+    let (runs, band_tiles) = band_runs(plan, j, tiles);
+    let out = SharedMut(half.as_mut_ptr());
+    // Transforms strip row `row` (grid row `g`) into row `g` of `half`.
+    // SAFETY (callers): each grid row is written by one task only, once.
+    let emit = |g: usize, row: &mut [Complex<T>], scratch: &mut [Complex<T>]| {
+        let dst = unsafe { std::slice::from_raw_parts_mut(out.ptr().add(g * nx), nx) };
+        fft.row_forward_to_image(row, dst, scratch);
+    };
+    let prepared = |i: usize, _: usize, _: usize| values[i];
+    // Per run: its first W − 1 rows without the previous run's carry, and its own carry.
+    let ends: Vec<[Vec<Complex<T>>; 2]> = runs
+        .par_iter()
+        .map(|run| {
+            let mut head = vec![zero; carry * nu];
+            let mut tail = vec![zero; carry * nu];
+            pool.with(plan, fft, |b| {
+                let (strip, buf, scratch) = (&mut b.strip, &mut b.tile, &mut b.scratch);
+                let mut live = false;
+                let strip_ptr = SharedMut(strip.as_mut_ptr());
+                for tv in run.clone() {
+                    let ts = &band_tiles[tv];
+                    if ts.is_empty() && !live {
+                        continue;
+                    }
+                    for &t in ts {
+                        buf.fill(zero);
+                        let job = plan.tile_job(coeffs, j, t, bwp, value_start);
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _| {}, buf)));
+                        let (ox, _) = plan.tile_origin(t);
+                        // SAFETY: the strip is this task's; its rows are the band's.
+                        unsafe { add_tile(strip_ptr, nu, bw, ox, 0, bw, bwp, buf) };
+                    }
+                    let mut from = 0;
+                    if tv == run.start {
+                        // Still missing the previous run's carry.
+                        head.copy_from_slice(&strip[..carry * nu]);
+                        from = carry;
+                    }
+                    for r in from..tile {
+                        let g = tv * tile + r;
+                        if mask[g] {
+                            emit(g, &mut strip[r * nu..(r + 1) * nu], scratch);
+                        }
+                    }
+                    strip.copy_within(tile * nu..bw * nu, 0);
+                    strip[carry * nu..].fill(zero);
+                    live = !ts.is_empty();
+                }
+                tail.copy_from_slice(&strip[..carry * nu]);
+                strip[..carry * nu].fill(zero);
+            });
+            [head, tail]
+        })
+        .collect();
+    // Each run's first rows: its own part and the previous run's carry (cyclically: the
+    // last band's carry wraps to the first rows of the grid).
+    let n = runs.len();
+    runs.par_iter().enumerate().for_each(|(k, run)| {
+        pool.with(plan, fft, |b| {
+            // The strip's first row as a row buffer (left zero).
+            let (row, scratch) = (&mut b.strip[..nu], &mut b.scratch);
+            let (head, prev) = (&ends[k][0], &ends[(k + n - 1) % n][1]);
+            for i in 0..carry {
+                let g = run.start * tile + i;
+                if mask[g] {
+                    for ((o, a), b) in row
+                        .iter_mut()
+                        .zip(&head[i * nu..(i + 1) * nu])
+                        .zip(&prev[i * nu..(i + 1) * nu])
+                    {
+                        *o = *a + *b;
+                    }
+                    emit(g, row, scratch);
+                }
+            }
+            row.fill(zero);
+        })
+    });
+}
+
+/// With w-stacking: the adjoint of [`spread_bands`]. `half` holds the column transforms
+/// at the image's columns (`nv` rows of `nx`); band by band, the strip of `tile + W − 1`
+/// grid rows that the band's tiles read is made by row transforms (the last `W − 1` kept
+/// for the next band) and the band's samples are interpolated from it, adding to
+/// `vis[row, chan]`.
+#[allow(clippy::too_many_arguments)]
+fn interpolate_bands<T: GridFloat>(
+    plan: &Plan<'_>,
+    coeffs: &TileCoeffs<T>,
+    j: usize,
+    tiles: &[usize],
+    mask: &[bool],
+    fft: &GridFft<T>,
+    pool: &BandPool<T>,
+    half: &[Complex<T>],
+    vis: &mut Array2<Complex<T>>,
+) {
+    let p = &plan.params;
+    let (nu, nv, nx, w, tile, nchan) = (p.nu, p.nv, plan.nx, p.support, p.tile, plan.nchan);
+    let (bw, carry) = (tile + w - 1, w - 1);
+    let bwp = tile + padded(w) - 1;
+    let zero = Complex::new(T::zero(), T::zero());
+    let simd = plan.simd;
+    let (runs, band_tiles) = band_runs(plan, j, tiles);
+    let out = SharedMut(vis.as_mut_ptr());
+    runs.par_iter().for_each(|run| {
+        pool.with(plan, fft, |b| {
+            let (strip, buf, scratch) = (&mut b.strip, &mut b.tile, &mut b.scratch);
+            // The band whose rows the strip holds.
+            let mut held: Option<usize> = None;
+            for tv in run.clone() {
+                let ts = &band_tiles[tv];
+                if ts.is_empty() {
+                    continue;
+                }
+                let mut from = 0;
+                if held.is_some_and(|h| h + 1 == tv) {
+                    strip.copy_within(tile * nu..bw * nu, 0);
+                    from = carry;
+                }
+                for r in from..bw {
+                    let g = (tv * tile + r) % nv;
+                    let row = &mut strip[r * nu..(r + 1) * nu];
+                    if mask[g] {
+                        fft.row_inverse_from_image(&half[g * nx..(g + 1) * nx], row, scratch);
+                    } else {
+                        row.fill(zero);
+                    }
+                }
+                held = Some(tv);
+                for &t in ts {
+                    let job = plan.tile_job(coeffs, j, t, bwp, &[]);
+                    let (ox, _) = job.origin;
+                    load_tile(strip, nu, bw, ox, 0, bw, bwp, buf);
+                    with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out, nchan)));
+                }
+            }
+            // Given back all zero, as the gridder's tasks expect.
+            if held.is_some() {
+                strip.fill(zero);
+            }
+        })
+    });
 }
 
 /// Adds a tile buffer to the grid at `(ox, oy)`, wrapping at the grid edges.
@@ -920,9 +1197,12 @@ pub(super) fn degrid<T: GridFloat>(
     // Flagged samples stay zero.
     let mut vis =
         Array2::from_shape_vec((nrow, nchan), complex_zeros::<T>(nrow * nchan)).expect("shape");
-    // The inverse transforms write every cell the tiles read: any grid will do.
-    let mut grid = ws.take(nu * nv, false);
+    // The inverse transforms write every cell the tiles read: any grid will do. With
+    // w-stacking it holds the column transforms at the image's columns (`nv × nx`), and
+    // the rows are transformed band by band (see [`interpolate_bands`]).
+    let mut grid = ws.take(if direct { nu * nv } else { nv * nx }, false);
     let fft = GridFft::<T>::new(nu, nv, nx, ny);
+    let pool = BandPool::new();
     let (mut phase, step) = if direct {
         (Vec::new(), Vec::new())
     } else {
@@ -941,7 +1221,13 @@ pub(super) fn degrid<T: GridFloat>(
             }
         });
         timed(&mut times.grid_s, || {
-            interpolate_plane(plan, &coeffs, j, &tiles, &grid, &mut vis)
+            if direct {
+                interpolate_plane(plan, &coeffs, j, &tiles, &grid, &mut vis)
+            } else {
+                interpolate_bands(
+                    plan, &coeffs, j, &tiles, &mask, &fft, &pool, &grid, &mut vis,
+                )
+            }
         });
         if j + 1 < p.n_planes {
             advance_phases(&mut phase, &step);
@@ -1013,7 +1299,7 @@ fn inverse_stacked<T: GridFloat>(
 ) {
     let (ny, nv) = (plan.ny, plan.params.nv);
     let out_rows = fft.out_rows();
-    fft.inverse(grid, mask, move |k0, buf| {
+    fft.inverse_columns(grid, mask, move |k0, buf| {
         for (b, col) in buf.chunks_exact_mut(nv).enumerate() {
             let k = k0 + b;
             let image = &corrected[k * ny..(k + 1) * ny];

@@ -225,8 +225,10 @@ pub fn choose(inp: &ParamInputs) -> Result<GridParams, GridError> {
             continue;
         };
         let beta = table(w, si).0;
-        let nu = good_size((sigma * inp.npix_x as f64).ceil() as usize).max(2 * w);
-        let nv = good_size((sigma * inp.npix_y as f64).ceil() as usize).max(2 * w);
+        // Whole tiles on both axes (the tile loops and the w-planes' bands rely on it),
+        // and room for the kernel.
+        let nu = good_size(((sigma * inp.npix_x as f64).ceil() as usize).max(2 * w));
+        let nv = good_size(((sigma * inp.npix_y as f64).ceil() as usize).max(2 * w));
         let (n_planes, w0, dw) = if inp.wstacking {
             w_planes(w, sigma, inp.w_range, x_range)
         } else {
