@@ -1537,10 +1537,16 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
         |_, row, chan, loc, kx, ky, kw| {
             let v = interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky) * kw;
             // Each (row, chan) is in one bucket entry only, so one tile; planes run one
-            // after another.
+            // after another. A sample's first plane writes its value without reading the
+            // zero there (without w-stacking, the only plane): no load, and a page of the
+            // fresh output is faulted in once, for writing.
             unsafe {
                 let o = out.ptr().add(row * nchan + chan);
-                *o = *o + v;
+                if job.plane == loc.plane {
+                    *o = v;
+                } else {
+                    *o = *o + v;
+                }
             }
         },
     );
