@@ -689,12 +689,23 @@ fn prepare_values<'v, T: GridFloat>(
     let value_start = plan.buckets.value_starts();
     let mut values = complex_zeros::<T>(plan.buckets.n_values);
     let out = SharedMut(values.as_mut_ptr());
-    plan.buckets
-        .entries
-        .par_iter()
-        .zip(value_start.par_iter())
-        .for_each(|(&e, &v0)| {
-            let (row, c0, len) = unpack(e);
+    let entries = &plan.buckets.entries;
+    (0..entries.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .for_each(|k| {
+            // Bucket order visits rows far apart: each entry's visibilities and uvw are
+            // asked for a few entries ahead.
+            if let Some(&ahead) = entries.get(k + PREFETCH) {
+                let (row, c0, _) = unpack(ahead);
+                plan.geom.prefetch(row);
+                prefetch(&vis[[row, c0]]);
+                if let Some(wt) = weight {
+                    prefetch(&wt[[row, c0]]);
+                }
+            }
+            let (row, c0, len) = unpack(entries[k]);
+            let v0 = value_start[k];
             for i in 0..len {
                 let chan = c0 + i;
                 let v = vis[[row, chan]];
