@@ -929,16 +929,21 @@ fn band_runs(
     let firsts = plan.first_planes(j);
     let per_sample = 1.05 * (p.support * padded(p.support)) as f64 + 20.0;
     let per_band = 0.36 * (p.tile * p.nu) as f64 * (p.nu as f64).log2();
+    // Samples counted as bucket entries times the mean entry length (counting them
+    // exactly would walk every entry of the plane on one thread).
+    let per_entry = plan.buckets.n_values as f64 / plan.buckets.entries.len().max(1) as f64;
     let work: Vec<f64> = band_tiles
         .iter()
         .map(|ts| {
-            let samples: usize = ts
+            let entries: usize = ts
                 .iter()
-                .flat_map(|&t| firsts.clone().map(move |f| f * nt + t))
-                .flat_map(|key| plan.buckets.range(key))
-                .map(|k| unpack(plan.buckets.entries[k]).2)
+                .flat_map(|&t| {
+                    firsts
+                        .clone()
+                        .map(move |f| plan.buckets.range(f * nt + t).len())
+                })
                 .sum();
-            per_band + per_sample * samples as f64
+            per_band + per_sample * per_entry * entries as f64
         })
         .collect();
     let n_runs = (8 * rayon::current_num_threads()).clamp(1, ntv);
