@@ -314,24 +314,7 @@ impl<T: FftNum> GridFft<T> {
             |_| {},
             |row| row[a..b].fill(zero),
         );
-        let data_rows: Vec<usize> = (0..self.nv).filter(|&r| rows[r]).collect();
-        let (nu, nv) = (self.nu, self.nv);
-        let shared = SharedMut(grid.as_mut_ptr());
-        self.columns(
-            &self.col_fwd,
-            |_, block, buf| {
-                buf.fill(zero);
-                // SAFETY: each task reads and zeroes only its own columns `block`, which
-                // no other task touches; the rows are grid rows.
-                unsafe {
-                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
-                        *buf.get_unchecked_mut(b * nv + r) = *cell;
-                        *cell = zero;
-                    })
-                };
-            },
-            |k0, _, buf| sink(k0, buf),
-        );
+        self.columns_to_sink(grid, self.nu, &self.cols, rows, sink);
     }
 
     /// Image → grid: `source(k0, buf)` writes each block of image columns at the rows
@@ -344,26 +327,8 @@ impl<T: FftNum> GridFft<T> {
         rows: &[bool],
         source: impl Fn(usize, &mut [Complex<T>]) + Sync,
     ) {
+        self.columns_from_source(grid, self.nu, &self.cols, rows, source);
         let zero = Complex::new(T::zero(), T::zero());
-        let data_rows: Vec<usize> = (0..self.nv).filter(|&r| rows[r]).collect();
-        let (nu, nv) = (self.nu, self.nv);
-        let shared = SharedMut(grid.as_mut_ptr());
-        self.columns(
-            &self.col_inv,
-            |k0, _, buf| {
-                buf.fill(zero);
-                source(k0, buf);
-            },
-            |_, block, buf| {
-                // SAFETY: each task writes only its own columns `block`; the rows are
-                // grid rows.
-                unsafe {
-                    walk_rows(shared, nu, &data_rows, block, |r, b, cell| {
-                        *cell = *buf.get_unchecked(b * nv + r);
-                    })
-                };
-            },
-        );
         let (a, b) = self.gap;
         self.rows(
             grid,
@@ -422,33 +387,9 @@ impl<T: FftNum> GridFft<T> {
         rows: &[bool],
         sink: impl Fn(usize, &[Complex<T>]) + Sync,
     ) {
-        let zero = Complex::new(T::zero(), T::zero());
-        let (nx, nv) = (self.cols.len(), self.nv);
-        assert_eq!(half.len(), nx * nv);
-        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let nx = self.cols.len();
         let image_cols: Vec<usize> = (0..nx).collect();
-        let shared = SharedMut(half.as_mut_ptr());
-        self.columns(
-            &self.col_fwd,
-            |k0, block, buf| {
-                buf.fill(zero);
-                // SAFETY: each task reads and zeroes only its own columns, which no other
-                // task touches; the rows are below nv and the columns below nx.
-                unsafe {
-                    walk_rows(
-                        shared,
-                        nx,
-                        &data_rows,
-                        &image_cols[k0..k0 + block.len()],
-                        |r, b, cell| {
-                            *buf.get_unchecked_mut(b * nv + r) = *cell;
-                            *cell = zero;
-                        },
-                    )
-                };
-            },
-            |k0, _, buf| sink(k0, buf),
-        );
+        self.columns_to_sink(half, nx, &image_cols, rows, sink);
     }
 
     /// The adjoint of [`Self::forward_columns`], the first half of [`Self::inverse`]:
@@ -462,12 +403,65 @@ impl<T: FftNum> GridFft<T> {
         rows: &[bool],
         source: impl Fn(usize, &mut [Complex<T>]) + Sync,
     ) {
-        let zero = Complex::new(T::zero(), T::zero());
-        let (nx, nv) = (self.cols.len(), self.nv);
-        assert_eq!(half.len(), nx * nv);
-        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let nx = self.cols.len();
         let image_cols: Vec<usize> = (0..nx).collect();
-        let shared = SharedMut(half.as_mut_ptr());
+        self.columns_from_source(half, nx, &image_cols, rows, source);
+    }
+
+    /// The forward column transforms of `grid` (rows of `stride` cells, of which only
+    /// those flagged in `rows` may be non-zero), image column `k` being the grid's column
+    /// `cols[k]`: each block goes to `sink(k0, buf)`, and the columns read are zeroed.
+    fn columns_to_sink(
+        &self,
+        grid: &mut [Complex<T>],
+        stride: usize,
+        cols: &[usize],
+        rows: &[bool],
+        sink: impl Fn(usize, &[Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let nv = self.nv;
+        assert_eq!(grid.len(), stride * nv);
+        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let shared = SharedMut(grid.as_mut_ptr());
+        self.columns(
+            &self.col_fwd,
+            |k0, block, buf| {
+                buf.fill(zero);
+                // SAFETY: each task reads and zeroes only its own columns, which no other
+                // task touches; the rows are below nv and the columns below `stride`.
+                unsafe {
+                    walk_rows(
+                        shared,
+                        stride,
+                        &data_rows,
+                        &cols[k0..k0 + block.len()],
+                        |r, b, cell| {
+                            *buf.get_unchecked_mut(b * nv + r) = *cell;
+                            *cell = zero;
+                        },
+                    )
+                };
+            },
+            |k0, _, buf| sink(k0, buf),
+        );
+    }
+
+    /// The adjoint of [`Self::columns_to_sink`]: `source(k0, buf)` fills each block of a
+    /// zeroed `buf`, which is inverse transformed and stored at the rows flagged in `rows`.
+    fn columns_from_source(
+        &self,
+        grid: &mut [Complex<T>],
+        stride: usize,
+        cols: &[usize],
+        rows: &[bool],
+        source: impl Fn(usize, &mut [Complex<T>]) + Sync,
+    ) {
+        let zero = Complex::new(T::zero(), T::zero());
+        let nv = self.nv;
+        assert_eq!(grid.len(), stride * nv);
+        let data_rows: Vec<usize> = (0..nv).filter(|&r| rows[r]).collect();
+        let shared = SharedMut(grid.as_mut_ptr());
         self.columns(
             &self.col_inv,
             |k0, _, buf| {
@@ -476,13 +470,13 @@ impl<T: FftNum> GridFft<T> {
             },
             |k0, block, buf| {
                 // SAFETY: each task writes only its own columns; rows below nv, columns
-                // below nx.
+                // below `stride`.
                 unsafe {
                     walk_rows(
                         shared,
-                        nx,
+                        stride,
                         &data_rows,
-                        &image_cols[k0..k0 + block.len()],
+                        &cols[k0..k0 + block.len()],
                         |r, b, cell| {
                             *cell = *buf.get_unchecked(b * nv + r);
                         },
