@@ -891,8 +891,9 @@ impl<T: GridFloat> BandPool<T> {
         BandPool(std::sync::Mutex::new(Vec::new()))
     }
 
-    /// Runs `f` with a set of buffers for `plan` (the strip all zero, as `f` must leave
-    /// it).
+    /// Runs `f` with a set of buffers for `plan`. A pool serves one call: the gridder's
+    /// tasks find the strip all zero and leave it so; the degridder's write every row
+    /// they read.
     fn with(&self, plan: &Plan<'_>, fft: &GridFft<T>, f: impl FnOnce(&mut BandBuffers<T>)) {
         let p = &plan.params;
         let bw = p.tile + p.support - 1;
@@ -1132,10 +1133,6 @@ fn interpolate_bands<T: GridFloat>(
                     load_tile(strip, nu, bw, ox, 0, bw, bwp, buf);
                     with_support!(w, W, WP => dispatch!(simd, degrid_tile::<T, W, WP>(&job, buf, out, nchan)));
                 }
-            }
-            // Given back all zero, as the gridder's tasks expect.
-            if held.is_some() {
-                strip.fill(zero);
             }
         })
     });

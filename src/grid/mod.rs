@@ -203,9 +203,11 @@ pub struct StageTimes {
     /// in bucket order; after degridding with weights or w-stacking, in row order. Zero
     /// otherwise: the tile loops read and write the visibilities where they are.
     pub reorder_s: f64,
-    /// Spreading onto or interpolating from the grid.
+    /// Spreading onto or interpolating from the grid. With w-stacking this includes the
+    /// grid rows' FFTs, which are made band by band between the tiles.
     pub grid_s: f64,
-    /// FFTs (and placing the image on the grid or taking it off).
+    /// FFTs (and placing the image on the grid or taking it off); with w-stacking, the
+    /// column FFTs only.
     pub fft_s: f64,
     /// Image-plane corrections.
     pub correct_s: f64,
