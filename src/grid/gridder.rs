@@ -363,15 +363,17 @@ impl<'a> Plan<'a> {
         (self.nx / 2 + 1, self.ny / 2 + 1)
     }
 
+    /// Image column `c`'s run of a quadrant map (`(nx/2 + 1) × (ny/2 + 1)`, column by
+    /// column): entry `t` serves the column's pixels `ny/2 ± t`.
     #[inline(always)]
-    fn quadrant_index(&self, r: usize, c: usize) -> usize {
-        let qr = (r as i64 - (self.ny / 2) as i64).unsigned_abs() as usize;
-        let qc = (c as i64 - (self.nx / 2) as i64).unsigned_abs() as usize;
-        qc * self.quadrant_dims().1 + qr
+    fn quadrant_column<'q, U>(&self, quadrant: &'q [U], c: usize) -> &'q [U] {
+        let qy = self.quadrant_dims().1;
+        let qc = c.abs_diff(self.nx / 2);
+        &quadrant[qc * qy..(qc + 1) * qy]
     }
 
     /// The w-stacking screens on the quadrant, column by column (the column transforms
-    /// walk the image a column at a time), indexed by [`Self::quadrant_index`]: the first
+    /// walk the image a column at a time; see [`Self::quadrant_column`]): the first
     /// plane's phase `exp(−2πi w0 (n − 1 − centre))` times the w kernel's image-plane
     /// correction `1/Φ(dw (n − 1 − centre))`, and the per-plane step `exp(−2πi dw (n − 1 −
     /// centre))`. The correction is real, so carrying it in the phase corrects every
@@ -846,15 +848,25 @@ fn forward_stacked<T: GridFloat>(
 ) {
     let (ny, nv) = (plan.ny, plan.params.nv);
     let out = SharedMut(acc.as_mut_ptr());
-    let out_rows = fft.out_rows();
+    let h = ny / 2;
     fft.forward_columns(grid, mask, move |k0, buf| {
         for (b, col) in buf.chunks_exact(nv).enumerate() {
             let k = k0 + b;
             // SAFETY: each block of columns writes only its own image columns.
             let o = unsafe { std::slice::from_raw_parts_mut(out.ptr().add(k * ny), ny) };
-            let q0 = plan.quadrant_index(0, k);
-            for (i, (o, &gr)) in o.iter_mut().zip(out_rows).enumerate() {
-                let (f, q) = (col[gr], phase[q0 - (ny / 2) + i.abs_diff(ny / 2)]);
+            let q = plan.quadrant_column(phase, k);
+            // Pixel `h + t` is grid row `t` and the quadrant's row `t`; pixel `i < h` is
+            // grid row `nv − h + i` and the quadrant's row `h − i` (two straight runs, so
+            // the loops vectorise).
+            let (below, above) = o.split_at_mut(h);
+            for ((o, f), q) in above.iter_mut().zip(&col[..ny - h]).zip(q) {
+                *o = *o + (f.re * q.re - f.im * q.im);
+            }
+            for ((o, f), q) in below
+                .iter_mut()
+                .zip(&col[nv - h..])
+                .zip(q[1..].iter().rev())
+            {
                 *o = *o + (f.re * q.re - f.im * q.im);
             }
         }
@@ -1102,6 +1114,7 @@ fn interpolate_bands<T: GridFloat>(
     let simd = plan.simd;
     let (runs, band_tiles) = band_runs(plan, j, tiles);
     let out = SharedMut(vis.as_mut_ptr());
+    let cell = std::mem::size_of::<Complex<T>>();
     runs.par_iter().for_each(|run| {
         pool.with(plan, fft, |b| {
             let (strip, buf, scratch) = (&mut b.strip, &mut b.tile, &mut b.scratch);
@@ -1121,6 +1134,10 @@ fn interpolate_bands<T: GridFloat>(
                     let g = (tv * tile + r) % nv;
                     let row = &mut strip[r * nu..(r + 1) * nu];
                     if mask[g] {
+                        // The next row's image columns come from memory while this row
+                        // is transformed.
+                        let next = (g + 1) % nv;
+                        prefetch_span::<false, _>(half[next * nx..].as_ptr(), nx * cell);
                         fft.row_inverse_from_image(&half[g * nx..(g + 1) * nx], row, scratch);
                     } else {
                         row.fill(zero);
@@ -1311,15 +1328,24 @@ fn inverse_stacked<T: GridFloat>(
     corrected: &[T],
 ) {
     let (ny, nv) = (plan.ny, plan.params.nv);
-    let out_rows = fft.out_rows();
+    let h = ny / 2;
     fft.inverse_columns(grid, mask, move |k0, buf| {
         for (b, col) in buf.chunks_exact_mut(nv).enumerate() {
             let k = k0 + b;
-            let image = &corrected[k * ny..(k + 1) * ny];
-            let q0 = plan.quadrant_index(0, k);
-            for (i, (&v, &gr)) in image.iter().zip(out_rows).enumerate() {
-                // The adjoint of the gridder's exp(−iφ) is exp(+iφ).
-                col[gr] = phase[q0 - (ny / 2) + i.abs_diff(ny / 2)].conj() * v;
+            let (below, above) = corrected[k * ny..(k + 1) * ny].split_at(h);
+            let q = plan.quadrant_column(phase, k);
+            // The adjoint of the gridder's exp(−iφ) is exp(+iφ); the rows as in
+            // [`forward_stacked`].
+            let (top, rest) = col.split_at_mut(ny - h);
+            for ((c, &v), q) in top.iter_mut().zip(above).zip(q) {
+                *c = Complex::new(q.re * v, -(q.im * v));
+            }
+            for ((c, &v), q) in rest[nv - ny..]
+                .iter_mut()
+                .zip(below)
+                .zip(q[1..].iter().rev())
+            {
+                *c = Complex::new(q.re * v, -(q.im * v));
             }
         }
     });

@@ -99,10 +99,14 @@ fn cases() -> Vec<(&'static str, GridConfig, f64)> {
     wide.wstacking = true;
     let mut wide2d = wide.clone();
     wide2d.wstacking = false;
+    // Odd sizes: the image's centre row and column have no mirror image.
+    let mut odd = GridConfig::new(45, 33, (12.0f64 / 64.0).to_radians(), 1e-3);
+    odd.wstacking = true;
     vec![
         ("narrow 64x48", narrow, 0.0),
         ("wide 12 deg 50x64 no w", wide2d, 2000.0),
         ("wide 12 deg 50x64 w-stacking", wide, 2000.0),
+        ("wide odd 45x33 w-stacking", odd, 2000.0),
     ]
 }
 
