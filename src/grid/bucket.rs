@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::geometry::{Geometry, Loc};
+use super::geometry::{Geometry, Loc, Locs, LOCS};
 use super::params::TILE;
 use crate::simd::Backend;
 use crate::util::SharedMut;
@@ -59,7 +59,7 @@ struct BlockRuns {
 }
 
 /// Channels looked at together when finding a row's runs (the longest entry).
-pub(super) const RUN_CHUNK: usize = 64;
+pub(super) const RUN_CHUNK: usize = LOCS;
 
 /// Calls `f(key, entry)` for each run of consecutive channels of `row` that `include` takes
 /// and that share a bucket (`map.key` of their location). Runs never cross a boundary of
@@ -73,7 +73,7 @@ fn row_runs(
     nchan: usize,
     include: &impl Fn(usize, usize) -> bool,
     (map, simd): (&KeyMap, Backend),
-    locs: &mut [Loc; RUN_CHUNK],
+    locs: &mut Locs,
     mut f: impl FnMut(usize, u64),
 ) {
     const NONE: usize = usize::MAX;
@@ -82,10 +82,10 @@ fn row_runs(
     let mut run_keys = [0usize; RUN_CHUNK];
     for c0 in (0..nchan).step_by(RUN_CHUNK) {
         let m = (nchan - c0).min(RUN_CHUNK);
-        geom.locate_run(simd, row, c0, &mut locs[..m]);
-        for (i, (key, loc)) in keys[..m].iter_mut().zip(locs.iter()).enumerate() {
+        geom.locate_run(simd, row, c0, m, locs);
+        for (i, key) in keys[..m].iter_mut().enumerate() {
             *key = if include(row, c0 + i) {
-                map.key(loc)
+                map.key(&locs.get(i))
             } else {
                 NONE
             };
@@ -226,7 +226,7 @@ fn count_runs(
                 runs: Vec::new(),
                 n_values: 0,
             };
-            let mut locs = [Loc::default(); RUN_CHUNK];
+            let mut locs = Locs::default();
             for row in bi * block..((bi + 1) * block).min(nrow) {
                 row_runs(geom, row, nchan, include, (map, simd), &mut locs, |k, e| {
                     b.counts[k] += 1;

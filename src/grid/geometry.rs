@@ -38,6 +38,56 @@ pub(super) struct Loc {
     pub(super) dz: f64,
 }
 
+/// The locations of a run of up to [`LOCS`] channels, field by field (the vector path
+/// stores whole vectors of each field, with no per-channel repacking).
+#[derive(Clone)]
+pub(super) struct Locs {
+    ax: [u32; LOCS],
+    ay: [u32; LOCS],
+    plane: [u32; LOCS],
+    dx: [f64; LOCS],
+    dy: [f64; LOCS],
+    dz: [f64; LOCS],
+}
+
+/// Channels a [`Locs`] holds.
+pub(super) const LOCS: usize = 64;
+
+impl Default for Locs {
+    fn default() -> Self {
+        Locs {
+            ax: [0; LOCS],
+            ay: [0; LOCS],
+            plane: [0; LOCS],
+            dx: [0.0; LOCS],
+            dy: [0.0; LOCS],
+            dz: [0.0; LOCS],
+        }
+    }
+}
+
+impl Locs {
+    /// Location `i`.
+    #[inline(always)]
+    pub(super) fn get(&self, i: usize) -> Loc {
+        Loc {
+            ax: self.ax[i] as usize,
+            dx: self.dx[i],
+            ay: self.ay[i] as usize,
+            dy: self.dy[i],
+            plane: self.plane[i] as usize,
+            dz: self.dz[i],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, i: usize, l: Loc) {
+        // Cells are below the grid's size, and planes below the plan's count.
+        (self.ax[i], self.ay[i], self.plane[i]) = (l.ax as u32, l.ay as u32, l.plane as u32);
+        (self.dx[i], self.dy[i], self.dz[i]) = (l.dx, l.dy, l.dz);
+    }
+}
+
 /// Everything that maps a (row, channel) to its grid position.
 pub(super) struct Geometry<'a> {
     pub(super) uvw: CowArray<'a, f64, Ix2>,
@@ -173,12 +223,21 @@ impl Axes {
 }
 
 impl Geometry<'_> {
-    /// [`Axes::locate`] of channels `c0 .. c0 + out.len()` of `row`, eight channels at
-    /// a time with AVX-512 where `simd` has it: the same locations, bit for bit.
+    /// [`Axes::locate`] of channels `c0 .. c0 + len` of `row` (`len ≤ LOCS`) into
+    /// `out[..len]`, eight channels at a time with AVX-512 where `simd` has it: the same
+    /// locations, bit for bit.
     #[inline(always)]
-    pub(super) fn locate_run(&self, simd: Backend, row: usize, c0: usize, out: &mut [Loc]) {
+    pub(super) fn locate_run(
+        &self,
+        simd: Backend,
+        row: usize,
+        c0: usize,
+        len: usize,
+        out: &mut Locs,
+    ) {
         let (axes, (u, v, w)) = (self.axes(), self.row_uvw(row));
-        let scale = &self.scale[c0..c0 + out.len()];
+        let scale = &self.scale[c0..c0 + len];
+        assert!(len <= LOCS);
         #[cfg(target_arch = "x86_64")]
         if simd.level() == SimdLevel::Avx512 {
             // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F.
@@ -186,8 +245,8 @@ impl Geometry<'_> {
             return;
         }
         let _ = simd;
-        for (o, &s) in out.iter_mut().zip(scale) {
-            *o = axes.locate(u, v, w, s);
+        for (i, &s) in scale.iter().enumerate() {
+            out.set(i, axes.locate(u, v, w, s));
         }
     }
 
@@ -221,7 +280,7 @@ unsafe fn locate_avx512(
     axes: &Axes,
     (u, v, w): (f64, f64, f64),
     scale: &[f64],
-    out: &mut [Loc],
+    out: &mut Locs,
 ) -> usize {
     use std::arch::x86_64::*;
     const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
@@ -243,11 +302,11 @@ unsafe fn locate_avx512(
             _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, zero) & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, nf);
         (a, _mm512_sub_pd(t, fl), ok & inside)
     };
-    let (mut cells, mut offsets) = ([[0i32; 8]; 3], [[0.0f64; 8]; 3]);
+    debug_assert!(scale.len() <= LOCS);
     let mut vectors = 0;
-    for (i0, out) in (0..scale.len()).step_by(8).zip(out.chunks_mut(8)) {
-        let k: __mmask8 = (0xffu32 >> (8 - out.len())) as u8;
-        // SAFETY: lanes under `k` are within `scale` (`out` is as long).
+    for i0 in (0..scale.len()).step_by(8) {
+        let k: __mmask8 = (0xffu32 >> (8 - (scale.len() - i0).min(8))) as u8;
+        // SAFETY: lanes under `k` are within `scale`.
         let s = unsafe { _mm512_maskz_loadu_pd(k, scale.as_ptr().add(i0)) };
         let (mut us, mut vs, mut ws) = (
             _mm512_mul_pd(set(u), s),
@@ -278,29 +337,27 @@ unsafe fn locate_avx512(
             (zero, zero, 0xff)
         };
         if ok_x & ok_y & ok_z & k != k {
-            for (o, &s) in out.iter_mut().zip(&scale[i0..]) {
-                *o = axes.locate(u, v, w, s);
+            for (i, &s) in scale.iter().enumerate().skip(i0).take(8) {
+                out.set(i, axes.locate(u, v, w, s));
             }
             continue;
         }
-        for (j, (c, d)) in [(ax, dx), (ay, dy), (plane, dz)].into_iter().enumerate() {
-            // SAFETY: eight i32 and eight f64 fit the arrays.
+        // Whole vectors: lanes past the run's end are written too, with values never read
+        // (`i0 + 8 ≤ LOCS`, as LOCS is a multiple of 8).
+        let fields = [
+            (&mut out.ax, &mut out.dx, ax, dx),
+            (&mut out.ay, &mut out.dy, ay, dy),
+            (&mut out.plane, &mut out.dz, plane, dz),
+        ];
+        for (cells, offsets, c, d) in fields {
+            // SAFETY: eight u32 and eight f64 from `i0` fit the arrays (above); the cells
+            // are non-negative below 2³¹, so their i32 bits are the u32 values.
             unsafe {
-                _mm256_storeu_si256(cells[j].as_mut_ptr().cast(), _mm512_cvttpd_epi32(c));
-                _mm512_storeu_pd(offsets[j].as_mut_ptr(), d);
+                _mm256_storeu_si256(cells.as_mut_ptr().add(i0).cast(), _mm512_cvttpd_epi32(c));
+                _mm512_storeu_pd(offsets.as_mut_ptr().add(i0), d);
             }
         }
         vectors += 1;
-        for (l, o) in out.iter_mut().enumerate() {
-            *o = Loc {
-                ax: cells[0][l] as usize,
-                dx: offsets[0][l],
-                ay: cells[1][l] as usize,
-                dy: offsets[1][l],
-                plane: cells[2][l] as usize,
-                dz: offsets[2][l],
-            };
-        }
     }
     vectors
 }
@@ -363,7 +420,7 @@ mod tests {
                 #[cfg(target_arch = "x86_64")]
                 if SimdLevel::Avx512.is_supported() && reach < 100.0 {
                     // Within one wrap of the grid: the vector path itself takes them.
-                    let mut got = vec![Loc::default(); m];
+                    let mut got = Locs::default();
                     let (g, u) = (&geom, uvw);
                     // SAFETY: the CPU has AVX-512 F (checked above).
                     let vectors =
@@ -371,9 +428,9 @@ mod tests {
                     assert_eq!(vectors, m.div_ceil(8), "uvw {uvw:?}");
                 }
                 for &simd in &backends {
-                    let mut got = vec![Loc::default(); m];
-                    geom.locate_run(simd, 0, 0, &mut got);
-                    let got: Vec<_> = got.iter().map(bits).collect();
+                    let mut got = Locs::default();
+                    geom.locate_run(simd, 0, 0, m, &mut got);
+                    let got: Vec<_> = (0..m).map(|i| bits(&got.get(i))).collect();
                     assert_eq!(got, want, "{simd:?}, w-stacking {wstack}, uvw {uvw:?}");
                 }
             }

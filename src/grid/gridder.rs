@@ -27,10 +27,10 @@ use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use num_complex::Complex;
 use rayon::prelude::*;
 
-use super::bucket::{unpack, Buckets, KeyMap, CHAN_BITS, RUN_CHUNK};
+use super::bucket::{unpack, Buckets, KeyMap, CHAN_BITS};
 use super::es_kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::fft::GridFft;
-use super::geometry::{n_minus_1, Geometry, Loc};
+use super::geometry::{n_minus_1, Geometry, Loc, Locs};
 use super::params::{choose, GridParams, ParamInputs, TILE};
 use super::tile_loops::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::{GridConfig, GridError, GridFloat, GridReport, GridWorkspace, StageTimes};
@@ -1498,7 +1498,7 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
     let plan = job.plan;
     let nt = plan.n_tiles();
     // An entry's locations, made together (eight at a time with AVX-512).
-    let mut locs = [Loc::default(); RUN_CHUNK];
+    let mut locs = Locs::default();
     for first in job.firsts.clone() {
         let range = plan.buckets.range(first * nt + job.tile);
         let end = range.end;
@@ -1512,8 +1512,9 @@ fn for_each_sample<T: GridFloat, const WP: usize>(
             let (row, c0, len) = unpack(entries[k]);
             // Bucket-order numbering only where it was made (prepared values).
             let v0 = job.value_start.get(k).map_or(0, |&v| v as usize);
-            plan.geom.locate_run(plan.simd, row, c0, &mut locs[..len]);
-            for (i, loc) in locs[..len].iter().enumerate() {
+            plan.geom.locate_run(plan.simd, row, c0, len, &mut locs);
+            for i in 0..len {
+                let loc = &locs.get(i);
                 let (kx, ky) = weights2::<T, WP>(
                     &job.coeffs.two,
                     job.coeffs.degree,
