@@ -32,6 +32,8 @@ use super::es_kernel::{EsKernel, InverseFourier, PolyKernel};
 use super::fft::GridFft;
 use super::geometry::{n_minus_1, Geometry, Loc, Locs};
 use super::params::{choose, GridParams, ParamInputs, TILE};
+#[cfg(target_arch = "x86_64")]
+use super::tile_loops::avx512;
 use super::tile_loops::{interpolate, padded, spread, weight_one, weights2, with_support};
 use super::{GridConfig, GridError, GridFloat, GridReport, GridWorkspace, StageTimes};
 use crate::simd::{Backend, SimdLevel};
@@ -1574,13 +1576,22 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
     nchan: usize,
 ) {
     let (ox, oy) = job.origin;
+    let avx512 = job.plan.simd.level() == SimdLevel::Avx512;
     for_each_sample::<T, W, WP>(
         job,
         // SAFETY (both closures): (row, chan) is a sample of the plan, inside `out`.
         |row, c0| prefetch(unsafe { out.ptr().add(row * nchan + c0) }),
         #[inline(always)]
         |_, row, chan, loc, kx, ky, kw| {
-            let v = interpolate::<T, W, WP>(buf, job.stride, loc.ax - ox, loc.ay - oy, kx, ky) * kw;
+            let (x, y) = (loc.ax - ox, loc.ay - oy);
+            let v = match () {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a Backend of level Avx512 exists only where the CPU has it.
+                () if avx512 => unsafe {
+                    avx512::interpolate::<T, W, WP>(buf, job.stride, x, y, kx, ky)
+                },
+                () => interpolate::<T, W, WP>(buf, job.stride, x, y, kx, ky),
+            } * kw;
             // Each (row, chan) is in one bucket entry only, so one tile; planes run one
             // after another. A sample's first plane writes its value without reading the
             // zero there (without w-stacking, the only plane): no load, and a page of the
