@@ -771,10 +771,13 @@ fn spread_plane<T: GridFloat>(
                         };
                         // Bucket order visits rows far apart: the direct read prefetches
                         // each entry's visibilities (and weights) with its uvw.
-                        let read_ahead = |row: usize, c0: usize| {
+                        let read_ahead = |row: usize, c0: usize, len: usize| {
+                            // Both ends: an entry's run often straddles two lines.
                             prefetch(&vis[[row, c0]]);
+                            prefetch(&vis[[row, c0 + len - 1]]);
                             if let Some(wt) = weight {
                                 prefetch(&wt[[row, c0]]);
+                                prefetch(&wt[[row, c0 + len - 1]]);
                             }
                         };
                         let job = plan.tile_job(coeffs, j, t, bwp, &[]);
@@ -786,7 +789,7 @@ fn spread_plane<T: GridFloat>(
                     } => {
                         let prepared = |i: usize, _: usize, _: usize| values[i];
                         let job = plan.tile_job(coeffs, j, t, bwp, value_start);
-                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _| {}, buf)));
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _, _| {}, buf)));
                     }
                 }
                 let (ox, oy) = plan.tile_origin(t);
@@ -1038,7 +1041,7 @@ fn spread_bands<T: GridFloat>(
                     for &t in ts {
                         buf.fill(zero);
                         let job = plan.tile_job(coeffs, j, t, bwp, value_start);
-                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _| {}, buf)));
+                        with_support!(w, W, WP => dispatch!(simd, grid_tile::<T, W, WP>(&job, &prepared, &|_, _, _| {}, buf)));
                         let (ox, _) = plan.tile_origin(t);
                         // SAFETY: the strip is this task's; its rows are the band's.
                         unsafe { add_tile(strip_ptr, nu, bw, ox, 0, bw, bwp, buf) };
@@ -1490,11 +1493,11 @@ struct TileJob<'p, 'a, T> {
 
 /// Calls `f(sample index in bucket order, row, channel, location, kernel weights on x and
 /// y, w-kernel weight)` for every sample of the tile that touches plane `job.plane`, and
-/// `ahead(row, first channel)` for the entry `PREFETCH` ahead (to prefetch its data).
+/// `ahead(row, first channel, channels)` for the entry `PREFETCH` ahead (to prefetch its data).
 #[inline(always)]
 fn for_each_sample<T: GridFloat, const W: usize, const WP: usize>(
     job: &TileJob<'_, '_, T>,
-    ahead: impl Fn(usize, usize),
+    ahead: impl Fn(usize, usize, usize),
     mut f: impl FnMut(usize, usize, usize, &Loc, &[T; WP], &[T; WP], T),
 ) {
     let plan = job.plan;
@@ -1507,9 +1510,9 @@ fn for_each_sample<T: GridFloat, const W: usize, const WP: usize>(
         let entries = &plan.buckets.entries;
         for k in range {
             if k + PREFETCH < end {
-                let (row, c0, _) = unpack(entries[k + PREFETCH]);
+                let (row, c0, len) = unpack(entries[k + PREFETCH]);
                 plan.geom.prefetch(row);
-                ahead(row, c0);
+                ahead(row, c0, len);
             }
             let (row, c0, len) = unpack(entries[k]);
             // Bucket-order numbering only where it was made (prepared values).
@@ -1551,7 +1554,7 @@ fn for_each_sample<T: GridFloat, const W: usize, const WP: usize>(
 fn grid_tile<T: GridFloat, const W: usize, const WP: usize>(
     job: &TileJob<'_, '_, T>,
     value: &impl Fn(usize, usize, usize) -> Complex<T>,
-    ahead: &impl Fn(usize, usize),
+    ahead: &impl Fn(usize, usize, usize),
     buf: &mut [Complex<T>],
 ) {
     let (ox, oy) = job.origin;
@@ -1580,7 +1583,10 @@ fn degrid_tile<T: GridFloat, const W: usize, const WP: usize>(
     for_each_sample::<T, W, WP>(
         job,
         // SAFETY (both closures): (row, chan) is a sample of the plan, inside `out`.
-        |row, c0| prefetch(unsafe { out.ptr().add(row * nchan + c0) }),
+        |row, c0, len| {
+            prefetch(unsafe { out.ptr().add(row * nchan + c0) });
+            prefetch(unsafe { out.ptr().add(row * nchan + c0 + len - 1) });
+        },
         #[inline(always)]
         |_, row, chan, loc, kx, ky, kw| {
             let (x, y) = (loc.ax - ox, loc.ay - oy);
