@@ -476,7 +476,7 @@ impl<T: FftNum> GridFft<T> {
                 // SAFETY: each task writes only its own columns; rows below nv, columns
                 // below `stride`.
                 unsafe {
-                    if cols[cols.len() - 1] - cols[0] == cols.len() - 1 {
+                    if cols.windows(2).all(|p| p[1] == p[0] + 1) {
                         store_rows(shared, stride, &data_rows, cols[0], cols.len(), buf, nv);
                     } else {
                         walk_rows(shared, stride, &data_rows, cols, |r, b, cell| {
