@@ -863,11 +863,12 @@ fn hostile_corpus() {
 fn interrupted_commands_leave_nothing_behind() {
     let _guard = crate::common::process_guard();
     let (_root, base) = base_dir();
-    // Big enough to take seconds: the signal comes while the output is being written.
+    // Long enough to take seconds (simulate voltages: about 1 GB, 10–30 s), small enough
+    // for a CI disk: the signal comes while the output is being written.
     let long: [(&str, Vec<&str>); 4] = [
         (
             "simulate voltages",
-            w("simulate voltages --layout ska-low:64 --ra-deg 60 --dec-deg -30 --source 60,-30,10 --centre-freq-hz 150e6 --sample-rate-hz 1e6 --nsamples 100000000 --out big.h5"),
+            w("simulate voltages --layout ska-low:64 --ra-deg 60 --dec-deg -30 --source 60,-30,10 --centre-freq-hz 150e6 --sample-rate-hz 1e6 --nsamples 4000000 --out big.h5"),
         ),
         (
             "channelise",
