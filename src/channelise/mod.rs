@@ -36,9 +36,9 @@
 //! then yields channels in docs/CONVENTIONS.md order, transformed in place in the (cached)
 //! fold buffer and copied to the output with non-temporal stores, so output lines are not
 //! read before they are written. The FFT is rustfft's, except for complex input on AVX-512
-//! with `N` = 4096, 8192, … (16 times a power of two), where our own (`fft.rs`) runs in the
-//! fold row: the filterbank measured 15 % faster with it at 4096 channels, and no faster
-//! at 1024. Fold and FFT scratch is per thread. Runs of groups of one call are rayon
+//! with `N` = 1024, 2048, … (16 times a power of two), where our own (`fft.rs`) runs in the
+//! fold row: the filterbank measured 15 % faster with it at 4096 channels on an AMD EPYC,
+//! and 13 % faster at 1024 on an Intel Xeon (no faster at 1024 on the EPYC). Fold and FFT scratch is per thread. Runs of groups of one call are rayon
 //! tasks, so one input uses all threads, and many inputs are balanced across threads a
 //! run at a time.
 //!
@@ -790,8 +790,10 @@ fn lanes_of(sampling: Sampling) -> usize {
 /// in `cargo bench --bench channelise` (8 taps, critically sampled, complex float32, one
 /// thread, three interleaved rounds, AMD EPYC with AVX-512, the transform's radix-4
 /// version): 4096 channels 371–385 against 322–335 Msamples/s, 1024 channels 407–422
-/// against 421–425. Sizes between were not measured.
-const FAST_FFT_MIN: usize = 4096;
+/// against 421–425. On an Intel Xeon with AVX-512 (the radix-8 version, three
+/// interleaved rounds), 1024 channels 296–302 against 264–267. Sizes below 1024 were not
+/// measured.
+const FAST_FFT_MIN: usize = 1024;
 
 /// Columns (f32 values) folded per pass over a group: keeps the taps of the block and the
 /// input rows the group shares in L1.

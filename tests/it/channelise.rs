@@ -78,8 +78,8 @@ fn every_variant_matches_the_reference() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // (N, T, oversampling, spectra after the first): a few spectra each, and two shapes
     // with more spectra than a group holds (64 for small N), so that rows carried from
-    // group to group are checked too. N = 4096 uses the AVX-512 transform of `fft.rs`
-    // where the CPU has it.
+    // group to group are checked too. N = 1024 and 4096 (complex input) use the AVX-512
+    // transform of `fft.rs` where the CPU has it.
     let shapes: &[(usize, usize, (usize, usize), usize)] = &[
         (1, 1, (1, 1), 3),
         (2, 3, (1, 1), 3),
@@ -94,6 +94,7 @@ fn every_variant_matches_the_reference() {
         (512, 8, (1, 1), 70),
         (4096, 3, (1, 1), 2),
         (1024, 3, (4, 3), 1),
+        (1024, 8, (1, 1), 2),
         (4096, 2, (32, 27), 1),
     ];
     for &(n, t, os, extra) in shapes {
@@ -153,11 +154,12 @@ fn streaming_is_bit_identical_for_random_split_points_and_thread_counts() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     // (200, 5/4): a rotation period (5 spectra) that no group or task length is a
     // multiple of.
-    // (4096, 1/1): the AVX-512 transform of `fft.rs`, where the CPU has it.
+    // (1024 and 4096, 1/1): the AVX-512 transform of `fft.rs`, where the CPU has it.
     for (n_chan, os) in [
         (256, (1, 1)),
         (256, (32, 27)),
         (200, (5, 4)),
+        (1024, (1, 1)),
         (4096, (1, 1)),
     ] {
         let pfb = Pfb::new(&PfbConfig {
