@@ -37,10 +37,9 @@
 //! fold buffer and copied to the output with non-temporal stores, so output lines are not
 //! read before they are written. The FFT is rustfft's, except for complex input on AVX-512
 //! with `N` = 1024, 2048, … (16 times a power of two), where our own (`fft.rs`) runs in the
-//! fold row: the filterbank measured 15 % faster with it at 4096 channels on an AMD EPYC,
-//! and 13 % faster at 1024 on an Intel Xeon (no faster at 1024 on the EPYC). Fold and FFT scratch is per thread. Runs of groups of one call are rayon
-//! tasks, so one input uses all threads, and many inputs are balanced across threads a
-//! run at a time.
+//! fold row (measured faster there; figures at `FAST_FFT_MIN`). Fold and FFT scratch is
+//! per thread. Runs of groups of one call are rayon tasks, so one input uses all threads,
+//! and many inputs are balanced across threads a run at a time.
 //!
 //! # Use
 //! A [`Pfb`] is an immutable plan (`Send + Sync`); the streaming state of one input
