@@ -6,7 +6,9 @@
 //! filterbank can write each block straight to its rotated place. It reads int8, int16 or
 //! float32 samples and converts in registers. It is compiled three times — for AVX-512, for
 //! AVX2+FMA, and for the baseline target — and the best one the CPU supports is chosen once,
-//! when the plan is built.
+//! when the plan is built. Critically sampled spectra have a kernel of their own on AVX-512
+//! ([`fold_slide`]): a FIR in time down each column, folding a group of spectra straight
+//! from the input.
 
 use crate::simd::{Backend, SimdLevel};
 
@@ -167,116 +169,233 @@ pub(crate) fn fold<T: FoldScalar>(
     }
 }
 
-/// Row strides of [`fold_group`], in f32 values.
+/// Row strides of [`fold_slide`], in values.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct GroupStrides {
-    /// Distance between the taps of consecutive rows.
+pub(crate) struct SlideStrides {
+    /// Distance between the taps of consecutive rows (f32).
     pub taps: usize,
-    /// Distance between consecutive staged input rows.
-    pub stage: usize,
-    /// Distance between the output rows of consecutive spectra.
+    /// Distance between consecutive input rows (scalars).
+    pub x: usize,
+    /// Distance between the output rows of consecutive spectra (f32).
     pub out: usize,
+    /// Distance between the carried partial sums of consecutive spectra (f32).
+    pub carry: usize,
 }
 
-/// The fold of `g` consecutive critically sampled spectra over one block of `len` columns:
-/// `out[j·S_out + i] = Σ_{t<n_taps} taps[t·S_taps + i] · stage[(j + t)·S_stage + i]` for
-/// `j < g`, `i < len` (spectrum `j` starts at staged row `j`, as the group's spectra start
-/// one row apart). Same sums in the same order as [`fold`] with sign 1, so the results are
+/// The fold of `g` consecutive critically sampled spectra over one block of `len` columns,
+/// read straight from the input rows (`x`, scalars of any [`FoldScalar`] type, rows `S_x`
+/// apart, row 0 the first row of spectrum 0's window):
+/// `out[j·S_out + i] = Σ_{t<n_taps} taps[t·S_taps + i] · x[(j + t)·S_x + i]` for `j < g`,
+/// `i < len`. Same sums in the same order as [`fold`] with sign 1, so the results are
 /// bit-identical to folding each spectrum alone.
 ///
-/// Returns `false`, doing nothing, when [`has_group_kernel`] is false: the caller then
-/// folds each spectrum with [`fold`]. The AVX-512 kernel keeps the block's taps in
-/// registers and folds eight spectra at a time, so every FMA reads one value from memory
-/// instead of two.
+/// Each column vector of the block runs down the input rows as a FIR in time: every input
+/// vector is loaded once and feeds the `T` spectra whose windows hold it, with the taps and
+/// the `T` running sums in registers. The sums of the `T − 1` spectra after the group,
+/// which the group's last rows begin, are left in `carry` (`T − 1` rows `S_carry` apart);
+/// the next group (`fresh` false) starts from them and reads only its `g` new rows, from
+/// row `T − 1` on. A `fresh` group starts from zero at row 0. So every input row is read
+/// once, from the caller's samples: no staged copy, and rows a power of two apart cost
+/// nothing, as each line is read whole and not needed again.
+///
+/// Returns the number of leading columns done (a multiple of 16), `0` when there is no
+/// kernel for `simd`, `n_taps` and `T`: the caller folds the rest with [`fold`].
 #[inline]
-pub(crate) fn fold_group(
+pub(crate) fn fold_slide<T: FoldScalar>(
     simd: Backend,
     taps: &[f32],
-    stage: &[f32],
+    x: &[T],
     out: &mut [f32],
-    st: GroupStrides,
-    (n_taps, g, len): (usize, usize, usize),
-) -> bool {
-    if !has_group_kernel(simd, n_taps) {
-        return false;
+    carry: &mut [f32],
+    st: SlideStrides,
+    (n_taps, g, len, fresh): (usize, usize, usize, bool),
+) -> usize {
+    if !has_slide_kernel::<T>(simd, n_taps) || g == 0 {
+        return 0;
     }
-    if g == 0 || len == 0 {
-        return true;
+    let done = len / 16 * 16;
+    if done == 0 {
+        return 0;
     }
-    assert!(taps.len() >= (n_taps - 1) * st.taps + len);
-    assert!(stage.len() >= (g + n_taps - 2) * st.stage + len);
-    assert!(out.len() >= (g - 1) * st.out + len);
+    assert!(taps.len() >= (n_taps - 1) * st.taps + done);
+    assert!(x.len() >= (g + n_taps - 2) * st.x + done);
+    assert!(out.len() >= (g - 1) * st.out + done);
+    assert!(carry.len() >= (n_taps - 2) * st.carry + done);
     #[cfg(target_arch = "x86_64")]
-    if simd.level() == SimdLevel::Avx512 {
+    {
+        use std::any::TypeId;
+        /// `x` as a slice of `U` (which `T` is).
+        fn cast<T: 'static, U: 'static>(x: &[T]) -> &[U] {
+            assert_eq!(TypeId::of::<T>(), TypeId::of::<U>());
+            // SAFETY: T and U are the same type.
+            unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<U>(), x.len()) }
+        }
+        let job = Slide {
+            g,
+            len: done,
+            fresh,
+            st,
+        };
         macro_rules! dispatch {
-            ($($t:literal)*) => {
+            ($u:ty, $($t:literal)*) => {
                 match n_taps {
-                    // SAFETY: a Backend of level Avx512 exists only where the CPU has it;
-                    // the bounds were asserted above.
-                    $($t => unsafe { group_avx512::<$t>(taps, stage, out, st, g, len) },)*
-                    _ => return false,
+                    // SAFETY: a Backend of level Avx512 exists only where the CPU has it
+                    // (`has_slide_kernel`); the bounds were asserted above.
+                    $($t => unsafe {
+                        slide_avx512::<$u, $t>(taps, cast::<T, $u>(x), out, carry, job)
+                    },)*
+                    _ => return 0,
                 }
             };
         }
-        dispatch!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-        return true;
+        let t = TypeId::of::<T>();
+        if t == TypeId::of::<f32>() {
+            dispatch!(f32, 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        } else if t == TypeId::of::<i16>() {
+            dispatch!(i16, 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        } else {
+            dispatch!(i8, 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        }
+        done
     }
-    let _ = (taps, stage, out, st);
-    false
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (taps, x, out, carry, st, fresh);
+        0
+    }
 }
 
-/// Whether [`fold_group`] has a kernel for `simd` and `n_taps` (AVX-512, 2–16 taps).
-pub(crate) fn has_group_kernel(simd: Backend, n_taps: usize) -> bool {
-    cfg!(target_arch = "x86_64") && simd.level() == SimdLevel::Avx512 && (2..=16).contains(&n_taps)
+/// Whether [`fold_slide`] has a kernel for `simd`, `n_taps` and the scalar type `T`
+/// (AVX-512; 2–16 taps; int8, int16 or float32).
+pub(crate) fn has_slide_kernel<T: FoldScalar>(simd: Backend, n_taps: usize) -> bool {
+    use std::any::TypeId;
+    let t = TypeId::of::<T>();
+    cfg!(target_arch = "x86_64")
+        && simd.level() == SimdLevel::Avx512
+        && (2..=16).contains(&n_taps)
+        && (t == TypeId::of::<f32>() || t == TypeId::of::<i16>() || t == TypeId::of::<i8>())
+}
+
+/// The shape of one [`fold_slide`] call.
+#[derive(Clone, Copy)]
+struct Slide {
+    g: usize,
+    /// Columns, a multiple of 16.
+    len: usize,
+    fresh: bool,
+    st: SlideStrides,
+}
+
+/// Sixteen scalars from memory as sixteen f32 lanes (AVX-512).
+#[cfg(target_arch = "x86_64")]
+trait Load16: Copy {
+    /// # Safety
+    /// `p .. p + 16` must be readable, and the CPU must have AVX-512 F.
+    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Load16 for f32 {
+    #[inline(always)]
+    unsafe fn load16(p: *const f32) -> std::arch::x86_64::__m512 {
+        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Load16 for i16 {
+    #[inline(always)]
+    unsafe fn load16(p: *const i16) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256(p.cast()))) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Load16 for i8 {
+    #[inline(always)]
+    unsafe fn load16(p: *const i8) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.cast()))) }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn group_avx512<const T: usize>(
+unsafe fn slide_avx512<U: Load16, const T: usize>(
     taps: &[f32],
-    stage: &[f32],
+    x: &[U],
     out: &mut [f32],
-    st: GroupStrides,
-    g: usize,
-    len: usize,
+    carry: &mut [f32],
+    job: Slide,
 ) {
     use std::arch::x86_64::*;
-    let (tp, sp, op) = (taps.as_ptr(), stage.as_ptr(), out.as_mut_ptr());
-    let mut c = 0;
-    while c < len {
-        let k: __mmask16 = if len - c >= 16 {
-            0xffff
-        } else {
-            ((1u32 << (len - c)) - 1) as u16
-        };
-        // SAFETY (all pointer arithmetic below): column c + 15 < len under mask `k`, row
-        // indices stay below T (taps), g + T − 1 (stage) and g (out), as `fold_group`
-        // asserted.
+    let (tp, xp, op, cp) = (
+        taps.as_ptr(),
+        x.as_ptr(),
+        out.as_mut_ptr(),
+        carry.as_mut_ptr(),
+    );
+    let (g, st) = (job.g, job.st);
+    for c in (0..job.len).step_by(16) {
+        // SAFETY (all pointer arithmetic below): column c + 15 < len; rows stay below T
+        // (taps), g + T − 1 (x), g (out) and T − 1 (carry), as `fold_slide` asserted.
         let h: [__m512; T] =
-            std::array::from_fn(|t| unsafe { _mm512_maskz_loadu_ps(k, tp.add(t * st.taps + c)) });
-        let mut j = 0;
-        while j + 8 <= g {
-            let mut acc = [_mm512_setzero_ps(); 8];
-            for (t, &ht) in h.iter().enumerate() {
-                for (s, a) in acc.iter_mut().enumerate() {
-                    let x = unsafe { _mm512_maskz_loadu_ps(k, sp.add((j + s + t) * st.stage + c)) };
-                    *a = _mm512_fmadd_ps(ht, x, *a);
-                }
+            std::array::from_fn(|t| unsafe { _mm512_loadu_ps(tp.add(t * st.taps + c)) });
+        // Spectrum j's sum lives in slot j mod T from row j (tap 0) to row j + T − 1
+        // (tap T − 1), where it is stored and the slot cleared for spectrum j + T.
+        let mut acc = [_mm512_setzero_ps(); T];
+        // Both loops over rows are unrolled by hand (`$u` a literal, `$u < T` a constant):
+        // at 11 taps and more LLVM kept them rolled, with `acc` on the stack.
+        if job.fresh {
+            // Rows 0 .. T − 1 begin spectra 0 .. T − 1 (spectrum j from tap 0 at row j).
+            macro_rules! begin {
+                ($($u:literal)*) => {$(
+                    if $u + 1 < T {
+                        let v = unsafe { U::load16(xp.add($u * st.x + c)) };
+                        for (t, &ht) in h.iter().enumerate().take($u + 1) {
+                            acc[$u - t] = _mm512_fmadd_ps(ht, v, acc[$u - t]);
+                        }
+                    }
+                )*};
             }
-            for (s, a) in acc.iter().enumerate() {
-                unsafe { _mm512_mask_storeu_ps(op.add((j + s) * st.out + c), k, *a) };
+            begin!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14);
+        } else {
+            for (j, a) in acc.iter_mut().enumerate().take(T - 1) {
+                *a = unsafe { _mm512_loadu_ps(cp.add(j * st.carry + c)) };
             }
-            j += 8;
         }
-        for j in j..g {
-            let mut a = _mm512_setzero_ps();
-            for (t, &ht) in h.iter().enumerate() {
-                let x = unsafe { _mm512_maskz_loadu_ps(k, sp.add((j + t) * st.stage + c)) };
-                a = _mm512_fmadd_ps(ht, x, a);
+        // Row T − 1 + k completes spectrum k; k goes T at a time so that slot indices are
+        // constants.
+        let mut kb = 0;
+        'rows: while kb < g {
+            macro_rules! row {
+                ($($u:literal)*) => {$(
+                    if $u < T {
+                        let k = kb + $u;
+                        if k >= g {
+                            break 'rows;
+                        }
+                        let v = unsafe { U::load16(xp.add((T - 1 + k) * st.x + c)) };
+                        for (t, &ht) in h.iter().enumerate() {
+                            let s = (T - 1 + $u - t) % T;
+                            acc[s] = _mm512_fmadd_ps(ht, v, acc[s]);
+                        }
+                        unsafe { _mm512_storeu_ps(op.add(k * st.out + c), acc[$u]) };
+                        acc[$u] = _mm512_setzero_ps();
+                    }
+                )*};
             }
-            unsafe { _mm512_mask_storeu_ps(op.add(j * st.out + c), k, a) };
+            row!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+            kb += T;
         }
-        c += 16;
+        // Spectra g .. g + T − 1, begun, for the next group (through a copy, so that `acc`
+        // is only ever indexed by constants and stays in registers).
+        let mut left = [_mm512_setzero_ps(); T];
+        left.copy_from_slice(&acc);
+        for j in 0..T - 1 {
+            unsafe { _mm512_storeu_ps(cp.add(j * st.carry + c), left[(g + j) % T]) };
+        }
     }
 }
 
@@ -287,58 +406,91 @@ mod tests {
 
     use super::*;
 
-    /// The group kernel (critically sampled spectra folded eight at a time, taps held in
-    /// registers) gives the same bits as folding each spectrum alone, for every tap count
-    /// (those without a group kernel fall back), group sizes with a remainder and blocks
-    /// whose width is not a multiple of the vector width.
-    #[test]
-    fn the_group_fold_equals_the_per_spectrum_fold_bit_for_bit() {
+    /// `g` spectra folded a row at a time from `x` (rows `S_x` apart), as [`fold`] does
+    /// each spectrum alone, with sign 1: what [`fold_slide`] must reproduce bit for bit.
+    fn per_spectrum<T: FoldScalar>(
+        backend: Backend,
+        taps: &[f32],
+        x: &[T],
+        st: SlideStrides,
+        (n_taps, g, len): (usize, usize, usize),
+    ) -> Vec<f32> {
+        let mut want = vec![f32::NAN; g * st.out];
+        for j in 0..g {
+            let strides = Strides {
+                taps: st.taps,
+                x: st.x,
+            };
+            let o = &mut want[j * st.out..j * st.out + len];
+            fold(backend, taps, &x[j * st.x..], o, strides, n_taps, 1.0);
+        }
+        want
+    }
+
+    /// The sliding fold (a column's spectra folded as a FIR down the input rows, the sums
+    /// of the spectra a group begins carried to the next group) gives the same bits as
+    /// folding each spectrum alone: every tap count with and without a kernel, every input
+    /// type, groups smaller and larger than the taps, a run of groups chained through the
+    /// carry, and blocks whose width is not a multiple of the vector width (the kernel
+    /// leaves the rest, and says so).
+    fn slide_matches<T: FoldScalar>(make: impl Fn(&mut ChaCha8Rng) -> T) {
         let mut rng = ChaCha8Rng::seed_from_u64(12);
         let levels = SimdLevel::ALL.into_iter().filter(|l| l.is_supported());
         for backend in levels.map(|l| Backend::new(Some(l)).unwrap()) {
             for n_taps in 1..=18 {
-                for (g, len) in [(1, 16), (8, 256), (13, 251), (21, 7)] {
-                    let (st_taps, st_stage, st_out) = (len + 5, len + 16, len + 40);
-                    let taps: Vec<f32> = (0..n_taps * st_taps).map(|_| rng.random()).collect();
-                    let stage: Vec<f32> = (0..(g + n_taps) * st_stage)
-                        .map(|_| rng.random::<f32>() - 0.5)
-                        .collect();
-                    let mut want = vec![f32::NAN; g * st_out];
-                    for j in 0..g {
-                        fold(
-                            backend,
-                            &taps,
-                            &stage[j * st_stage..],
-                            &mut want[j * st_out..j * st_out + len],
-                            Strides {
-                                taps: st_taps,
-                                x: st_stage,
-                            },
-                            n_taps,
-                            1.0,
-                        );
-                    }
-                    let mut got = vec![f32::NAN; g * st_out];
-                    let st = GroupStrides {
-                        taps: st_taps,
-                        stage: st_stage,
-                        out: st_out,
+                for (groups, g, len) in [(1, 1, 16), (3, 8, 256), (4, 13, 251), (2, 21, 7)] {
+                    let st = SlideStrides {
+                        taps: len + 5,
+                        x: len + 16,
+                        out: len + 40,
+                        carry: len + 3,
                     };
-                    if !fold_group(backend, &taps, &stage, &mut got, st, (n_taps, g, len)) {
+                    let taps: Vec<f32> = (0..n_taps * st.taps).map(|_| rng.random()).collect();
+                    let n_spec = groups * g;
+                    let x: Vec<T> = (0..(n_spec + n_taps) * st.x)
+                        .map(|_| make(&mut rng))
+                        .collect();
+                    let want = per_spectrum(backend, &taps, &x, st, (n_taps, n_spec, len));
+                    let mut got = vec![f32::NAN; n_spec * st.out];
+                    let mut carry = vec![f32::NAN; n_taps * st.carry];
+                    if !has_slide_kernel::<T>(backend, n_taps) {
+                        let shape = (n_taps, g, len, true);
+                        let done = fold_slide(backend, &taps, &x, &mut got, &mut carry, st, shape);
+                        assert_eq!(done, 0, "{backend:?} has no kernel for {n_taps} taps");
                         continue;
                     }
-                    assert!(
-                        backend.level() == SimdLevel::Avx512 && (2..=16).contains(&n_taps),
-                        "{backend:?} has no group kernel for {n_taps} taps"
-                    );
+                    assert!(backend.level() == SimdLevel::Avx512 && (2..=16).contains(&n_taps));
+                    for k in 0..groups {
+                        let done = fold_slide(
+                            backend,
+                            &taps,
+                            &x[k * g * st.x..],
+                            &mut got[k * g * st.out..],
+                            &mut carry,
+                            st,
+                            (n_taps, g, len, k == 0),
+                        );
+                        assert_eq!(done, len / 16 * 16);
+                        for j in 0..g {
+                            let o = k * g * st.out + j * st.out;
+                            got[o + done..o + len].copy_from_slice(&want[o + done..o + len]);
+                        }
+                    }
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(
                         bits(&got),
                         bits(&want),
-                        "{backend:?}, {n_taps} taps, g {g}, len {len}"
+                        "{backend:?}, {n_taps} taps, {groups} groups of {g}, len {len}"
                     );
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_sliding_fold_equals_the_per_spectrum_fold_bit_for_bit() {
+        slide_matches(|r| r.random::<f32>() - 0.5);
+        slide_matches(|r| r.random::<i16>());
+        slide_matches(|r| r.random::<i8>());
     }
 }

@@ -26,10 +26,12 @@
 //! Spectra are made in groups whose working set fits in L2. The fold (`kernels.rs`) reads
 //! int8, int16 or float32 samples and converts in registers, and writes each block of
 //! columns straight to its rotated place. Critically sampled spectra share input rows and
-//! all have rotation 0: a group's input rows are staged once, converted to f32, at a
-//! padded stride (rows a power of two apart would share cache sets), and the group is
-//! folded at once where a group kernel exists (AVX-512, 2–16 taps): the taps of a column
-//! block stay in registers while eight spectra are folded.
+//! all have rotation 0: on AVX-512 (2–16 taps) each column of a group is folded as a FIR
+//! in time down the input rows, each input vector loaded once for the `T` spectra it
+//! feeds, with the taps and running sums in registers and the sums of the spectra a group
+//! begins carried to the next group; elsewhere a group's input rows are staged once,
+//! converted to f32, at a padded stride (rows a power of two apart would share cache
+//! sets), and each spectrum is folded from them.
 //! Only the samples of windows that straddle two calls are kept (converted to f32) in the
 //! [`PfbState`]. For complex input with even `N` the taps carry a factor `(−1)^r` (and the
 //! fold a sign `(−1)^s` for rotation `s`), which shifts the FFT output by `N/2`: the FFT
@@ -260,7 +262,8 @@ impl Pfb {
             }
         }
         let backend = Backend::new(cfg.simd)?;
-        let group = group_size(n, t, hop == n, lanes_of(cfg.sampling));
+        let slide = hop == n && kernels::has_slide_kernel::<f32>(backend, t);
+        let group = group_size(n, t, hop == n, slide, lanes_of(cfg.sampling));
         Ok(Self {
             n_chan: n,
             n_taps: t,
@@ -523,22 +526,26 @@ impl Pfb {
             };
             // Fold rows are padded by one cache line so they do not share cache sets.
             let rs = n + ROW_PAD;
-            // Critically sampled: the group's spectra share input rows (spectrum m folds
-            // rows m .. m + T) and all have rotation 0 and sign +1, so the group is folded
-            // at once where a group kernel exists (`kernels::fold_group`). The rows are
-            // staged whole, converted to f32 (a copy for f32 input), at a stride padded by
-            // one cache line, so that the rows of a column block do not all map to the
-            // same L1 and L2 sets (the input stride N·lanes is a power of two for usual N;
-            // folding f32 input in place missed L1 on nearly every load and ran 10–20 %
-            // slower, copy included). Whole rows make the copy one sequential stream the
-            // hardware prefetches, and the last T − 1 rows of a group are carried to the
-            // next one, so every input row is read from memory once.
+            // Critically sampled, the group's spectra share input rows (spectrum m folds
+            // rows m .. m + T) and all have rotation 0 and sign +1. Where the sliding kernel
+            // exists (`kernels::fold_slide`: AVX-512, 2–16 taps) the group is folded
+            // straight from the input, each row read once, with the sums of the spectra
+            // that the group's last rows begin carried to the next group (in `stage`).
+            // Elsewhere the rows are staged whole, converted to f32 (a copy for f32 input),
+            // at a stride padded by one cache line, so that the rows of a column block do
+            // not all map to the same L1 and L2 sets (the input stride N·lanes is a power
+            // of two for usual N; folding a spectrum at a time in place missed L1 on nearly
+            // every load and ran 10–20 % slower, copy included); the last T − 1 rows of a
+            // group are carried to the next one, so every input row is read from memory
+            // once.
             let critical = hop == n;
-            let group_kernel = critical && kernels::has_group_kernel(self.backend, self.n_taps);
-            let staged = critical;
+            let slide = critical && kernels::has_slide_kernel::<T>(self.backend, self.n_taps);
+            let staged = critical && !slide;
             let srow = width + STAGE_PAD;
             let stage_len = if staged {
                 (self.group + self.n_taps - 1) * srow
+            } else if slide {
+                (self.n_taps - 1) * width
             } else {
                 0
             };
@@ -551,11 +558,11 @@ impl Pfb {
             while j0 < count {
                 let g = self.group.min(count - j0);
                 let rows = &mut fold[..g * rs];
+                let base = (first + j0 * hop) * lanes;
                 if staged {
                     // Rows already staged: the previous (full) group's last T − 1.
                     let kept = if j0 == 0 { 0 } else { self.n_taps - 1 };
                     stage.copy_within(self.group * srow..self.group * srow + kept * srow, 0);
-                    let base = (first + j0 * hop) * lanes;
                     for r in kept..g + self.n_taps - 1 {
                         let src = &x[base + r * width..base + (r + 1) * width];
                         convert(src, &mut stage[r * srow..r * srow + width]);
@@ -570,20 +577,35 @@ impl Pfb {
                     let mut c0 = 0;
                     while c0 < width {
                         let len = FOLD_COLS.min(width - c0);
-                        if group_kernel {
-                            let done = kernels::fold_group(
+                        if slide {
+                            let taps = &self.taps[c0 * self.n_taps..];
+                            let done = kernels::fold_slide(
                                 self.backend,
-                                &self.taps[c0 * self.n_taps..],
-                                &stage[c0..],
+                                taps,
+                                &x[base + c0..],
                                 &mut flat[c0..],
-                                kernels::GroupStrides {
+                                &mut stage[c0..],
+                                kernels::SlideStrides {
                                     taps: FOLD_COLS,
-                                    stage: srow,
+                                    x: width,
                                     out: 2 * rs,
+                                    carry: width,
                                 },
-                                (self.n_taps, g, len),
+                                (self.n_taps, g, len, j0 == 0),
                             );
-                            debug_assert!(done);
+                            // The columns the kernel leaves (fewer than 16, at the row's end).
+                            for j in 0..g {
+                                let row = j * 2 * rs + c0;
+                                kernels::fold(
+                                    self.backend,
+                                    &taps[done..],
+                                    &x[base + j * width + c0 + done..],
+                                    &mut flat[row + done..row + len],
+                                    strides,
+                                    self.n_taps,
+                                    1.0,
+                                );
+                            }
                             c0 += len;
                             continue;
                         }
@@ -765,11 +787,27 @@ const GROUP_BYTES: usize = 1280 << 10;
 /// Bytes of folded spectra per group when oversampled (spectra share few input rows).
 const GROUP_BYTES_OVERSAMPLED: usize = 256 << 10;
 
-/// Spectra per group, at least 1, at most 64. Critically sampled: as many as fit
-/// `GROUP_BYTES` with their input rows (`g` fold rows of `N` complex values, `g + T − 1`
-/// input rows of `N·lanes` f32).
-fn group_size(n: usize, n_taps: usize, critical: bool, lanes: usize) -> usize {
+/// Spectra per group when the sliding kernel folds a critically sampled group straight
+/// from the input (`kernels::fold_slide`): a column of the group then reads one line of
+/// each of `g + T − 1` rows in turn, and the hardware prefetches that many streams well
+/// only when they are few. Measured in `cargo bench --bench channelise` (Intel Xeon,
+/// AVX-512, complex float32, 1 thread, three interleaved rounds, Msamples/s), for 8 / 12 /
+/// 16 / 24 spectra: 4096 × 8 325–415 / 377–418 / 345–423 / 350–364, 1024 × 8 379–421 /
+/// 370–432 / 395–411 / 381–417; 4096 × 12 (two rounds) at 12 and 16: 287–312 / 321–329.
+/// The fold rows of a group stay within `GROUP_BYTES_SLIDE`.
+const GROUP_SLIDE: usize = 16;
+/// Bytes of folded spectra per group on the sliding path.
+const GROUP_BYTES_SLIDE: usize = 512 << 10;
+
+/// Spectra per group, at least 1, at most 64. Critically sampled and `slide`: at most
+/// [`GROUP_SLIDE`]. Otherwise, critically sampled: as many as fit `GROUP_BYTES` with their
+/// staged input rows (`g` fold rows of `N` complex values, `g + T − 1` input rows of
+/// `N·lanes` f32).
+fn group_size(n: usize, n_taps: usize, critical: bool, slide: bool, lanes: usize) -> usize {
     let fold_row = n * std::mem::size_of::<Complex32>();
+    if critical && slide {
+        return (GROUP_BYTES_SLIDE / fold_row).clamp(1, GROUP_SLIDE);
+    }
     if !critical {
         return (GROUP_BYTES_OVERSAMPLED / fold_row).clamp(1, 64);
     }
