@@ -775,9 +775,10 @@ struct RotatedBlock {
     sign: f32,
 }
 
-/// Groups per rayon task of [`Pfb::spectra`]. More than one, so that the staged path's
-/// carry of the last `T − 1` input rows from group to group still saves most of the
-/// staging; few enough to balance threads (critically sampled 4096 × T: 64 spectra,
+/// Groups per rayon task of [`Pfb::spectra`]. More than one, so that what a critically
+/// sampled group carries to the next (the sliding fold's running sums, or the staged
+/// path's last `T − 1` input rows) saves most of the re-reading at task starts; few
+/// enough to balance threads (critically sampled 4096 × T on AVX-512: 64 spectra,
 /// 256 Ki samples per task).
 const TASK_GROUPS: usize = 4;
 
