@@ -26,7 +26,9 @@
 //! stays of the order of `K · ε · |x_p| |x_q|` per chunk of `K` steps (T3's terms are at
 //! most twice the others), within the accuracy contract (relative L2 ≤ 1e-6 against the
 //! f64 reference, tests/it/correlate.rs). The AVX2 and portable kernels use the plain four
-//! products.
+//! products. The AVX-512 kernel runs the row groups of a panel against one column panel
+//! together, [`STEPS`] steps at a time, each group's running sums parked between blocks,
+//! so the column panel is read from L1 rather than L2 ([`tiles_f32`]).
 //!
 //! # Integer kernels
 //! - 16-bit samples: each sample is the i32 word `(re, im)` plus the partner `(im, −re)`;
@@ -116,40 +118,111 @@ fn tile_f32_generic(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &mu
     }
 }
 
+/// Most row groups [`tiles_f32`] takes at once (the rows of one panel).
+pub const GROUPS: usize = Q / P;
+
+/// Steps of the column panel that [`tiles_f32`]'s AVX-512 kernel runs against every row
+/// group before it moves on: with the rows' steps and the groups' running sums they stay
+/// in L1 (`STEPS` × 768 bytes of panel and rows, 12 KiB of sums).
+const STEPS: usize = 16;
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tile_f32_avx512(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &mut [f32]) {
+unsafe fn tiles_f32_avx512(
+    x: FloatPlanes<'_>,
+    rows: &[usize],
+    col: usize,
+    k: usize,
+    out_re: &mut [f32],
+    out_im: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let (re, im, d, s) = (x.re.as_ptr(), x.im.as_ptr(), x.d.as_ptr(), x.s.as_ptr());
     let z = _mm512_setzero_ps();
-    let mut t1 = [[z; 2]; P];
-    let mut t2 = [[z; 2]; P];
-    let mut t3 = [[z; 2]; P];
-    for step in 0..t.k {
-        let (r, c) = (t.row + step * Q, t.col + step * Q);
-        // SAFETY (all loads): the caller checked `t.fits` for every plane's length.
-        let qr = [_mm512_loadu_ps(re.add(c)), _mm512_loadu_ps(re.add(c + 16))];
-        let qi = [_mm512_loadu_ps(im.add(c)), _mm512_loadu_ps(im.add(c + 16))];
-        let qs = [_mm512_loadu_ps(s.add(c)), _mm512_loadu_ps(s.add(c + 16))];
+    // Each group's running sums T1, T2, T3 (P rows × 2 vectors each), kept here between
+    // blocks of steps: every group's sums see the same FMAs in the same order as
+    // one 256-step tile in registers would give them.
+    let mut state = [[[[z; 2]; P]; 3]; GROUPS];
+    let mut t0 = 0;
+    while t0 < k {
+        let end = (t0 + STEPS).min(k);
+        for (g, &row) in rows.iter().enumerate() {
+            let [mut t1, mut t2, mut t3] = state[g];
+            for step in t0..end {
+                let (r, c) = (row + step * Q, col + step * Q);
+                // SAFETY (all loads): the caller checked that every tile fits the planes.
+                let qr = [_mm512_loadu_ps(re.add(c)), _mm512_loadu_ps(re.add(c + 16))];
+                let qi = [_mm512_loadu_ps(im.add(c)), _mm512_loadu_ps(im.add(c + 16))];
+                let qs = [_mm512_loadu_ps(s.add(c)), _mm512_loadu_ps(s.add(c + 16))];
+                for a in 0..P {
+                    let pr = _mm512_set1_ps(*re.add(r + a));
+                    let pi = _mm512_set1_ps(*im.add(r + a));
+                    let pd = _mm512_set1_ps(*d.add(r + a));
+                    for v in 0..2 {
+                        t1[a][v] = _mm512_fmadd_ps(pr, qr[v], t1[a][v]);
+                        t2[a][v] = _mm512_fmadd_ps(pi, qi[v], t2[a][v]);
+                        t3[a][v] = _mm512_fmadd_ps(pd, qs[v], t3[a][v]);
+                    }
+                }
+            }
+            state[g] = [t1, t2, t3];
+        }
+        t0 = end;
+    }
+    for (g, [t1, t2, t3]) in state.iter().enumerate().take(rows.len()) {
         for a in 0..P {
-            let pr = _mm512_set1_ps(*re.add(r + a));
-            let pi = _mm512_set1_ps(*im.add(r + a));
-            let pd = _mm512_set1_ps(*d.add(r + a));
             for v in 0..2 {
-                t1[a][v] = _mm512_fmadd_ps(pr, qr[v], t1[a][v]);
-                t2[a][v] = _mm512_fmadd_ps(pi, qi[v], t2[a][v]);
-                t3[a][v] = _mm512_fmadd_ps(pd, qs[v], t3[a][v]);
+                let o = g * P * Q + a * Q + 16 * v;
+                let vr = _mm512_add_ps(t1[a][v], t2[a][v]);
+                let vi = _mm512_add_ps(_mm512_sub_ps(t3[a][v], t1[a][v]), t2[a][v]);
+                // SAFETY: the caller checked out_re, out_im hold rows.len() × P × Q values.
+                _mm512_storeu_ps(out_re.as_mut_ptr().add(o), vr);
+                _mm512_storeu_ps(out_im.as_mut_ptr().add(o), vi);
             }
         }
     }
-    for a in 0..P {
-        for v in 0..2 {
-            let o = a * Q + 16 * v;
-            let vr = _mm512_add_ps(t1[a][v], t2[a][v]);
-            let vi = _mm512_add_ps(_mm512_sub_ps(t3[a][v], t1[a][v]), t2[a][v]);
-            // SAFETY: the caller checked out_re, out_im hold P × Q values.
-            _mm512_storeu_ps(out_re.as_mut_ptr().add(o), vr);
-            _mm512_storeu_ps(out_im.as_mut_ptr().add(o), vi);
+}
+
+/// The float tiles of up to [`GROUPS`] row groups (offsets `rows` at step 0) against one
+/// column panel (offset `col`) over `k` steps: group `g`'s sums written (not added) to
+/// `out_re`, `out_im` from `g·P·Q` on (`P × Q`, row-major). On AVX-512 the panel is taken
+/// a block of [`STEPS`] steps at a time against every group, so it is read from L1: a
+/// 256-step panel is 96 KiB in its three planes, and streamed from L2 for each tile it held
+/// the kernel to about half the FMA rate of a CPU with two 512-bit FMA units
+/// (docs/PERFORMANCE.md, 2026-12-03).
+pub(crate) fn tiles_f32(
+    simd: Backend,
+    x: FloatPlanes<'_>,
+    rows: &[usize],
+    col: usize,
+    k: usize,
+    out_re: &mut [f32],
+    out_im: &mut [f32],
+) {
+    assert!(rows.len() <= GROUPS);
+    assert!(out_re.len() >= rows.len() * P * Q && out_im.len() >= rows.len() * P * Q);
+    let len = x.re.len().min(x.im.len()).min(x.d.len()).min(x.s.len());
+    for &row in rows {
+        let t = Tile { k, row, col };
+        assert!(t.fits(len), "tile {t:?} outside planes of {len} values");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd.level() == SimdLevel::Avx512 {
+        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F; the
+        // bounds the unchecked loads rely on were asserted above.
+        unsafe { tiles_f32_avx512(x, rows, col, k, out_re, out_im) };
+        return;
+    }
+    for (g, &row) in rows.iter().enumerate() {
+        let o = g * P * Q..(g + 1) * P * Q;
+        let (o_re, o_im) = (&mut out_re[o.clone()], &mut out_im[o]);
+        let t = Tile { k, row, col };
+        match simd.level() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a Backend of level Avx2 or above exists only where the CPU has AVX2
+            // and FMA.
+            SimdLevel::Avx2 | SimdLevel::Avx512 => unsafe { tile_f32_avx2(x, t, o_re, o_im) },
+            _ => tile_f32_portable(x, t, o_re, o_im),
         }
     }
 }
@@ -180,30 +253,6 @@ fn tile_f32_portable(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &m
     for a in 0..P {
         out_re[a * Q..(a + 1) * Q].copy_from_slice(&ar[a]);
         out_im[a * Q..(a + 1) * Q].copy_from_slice(&ai[a]);
-    }
-}
-
-/// The float tile: sums over `t.k` steps written (not added) to `out_re`, `out_im`
-/// (`P × Q`, row-major).
-pub(crate) fn tile_f32(
-    simd: Backend,
-    x: FloatPlanes<'_>,
-    t: Tile,
-    out_re: &mut [f32],
-    out_im: &mut [f32],
-) {
-    let len = x.re.len().min(x.im.len()).min(x.d.len()).min(x.s.len());
-    assert!(t.fits(len), "tile {t:?} outside planes of {len} values");
-    assert!(out_re.len() >= P * Q && out_im.len() >= P * Q);
-    match simd.level() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F; the
-        // bounds the unchecked loads rely on were asserted above.
-        SimdLevel::Avx512 => unsafe { tile_f32_avx512(x, t, out_re, out_im) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a Backend of level Avx2 exists only where the CPU has AVX2 and FMA.
-        SimdLevel::Avx2 => unsafe { tile_f32_avx2(x, t, out_re, out_im) },
-        _ => tile_f32_portable(x, t, out_re, out_im),
     }
 }
 

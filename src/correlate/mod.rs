@@ -911,6 +911,30 @@ impl ChunkCtx<'_> {
             _ => (self.k, self.len * Q),
         };
         let base = c * self.per_chan;
+        if self.mode == Mode::Float {
+            // Every row group of the block against one column panel at a time (the tiles
+            // of rows r0 .. r0 + ROWS are those of the panels from r0 on).
+            let p_end = (r0 + ROWS).min(self.n_in);
+            let mut rows = [0usize; kernels::GROUPS];
+            let groups = (r0..p_end).step_by(P).len();
+            for (g, p0) in (r0..p_end).step_by(P).enumerate() {
+                rows[g] = base + (p0 / Q) * panel + p0 % Q;
+            }
+            let mut g_re = [0.0f32; ROWS * Q];
+            let mut g_im = [0.0f32; ROWS * Q];
+            let [re, im, d, s] = &ch.f;
+            let planes = kernels::FloatPlanes { re, im, d, s };
+            for q0 in (r0..self.n_in).step_by(Q) {
+                let col = base + (q0 / Q) * panel;
+                let (rows, k) = (&rows[..groups], self.k);
+                kernels::tiles_f32(self.backend, planes, rows, col, k, &mut g_re, &mut g_im);
+                for p in r0..p_end {
+                    let o = (p - r0) * Q..(p - r0 + 1) * Q;
+                    add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
+                }
+            }
+            return;
+        }
         // Tiles are in row order: those of rows r0 .. r0 + ROWS are one run.
         let first = self.tiles.partition_point(|t| t.0 < r0);
         let end = self.tiles.partition_point(|t| t.0 < r0 + ROWS);
@@ -926,11 +950,7 @@ impl ChunkCtx<'_> {
                     col: col + t0 * Q,
                 };
                 match self.mode {
-                    Mode::Float => {
-                        let [re, im, d, s] = &ch.f;
-                        let planes = kernels::FloatPlanes { re, im, d, s };
-                        kernels::tile_f32(self.backend, planes, tile, &mut o_re, &mut o_im);
-                    }
+                    Mode::Float => unreachable!("float tiles run a column panel at a time"),
                     Mode::Pairs => {
                         let [x, xs] = &ch.w;
                         kernels::tile_i16(self.backend, x, xs, tile, &mut i_re, &mut i_im);

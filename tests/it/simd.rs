@@ -35,7 +35,7 @@ fn flat(v: impl IntoIterator<Item = Complex32>) -> Vec<f64> {
 
 fn compute() -> Result<Outputs, fxgrid::Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    // A critically sampled PFB (the AVX-512 group kernel's case) and an oversampled one.
+    // A critically sampled PFB (the AVX-512 sliding fold's case) and an oversampled one.
     let x: Vec<Complex32> = (0..40_000)
         .map(|_| Complex::new(rng.random::<f32>() - 0.5, rng.random::<f32>() - 0.5))
         .collect();
