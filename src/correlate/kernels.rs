@@ -118,6 +118,18 @@ fn tile_f32_generic(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &mu
     }
 }
 
+/// One call of [`tiles_f32`]: `k` steps of the row groups at `rows` against the column
+/// panel at `col` (offsets at step 0, as in [`Tile`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Panel<'a> {
+    /// Offsets of the row groups' first rows (at most [`GROUPS`]).
+    pub rows: &'a [usize],
+    /// Offset of the column panel.
+    pub col: usize,
+    /// Steps.
+    pub k: usize,
+}
+
 /// Most row groups [`tiles_f32`] takes at once (the rows of one panel).
 pub const GROUPS: usize = Q / P;
 
@@ -130,13 +142,12 @@ const STEPS: usize = 16;
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn tiles_f32_avx512(
     x: FloatPlanes<'_>,
-    rows: &[usize],
-    col: usize,
-    k: usize,
+    job: Panel<'_>,
     out_re: &mut [f32],
     out_im: &mut [f32],
 ) {
     use std::arch::x86_64::*;
+    let Panel { rows, col, k } = job;
     let (re, im, d, s) = (x.re.as_ptr(), x.im.as_ptr(), x.d.as_ptr(), x.s.as_ptr());
     let z = _mm512_setzero_ps();
     // Each group's running sums T1, T2, T3 (P rows × 2 vectors each), kept here between
@@ -183,9 +194,9 @@ unsafe fn tiles_f32_avx512(
     }
 }
 
-/// The float tiles of up to [`GROUPS`] row groups (offsets `rows` at step 0) against one
-/// column panel (offset `col`) over `k` steps: group `g`'s sums written (not added) to
-/// `out_re`, `out_im` from `g·P·Q` on (`P × Q`, row-major). On AVX-512 the panel is taken
+/// The float tiles of up to [`GROUPS`] row groups against one column panel over `k` steps
+/// ([`Panel`]): group `g`'s sums written (not added) to `out_re`, `out_im` from `g·P·Q` on
+/// (`P × Q`, row-major). On AVX-512 the panel is taken
 /// a block of [`STEPS`] steps at a time against every group, so it is read from L1: a
 /// 256-step panel is 96 KiB in its three planes, and streamed from L2 for each tile it held
 /// the kernel to about half the FMA rate of a CPU with two 512-bit FMA units
@@ -193,12 +204,11 @@ unsafe fn tiles_f32_avx512(
 pub(crate) fn tiles_f32(
     simd: Backend,
     x: FloatPlanes<'_>,
-    rows: &[usize],
-    col: usize,
-    k: usize,
+    job: Panel<'_>,
     out_re: &mut [f32],
     out_im: &mut [f32],
 ) {
+    let Panel { rows, col, k } = job;
     assert!(rows.len() <= GROUPS);
     assert!(out_re.len() >= rows.len() * P * Q && out_im.len() >= rows.len() * P * Q);
     let len = x.re.len().min(x.im.len()).min(x.d.len()).min(x.s.len());
@@ -210,7 +220,7 @@ pub(crate) fn tiles_f32(
     if simd.level() == SimdLevel::Avx512 {
         // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F; the
         // bounds the unchecked loads rely on were asserted above.
-        unsafe { tiles_f32_avx512(x, rows, col, k, out_re, out_im) };
+        unsafe { tiles_f32_avx512(x, job, out_re, out_im) };
         return;
     }
     for (g, &row) in rows.iter().enumerate() {

@@ -925,9 +925,12 @@ impl ChunkCtx<'_> {
             let [re, im, d, s] = &ch.f;
             let planes = kernels::FloatPlanes { re, im, d, s };
             for q0 in (r0..self.n_in).step_by(Q) {
-                let col = base + (q0 / Q) * panel;
-                let (rows, k) = (&rows[..groups], self.k);
-                kernels::tiles_f32(self.backend, planes, rows, col, k, &mut g_re, &mut g_im);
+                let job = kernels::Panel {
+                    rows: &rows[..groups],
+                    col: base + (q0 / Q) * panel,
+                    k: self.k,
+                };
+                kernels::tiles_f32(self.backend, planes, job, &mut g_re, &mut g_im);
                 for p in r0..p_end {
                     let o = (p - r0) * Q..(p - r0 + 1) * Q;
                     add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
