@@ -196,11 +196,10 @@ unsafe fn tiles_f32_avx512(
 
 /// The float tiles of up to [`GROUPS`] row groups against one column panel over `k` steps
 /// ([`Panel`]): group `g`'s sums written (not added) to `out_re`, `out_im` from `g·P·Q` on
-/// (`P × Q`, row-major). On AVX-512 the panel is taken
-/// a block of [`STEPS`] steps at a time against every group, so it is read from L1: a
-/// 256-step panel is 96 KiB in its three planes, and streamed from L2 for each tile it held
-/// the kernel to about half the FMA rate of a CPU with two 512-bit FMA units
-/// (docs/PERFORMANCE.md, 2026-12-03).
+/// (`P × Q`, row-major). On AVX-512 the panel is taken a block of [`STEPS`] steps at a time
+/// against every group, so it is read from L1: a 256-step panel is 96 KiB in its three
+/// planes, and streamed from L2 for each tile it held the kernel to about half the FMA rate
+/// of a CPU with two 512-bit FMA units (docs/PERFORMANCE.md, 2026-12-03).
 pub(crate) fn tiles_f32(
     simd: Backend,
     x: FloatPlanes<'_>,

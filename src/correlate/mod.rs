@@ -903,16 +903,24 @@ impl<T: Copy + Default> Lines<T> {
     }
 }
 
+impl<T> Lines<T> {
+    /// A line is exactly 16 `T`, with no padding (4-byte `T`): checked when compiled.
+    const NO_PADDING: () = assert!(size_of::<Line<T>>() == 16 * size_of::<T>());
+}
+
 impl<T> std::ops::Deref for Lines<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        // SAFETY: a `Line<T>` is 16 `T` (`repr(C)`); the lines hold at least `len` values.
+        let () = Self::NO_PADDING;
+        // SAFETY: a `Line<T>` is 16 `T` (`repr(C)`, no padding: `NO_PADDING`); the lines
+        // hold at least `len` values.
         unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
     }
 }
 
 impl<T> std::ops::DerefMut for Lines<T> {
     fn deref_mut(&mut self) -> &mut [T] {
+        let () = Self::NO_PADDING;
         // SAFETY: as in `deref`, borrowed uniquely.
         unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
     }
