@@ -579,7 +579,7 @@ impl Pfb {
                         let len = FOLD_COLS.min(width - c0);
                         if slide {
                             let taps = &self.taps[c0 * self.n_taps..];
-                            let done = kernels::fold_slide(
+                            let folded = kernels::fold_slide(
                                 self.backend,
                                 taps,
                                 &x[base + c0..],
@@ -593,19 +593,7 @@ impl Pfb {
                                 },
                                 (self.n_taps, g, len, j0 == 0),
                             );
-                            // The columns the kernel leaves (fewer than 16, at the row's end).
-                            for j in 0..g {
-                                let row = j * 2 * rs + c0;
-                                kernels::fold(
-                                    self.backend,
-                                    &taps[done..],
-                                    &x[base + j * width + c0 + done..],
-                                    &mut flat[row + done..row + len],
-                                    strides,
-                                    self.n_taps,
-                                    1.0,
-                                );
-                            }
+                            debug_assert!(folded);
                             c0 += len;
                             continue;
                         }
@@ -790,8 +778,8 @@ const GROUP_BYTES_OVERSAMPLED: usize = 256 << 10;
 
 /// Spectra per group when the sliding kernel folds a critically sampled group straight
 /// from the input (`kernels::fold_slide`): a column of the group then reads one line of
-/// each of `g + T − 1` rows in turn, and the hardware prefetches that many streams well
-/// only when they are few. Measured in `cargo bench --bench channelise` (Intel Xeon,
+/// each of its `g` new rows (`g + T − 1` for a task's first group) in turn, and the
+/// hardware prefetches that many streams well only when they are few. Measured in `cargo bench --bench channelise` (Intel Xeon,
 /// AVX-512, complex float32, 1 thread, three interleaved rounds, Msamples/s), for 8 / 12 /
 /// 16 / 24 spectra: 4096 × 8 325–415 / 377–418 / 345–423 / 350–364, 1024 × 8 379–421 /
 /// 370–432 / 395–411 / 381–417; 4096 × 12 (two rounds) at 12 and 16: 287–312 / 321–329.
@@ -800,13 +788,13 @@ const GROUP_SLIDE: usize = 16;
 /// Bytes of folded spectra per group on the sliding path.
 const GROUP_BYTES_SLIDE: usize = 512 << 10;
 
-/// Spectra per group, at least 1, at most 64. Critically sampled and `slide`: at most
-/// [`GROUP_SLIDE`]. Otherwise, critically sampled: as many as fit `GROUP_BYTES` with their
-/// staged input rows (`g` fold rows of `N` complex values, `g + T − 1` input rows of
-/// `N·lanes` f32).
+/// Spectra per group, at least 1, at most 64. Folded by the sliding kernel (`slide`,
+/// critically sampled): at most [`GROUP_SLIDE`]. Otherwise, critically sampled: as many as
+/// fit `GROUP_BYTES` with their staged input rows (`g` fold rows of `N` complex values,
+/// `g + T − 1` input rows of `N·lanes` f32).
 fn group_size(n: usize, n_taps: usize, critical: bool, slide: bool, lanes: usize) -> usize {
     let fold_row = n * std::mem::size_of::<Complex32>();
-    if critical && slide {
+    if slide {
         return (GROUP_BYTES_SLIDE / fold_row).clamp(1, GROUP_SLIDE);
     }
     if !critical {

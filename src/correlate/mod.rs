@@ -953,10 +953,6 @@ impl ChunkCtx<'_> {
     ) {
         let s = self.s;
         let ch = self.chunk;
-        let mut o_re = [0.0f32; P * Q];
-        let mut o_im = [0.0f32; P * Q];
-        let mut i_re = [0i32; P * Q];
-        let mut i_im = [0i32; P * Q];
         // Steps in the chunk, and values (or words) per panel.
         let (steps, panel) = match self.mode {
             Mode::Bytes => (self.k.div_ceil(2), self.len / 2 * Q),
@@ -990,6 +986,10 @@ impl ChunkCtx<'_> {
             }
             return;
         }
+        let mut o_re = [0.0f32; P * Q];
+        let mut o_im = [0.0f32; P * Q];
+        let mut i_re = [0i32; P * Q];
+        let mut i_im = [0i32; P * Q];
         // Tiles are in row order: those of rows r0 .. r0 + ROWS are one run.
         let first = self.tiles.partition_point(|t| t.0 < r0);
         let end = self.tiles.partition_point(|t| t.0 < r0 + ROWS);
