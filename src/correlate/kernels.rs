@@ -26,9 +26,11 @@
 //! stays of the order of `K · ε · |x_p| |x_q|` per chunk of `K` steps (T3's terms are at
 //! most twice the others), within the accuracy contract (relative L2 ≤ 1e-6 against the
 //! f64 reference, tests/it/correlate.rs). The AVX2 and portable kernels use the plain four
-//! products. The AVX-512 kernel runs the row groups of a panel against one column panel
-//! together, [`STEPS`] steps at a time, each group's running sums parked between blocks,
-//! so the column panel is read from L1 rather than L2 ([`tiles_f32`]).
+//! products. The AVX-512 kernel's tile is [`R8`] rows × 16 columns, its 24 sums in
+//! registers over all steps of the chunk: the task's rows are packed per group of `R8`
+//! rows and step (`re`, `im`, `re − im`, [`RowPanel`]) so that a group stays in L1, each
+//! row value is an FMA's broadcast operand, and the next column panel is fetched into L2
+//! while the current one runs ([`tiles_f32`]).
 //!
 //! # Integer kernels
 //! - 16-bit samples: each sample is the i32 word `(re, im)` plus the partner `(im, −re)`;
@@ -82,13 +84,12 @@ impl Tile {
     }
 }
 
-/// The planes of a float chunk: real and imaginary parts, `re − im` (for rows) and
-/// `re + im` (for columns), in the panel layout.
+/// The planes of a float chunk in the panel layout: real and imaginary parts and `re + im`
+/// (for the AVX-512 kernel's columns).
 #[derive(Clone, Copy)]
 pub(crate) struct FloatPlanes<'a> {
     pub re: &'a [f32],
     pub im: &'a [f32],
-    pub d: &'a [f32],
     pub s: &'a [f32],
 }
 
@@ -118,114 +119,200 @@ fn tile_f32_generic(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &mu
     }
 }
 
-/// One call of [`tiles_f32`]: `k` steps of the row groups at `rows` against the column
-/// panel at `col` (offsets at step 0, as in [`Tile`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Panel<'a> {
-    /// Offsets of the row groups' first rows (at most [`GROUPS`]).
-    pub rows: &'a [usize],
-    /// Offset of the column panel.
-    pub col: usize,
-    /// Steps.
-    pub k: usize,
+/// Rows of the AVX-512 float tile: each row's sums are one 16-lane vector per plane, so a
+/// tile of `R8` rows × 16 columns keeps 3 × `R8` = 24 running sums in registers.
+const R8: usize = 8;
+
+/// The rows of one task for [`tiles_f32`]: the row panel at `at` (the offset of its first
+/// row at step 0, as [`Tile::row`]), of which the first `groups` groups of [`P`] rows are
+/// wanted, over `k` steps. For the AVX-512 kernel the rows are also packed, per group of
+/// [`R8`] rows and step, as their re, im and re − im (3 × `R8` consecutive values), so
+/// that a group's 256 steps (24 KiB) stay in L1 while the column panels stream past.
+pub(crate) struct RowPanel {
+    at: usize,
+    groups: usize,
+    k: usize,
+    packed: Vec<f32>,
 }
 
-/// Most row groups [`tiles_f32`] takes at once (the rows of one panel).
-pub const GROUPS: usize = Q / P;
-
-/// Steps of the column panel that [`tiles_f32`]'s AVX-512 kernel runs against every row
-/// group before it moves on: with the rows' steps and the groups' running sums they stay
-/// in L1 (`STEPS` × 768 bytes of panel and rows, 12 KiB of sums).
-const STEPS: usize = 16;
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tiles_f32_avx512(
-    x: FloatPlanes<'_>,
-    job: Panel<'_>,
-    out_re: &mut [f32],
-    out_im: &mut [f32],
-) {
-    use std::arch::x86_64::*;
-    let Panel { rows, col, k } = job;
-    let (re, im, d, s) = (x.re.as_ptr(), x.im.as_ptr(), x.d.as_ptr(), x.s.as_ptr());
-    let z = _mm512_setzero_ps();
-    // Each group's running sums T1, T2, T3 (P rows × 2 vectors each), kept here between
-    // blocks of steps: every group's sums see the same FMAs in the same order as
-    // one 256-step tile in registers would give them.
-    let mut state = [[[[z; 2]; P]; 3]; GROUPS];
-    let mut t0 = 0;
-    while t0 < k {
-        let end = (t0 + STEPS).min(k);
-        for (g, &row) in rows.iter().enumerate() {
-            let [mut t1, mut t2, mut t3] = state[g];
-            for step in t0..end {
-                let (r, c) = (row + step * Q, col + step * Q);
-                // SAFETY (all loads): the caller checked that every tile fits the planes.
-                let qr = [_mm512_loadu_ps(re.add(c)), _mm512_loadu_ps(re.add(c + 16))];
-                let qi = [_mm512_loadu_ps(im.add(c)), _mm512_loadu_ps(im.add(c + 16))];
-                let qs = [_mm512_loadu_ps(s.add(c)), _mm512_loadu_ps(s.add(c + 16))];
-                for a in 0..P {
-                    let pr = _mm512_set1_ps(*re.add(r + a));
-                    let pi = _mm512_set1_ps(*im.add(r + a));
-                    let pd = _mm512_set1_ps(*d.add(r + a));
-                    for v in 0..2 {
-                        t1[a][v] = _mm512_fmadd_ps(pr, qr[v], t1[a][v]);
-                        t2[a][v] = _mm512_fmadd_ps(pi, qi[v], t2[a][v]);
-                        t3[a][v] = _mm512_fmadd_ps(pd, qs[v], t3[a][v]);
-                    }
+impl RowPanel {
+    /// Take the rows of the panel at `at` for `k` steps (packed when `simd` runs the
+    /// AVX-512 kernel). Panics if the panel does not fit the planes.
+    pub(crate) fn new(
+        simd: Backend,
+        x: FloatPlanes<'_>,
+        at: usize,
+        groups: usize,
+        k: usize,
+    ) -> Self {
+        assert!((1..=Q / P).contains(&groups) && k > 0);
+        let len = x.re.len().min(x.im.len()).min(x.s.len());
+        assert!(
+            at + k * Q <= len,
+            "row panel at {at} × {k} steps outside {len} values"
+        );
+        let mut packed = Vec::new();
+        if simd.level() == SimdLevel::Avx512 {
+            let n8 = (groups * P).div_ceil(R8);
+            packed.resize(n8 * k * 3 * R8, 0.0);
+            for (i, dst) in packed.chunks_exact_mut(3 * R8).enumerate() {
+                let o = at + (i % k) * Q + (i / k) * R8;
+                let (re, im) = (&x.re[o..o + R8], &x.im[o..o + R8]);
+                let (r, rest) = dst.split_at_mut(R8);
+                let (m, d) = rest.split_at_mut(R8);
+                r.copy_from_slice(re);
+                m.copy_from_slice(im);
+                for ((d, &a), &b) in d.iter_mut().zip(re).zip(im) {
+                    *d = a - b;
                 }
             }
-            state[g] = [t1, t2, t3];
         }
-        t0 = end;
-    }
-    for (g, [t1, t2, t3]) in state.iter().enumerate().take(rows.len()) {
-        for a in 0..P {
-            for v in 0..2 {
-                let o = g * P * Q + a * Q + 16 * v;
-                let vr = _mm512_add_ps(t1[a][v], t2[a][v]);
-                let vi = _mm512_add_ps(_mm512_sub_ps(t3[a][v], t1[a][v]), t2[a][v]);
-                // SAFETY: the caller checked out_re, out_im hold rows.len() × P × Q values.
-                _mm512_storeu_ps(out_re.as_mut_ptr().add(o), vr);
-                _mm512_storeu_ps(out_im.as_mut_ptr().add(o), vi);
-            }
+        RowPanel {
+            at,
+            groups,
+            k,
+            packed,
         }
     }
 }
 
-/// The float tiles of up to [`GROUPS`] row groups against one column panel over `k` steps
-/// ([`Panel`]): group `g`'s sums written (not added) to `out_re`, `out_im` from `g·P·Q` on
-/// (`P × Q`, row-major). On AVX-512 the panel is taken a block of [`STEPS`] steps at a time
-/// against every group, so it is read from L1: a 256-step panel is 96 KiB in its three
-/// planes, and streamed from L2 for each tile it held the kernel to about half the FMA rate
-/// of a CPU with two 512-bit FMA units (docs/PERFORMANCE.md, 2026-12-03).
+/// Sixteen columns (one half of a column panel) against one group of [`R8`] packed rows
+/// over `k` steps, all sums in registers; the tile's `R8` × 16 sums go to `out_re`,
+/// `out_im` at row stride [`Q`].
+///
+/// # Safety
+/// AVX-512 F; `rows` holds `k × 3 × R8` values; `cols` (re, im, re + im) hold 16 values
+/// at each of `k` steps [`Q`] apart; the outputs take `R8` rows of [`Q`] values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tile_f32_avx512(
+    rows: *const f32,
+    [qr, qi, qs]: [*const f32; 3],
+    k: usize,
+    fetch: *const f32,
+    out_re: *mut f32,
+    out_im: *mut f32,
+) {
+    use std::arch::x86_64::*;
+    let z = _mm512_setzero_ps();
+    let (mut t1, mut t2, mut t3) = ([z; R8], [z; R8], [z; R8]);
+    for step in 0..k {
+        let c = step * Q;
+        let cr = _mm512_loadu_ps(qr.add(c));
+        let ci = _mm512_loadu_ps(qi.add(c));
+        let cs = _mm512_loadu_ps(qs.add(c));
+        if !fetch.is_null() {
+            _mm_prefetch::<_MM_HINT_T1>(fetch.wrapping_add(step * 16).cast());
+        }
+        let r = rows.add(step * 3 * R8);
+        for a in 0..R8 {
+            t1[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(a)), cr, t1[a]);
+            t2[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(R8 + a)), ci, t2[a]);
+            t3[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(2 * R8 + a)), cs, t3[a]);
+        }
+    }
+    for a in 0..R8 {
+        let vr = _mm512_add_ps(t1[a], t2[a]);
+        let vi = _mm512_add_ps(_mm512_sub_ps(t3[a], t1[a]), t2[a]);
+        _mm512_storeu_ps(out_re.add(a * Q), vr);
+        _mm512_storeu_ps(out_im.add(a * Q), vi);
+    }
+}
+
+/// The float tiles of a task's rows ([`RowPanel`]) against the column panel at `col`
+/// (its offset at step 0): row `i < groups·P` of the panel gets its [`Q`] sums written
+/// (not added) to `out_re`, `out_im` from `i·Q` on. On AVX-512 each tile is [`R8`] rows ×
+/// 16 columns over all `k` steps with its sums in registers, the rows read from L1 (packed)
+/// and the columns from L2; tiles wholly below the diagonal (column panel = row panel) are
+/// not computed and read zero. The earlier 4 × 32 tile parked its sums every 16 steps to keep
+/// its larger column panel in L1, which cost ~15 % of the kernel (docs/PERFORMANCE.md,
+/// 2026-12-03).
 pub(crate) fn tiles_f32(
     simd: Backend,
     x: FloatPlanes<'_>,
-    job: Panel<'_>,
+    rows: &RowPanel,
+    col: usize,
+    next: Option<usize>,
     out_re: &mut [f32],
     out_im: &mut [f32],
 ) {
-    let Panel { rows, col, k } = job;
-    assert!(rows.len() <= GROUPS);
-    assert!(out_re.len() >= rows.len() * P * Q && out_im.len() >= rows.len() * P * Q);
-    let len = x.re.len().min(x.im.len()).min(x.d.len()).min(x.s.len());
-    for &row in rows {
-        let t = Tile { k, row, col };
-        assert!(t.fits(len), "tile {t:?} outside planes of {len} values");
+    let RowPanel {
+        at,
+        groups,
+        k,
+        ref packed,
+    } = *rows;
+    let n_rows = groups * P;
+    assert!(out_re.len() >= n_rows * Q && out_im.len() >= n_rows * Q);
+    let len = x.re.len().min(x.im.len()).min(x.s.len());
+    for o in [at, col] {
+        assert!(
+            o + k * Q <= len,
+            "panel at {o} × {k} steps outside {len} values"
+        );
     }
     #[cfg(target_arch = "x86_64")]
     if simd.level() == SimdLevel::Avx512 {
-        // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F; the
-        // bounds the unchecked loads rely on were asserted above.
-        unsafe { tiles_f32_avx512(x, job, out_re, out_im) };
+        // A last group of fewer than R8 wanted rows is computed into `t_re`, `t_im`.
+        let mut t_re = [0.0f32; R8 * Q];
+        let mut t_im = [0.0f32; R8 * Q];
+        let mut fetched = 0;
+        for g in 0..n_rows.div_ceil(R8) {
+            let r = g * R8..((g + 1) * R8).min(n_rows);
+            let whole = r.len() == R8;
+            let (o_re, o_im) = match whole {
+                true => (&mut out_re[r.start * Q..], &mut out_im[r.start * Q..]),
+                false => (&mut t_re[..], &mut t_im[..]),
+            };
+            let packed = &packed[g * k * 3 * R8..(g + 1) * k * 3 * R8];
+            for h in [0, 16] {
+                if col == at && g * R8 >= h + 16 {
+                    for a in 0..R8 {
+                        o_re[a * Q + h..a * Q + h + 16].fill(0.0);
+                        o_im[a * Q + h..a * Q + h + 16].fill(0.0);
+                    }
+                    continue;
+                }
+                let cols = [x.re, x.im, x.s].map(|p| p[col + h..].as_ptr());
+                // The next column panel is fetched into L2 while this one runs, k lines
+                // (16 values each) per tile, plane after plane.
+                let fetch = match next {
+                    Some(n) if fetched < 3 * 2 * k => {
+                        let (plane, part) = (fetched / (2 * k), fetched % (2 * k));
+                        fetched += k;
+                        [x.re, x.im, x.s][plane][n + part * 16..].as_ptr()
+                    }
+                    _ => std::ptr::null(),
+                };
+                // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512
+                // F; the packed group holds k steps and the column panel k steps of the
+                // planes (asserted above); the outputs hold R8 rows of Q from h on.
+                unsafe {
+                    tile_f32_avx512(
+                        packed.as_ptr(),
+                        cols,
+                        k,
+                        fetch,
+                        o_re[h..(R8 - 1) * Q + h + 16].as_mut_ptr(),
+                        o_im[h..(R8 - 1) * Q + h + 16].as_mut_ptr(),
+                    )
+                };
+            }
+            if !whole {
+                out_re[r.start * Q..r.end * Q].copy_from_slice(&t_re[..r.len() * Q]);
+                out_im[r.start * Q..r.end * Q].copy_from_slice(&t_im[..r.len() * Q]);
+            }
+        }
         return;
     }
-    for (g, &row) in rows.iter().enumerate() {
+    for g in 0..groups {
         let o = g * P * Q..(g + 1) * P * Q;
         let (o_re, o_im) = (&mut out_re[o.clone()], &mut out_im[o]);
-        let t = Tile { k, row, col };
+        let t = Tile {
+            k,
+            row: at + g * P,
+            col,
+        };
         match simd.level() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a Backend of level Avx2 or above exists only where the CPU has AVX2
@@ -635,31 +722,21 @@ per_level! {
 }
 
 #[inline(always)]
-fn split_generic<S: XSample>(
-    src: &[S],
-    re: &mut [f32],
-    im: &mut [f32],
-    d: &mut [f32],
-    s: &mut [f32],
-) {
-    let dst = re
-        .iter_mut()
-        .zip(im.iter_mut())
-        .zip(d.iter_mut().zip(s.iter_mut()));
-    for (v, ((r, i), (d, s))) in src.iter().zip(dst) {
+fn split_generic<S: XSample>(src: &[S], re: &mut [f32], im: &mut [f32], s: &mut [f32]) {
+    let dst = re.iter_mut().zip(im.iter_mut()).zip(s.iter_mut());
+    for (v, ((r, i), s)) in src.iter().zip(dst) {
         let z = v.to_c32();
-        (*r, *i, *d, *s) = (z.re, z.im, z.re - z.im, z.re + z.im);
+        (*r, *i, *s) = (z.re, z.im, z.re + z.im);
     }
 }
 
 per_level! {
-    /// The float corner turn of one panel's samples: real and imaginary parts, `re − im`
-    /// and `re + im` ([`FloatPlanes`]).
+    /// The float corner turn of one panel's samples: real and imaginary parts and
+    /// `re + im` ([`FloatPlanes`]).
     pub(crate) fn split<S: XSample>(
         src: &[S],
         re: &mut [f32],
         im: &mut [f32],
-        d: &mut [f32],
         s: &mut [f32]
     ) => split_generic
 }

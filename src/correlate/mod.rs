@@ -383,13 +383,12 @@ impl Correlator {
         };
         match mode {
             Mode::Float => {
-                let [re, im, d, sm] = &mut chunk.f;
+                let [re, im, sm] = &mut chunk.f;
                 re.par_chunks_mut(per_chan)
                     .zip(im.par_chunks_mut(per_chan))
-                    .zip(d.par_chunks_mut(per_chan))
                     .zip(sm.par_chunks_mut(per_chan))
                     .enumerate()
-                    .for_each(|(c, (((re, im), d), sm))| {
+                    .for_each(|(c, ((re, im), sm))| {
                         for (t, vals) in samples(c) {
                             for (j, panel) in vals.chunks(Q).enumerate() {
                                 let o = j * self.chunk * Q + t * Q;
@@ -399,7 +398,6 @@ impl Correlator {
                                     panel,
                                     &mut re[span.clone()],
                                     &mut im[span.clone()],
-                                    &mut d[span.clone()],
                                     &mut sm[span],
                                 );
                             }
@@ -864,8 +862,8 @@ enum Mode {
 /// mode in use are allocated.
 #[derive(Debug, Clone, Default)]
 struct Chunk {
-    /// Float: re, im, re − im, re + im.
-    f: [Lines<f32>; 4],
+    /// Float: re, im, re + im.
+    f: [Lines<f32>; 3],
     /// 16-bit: packed pairs and their partners.
     w: [Lines<i32>; 2],
     /// 8-bit: row real, row imaginary, column real, column imaginary words.
@@ -963,22 +961,17 @@ impl ChunkCtx<'_> {
             // Every row group of the block against one column panel at a time (the tiles
             // of rows r0 .. r0 + ROWS are those of the panels from r0 on).
             let p_end = (r0 + ROWS).min(self.n_in);
-            let mut rows = [0usize; kernels::GROUPS];
-            let groups = (r0..p_end).step_by(P).len();
-            for (g, p0) in (r0..p_end).step_by(P).enumerate() {
-                rows[g] = base + (p0 / Q) * panel + p0 % Q;
-            }
             let mut g_re = [0.0f32; ROWS * Q];
             let mut g_im = [0.0f32; ROWS * Q];
-            let [re, im, d, s] = &ch.f;
-            let planes = kernels::FloatPlanes { re, im, d, s };
+            let [re, im, s] = &ch.f;
+            let planes = kernels::FloatPlanes { re, im, s };
+            let at = base + (r0 / Q) * panel;
+            let groups = (p_end - r0).div_ceil(P);
+            let rows = kernels::RowPanel::new(self.backend, planes, at, groups, self.k);
             for q0 in (r0..self.n_in).step_by(Q) {
-                let job = kernels::Panel {
-                    rows: &rows[..groups],
-                    col: base + (q0 / Q) * panel,
-                    k: self.k,
-                };
-                kernels::tiles_f32(self.backend, planes, job, &mut g_re, &mut g_im);
+                let col = base + (q0 / Q) * panel;
+                let next = (q0 + Q < self.n_in).then_some(col + panel);
+                kernels::tiles_f32(self.backend, planes, &rows, col, next, &mut g_re, &mut g_im);
                 for p in r0..p_end {
                     let o = (p - r0) * Q..(p - r0 + 1) * Q;
                     add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
