@@ -154,16 +154,14 @@ impl RowPanel {
         let mut packed = Vec::new();
         if simd.level() == SimdLevel::Avx512 {
             let n8 = (groups * P).div_ceil(R8);
-            packed.resize(n8 * k * 3 * R8, 0.0);
-            for (i, dst) in packed.chunks_exact_mut(3 * R8).enumerate() {
-                let o = at + (i % k) * Q + (i / k) * R8;
-                let (re, im) = (&x.re[o..o + R8], &x.im[o..o + R8]);
-                let (r, rest) = dst.split_at_mut(R8);
-                let (m, d) = rest.split_at_mut(R8);
-                r.copy_from_slice(re);
-                m.copy_from_slice(im);
-                for ((d, &a), &b) in d.iter_mut().zip(re).zip(im) {
-                    *d = a - b;
+            packed.reserve_exact(n8 * k * 3 * R8);
+            for g in 0..n8 {
+                for step in 0..k {
+                    let o = at + step * Q + g * R8;
+                    let (re, im) = (&x.re[o..o + R8], &x.im[o..o + R8]);
+                    packed.extend_from_slice(re);
+                    packed.extend_from_slice(im);
+                    packed.extend(re.iter().zip(im).map(|(a, b)| a - b));
                 }
             }
         }
