@@ -49,11 +49,13 @@
 //! Only tiles that touch the upper triangle `p <= q` are computed.
 //!
 //! # Why our own kernel
-//! It reads the corner-turned chunk as it is written (no second packing pass), shares its
-//! tiling with the integer kernels, which no float GEMM offers, and hands the chunk sums
-//! straight to the streaming accumulators. Against OpenBLAS `cherk` and faer 0.22's
-//! triangular product (both at the FMA peak with four products per complex product) it
-//! measured 1.1–1.3× and 0.94–1.13× at 1 thread (docs/PERFORMANCE.md, 2026-12-02).
+//! It reads the corner-turned chunk as it is written (only the task's rows are packed
+//! again, 3–6 % of the time at 1024 and 512 inputs), shares its tiling with the integer
+//! kernels, which no float GEMM offers, and hands the chunk sums straight to the streaming
+//! accumulators. Against OpenBLAS `cherk` and faer 0.22's triangular product (both with
+//! four products per complex product) it measured 1.1–1.3× and 0.94–1.13× at 1 thread on
+//! an AMD EPYC, and 1.02–1.17× `cherk` at 1 thread on an Intel Xeon with two 512-bit FMA
+//! units, 1.16–1.42× at 2 (docs/PERFORMANCE.md, 2026-12-02 and 2026-12-03).
 
 /// Rows of a tile.
 pub const P: usize = 4;
@@ -91,6 +93,18 @@ pub(crate) struct FloatPlanes<'a> {
     pub re: &'a [f32],
     pub im: &'a [f32],
     pub s: &'a [f32],
+}
+
+impl FloatPlanes<'_> {
+    /// Panics unless `k` steps of the panel at `o` (its offset at step 0) lie within every
+    /// plane.
+    fn check_panel(&self, o: usize, k: usize) {
+        let len = self.re.len().min(self.im.len()).min(self.s.len());
+        assert!(
+            o + k * Q <= len,
+            "panel at {o} × {k} steps outside {len} values"
+        );
+    }
 }
 
 #[inline(always)]
@@ -146,11 +160,7 @@ impl RowPanel {
         k: usize,
     ) -> Self {
         assert!((1..=Q / P).contains(&groups) && k > 0);
-        let len = x.re.len().min(x.im.len()).min(x.s.len());
-        assert!(
-            at + k * Q <= len,
-            "row panel at {at} × {k} steps outside {len} values"
-        );
+        x.check_panel(at, k);
         let mut packed = Vec::new();
         if simd.level() == SimdLevel::Avx512 {
             let n8 = (groups * P).div_ceil(R8);
@@ -242,13 +252,8 @@ pub(crate) fn tiles_f32(
     } = *rows;
     let n_rows = groups * P;
     assert!(out_re.len() >= n_rows * Q && out_im.len() >= n_rows * Q);
-    let len = x.re.len().min(x.im.len()).min(x.s.len());
-    for o in [at, col] {
-        assert!(
-            o + k * Q <= len,
-            "panel at {o} × {k} steps outside {len} values"
-        );
-    }
+    x.check_panel(at, k);
+    x.check_panel(col, k);
     #[cfg(target_arch = "x86_64")]
     if simd.level() == SimdLevel::Avx512 {
         // A last group of fewer than R8 wanted rows is computed into `t_re`, `t_im`.
