@@ -779,10 +779,11 @@ const GROUP_BYTES_OVERSAMPLED: usize = 256 << 10;
 /// Spectra per group when the sliding kernel folds a critically sampled group straight
 /// from the input (`kernels::fold_slide`): a column of the group then reads one line of
 /// each of its `g` new rows (`g + T − 1` for a task's first group) in turn, and the
-/// hardware prefetches that many streams well only when they are few. Measured in `cargo bench --bench channelise` (Intel Xeon,
-/// AVX-512, complex float32, 1 thread, three interleaved rounds, Msamples/s), for 8 / 12 /
-/// 16 / 24 spectra: 4096 × 8 325–415 / 377–418 / 345–423 / 350–364, 1024 × 8 379–421 /
-/// 370–432 / 395–411 / 381–417; 4096 × 12 (two rounds) at 12 and 16: 287–312 / 321–329.
+/// hardware prefetches that many streams well only when they are few. Measured in
+/// `cargo bench --bench channelise` (Intel Xeon, AVX-512, complex float32, 1 thread, three
+/// interleaved rounds, Msamples/s), for 8 / 12 / 16 / 24 spectra: 4096 × 8 325–415 /
+/// 377–418 / 345–423 / 350–364, 1024 × 8 379–421 / 370–432 / 395–411 / 381–417; 4096 × 12
+/// (two rounds) at 12 and 16: 287–312 / 321–329.
 /// The fold rows of a group stay within `GROUP_BYTES_SLIDE`.
 const GROUP_SLIDE: usize = 16;
 /// Bytes of folded spectra per group on the sliding path.

@@ -940,6 +940,35 @@ struct ChunkCtx<'a> {
 }
 
 impl ChunkCtx<'_> {
+    /// [`ChunkCtx::tile_sums`] for float samples: every row group of the block against one
+    /// column panel at a time (the tiles of rows `r0 .. r0 + ROWS` are those of the panels
+    /// from `r0` on), each tile over the whole chunk (its first and last part at once).
+    fn float_tile_sums<F: FnMut(usize, usize, &[f32], &[f32], bool, bool)>(
+        &self,
+        c: usize,
+        r0: usize,
+        mut add: F,
+    ) {
+        let (base, panel) = (c * self.per_chan, self.len * Q);
+        let p_end = (r0 + ROWS).min(self.n_in);
+        let mut g_re = [0.0f32; ROWS * Q];
+        let mut g_im = [0.0f32; ROWS * Q];
+        let [re, im, s] = &self.chunk.f;
+        let planes = kernels::FloatPlanes { re, im, s };
+        let at = base + (r0 / Q) * panel;
+        let groups = (p_end - r0).div_ceil(P);
+        let rows = kernels::RowPanel::new(self.backend, planes, at, groups, self.k);
+        for q0 in (r0..self.n_in).step_by(Q) {
+            let col = base + (q0 / Q) * panel;
+            let next = (q0 + Q < self.n_in).then_some(col + panel);
+            kernels::tiles_f32(self.backend, planes, &rows, col, next, &mut g_re, &mut g_im);
+            for p in r0..p_end {
+                let o = (p - r0) * Q..(p - r0 + 1) * Q;
+                add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
+            }
+        }
+    }
+
     /// Run the tiles of channel `c` whose rows are in `r0 .. r0 + ROWS`, passing each tile
     /// row's sums to `add(row, first column, re, im, first part of the chunk, last part)`.
     #[inline]
@@ -949,6 +978,9 @@ impl ChunkCtx<'_> {
         r0: usize,
         mut add: F,
     ) {
+        if self.mode == Mode::Float {
+            return self.float_tile_sums(c, r0, add);
+        }
         let s = self.s;
         let ch = self.chunk;
         // Steps in the chunk, and values (or words) per panel.
@@ -957,28 +989,6 @@ impl ChunkCtx<'_> {
             _ => (self.k, self.len * Q),
         };
         let base = c * self.per_chan;
-        if self.mode == Mode::Float {
-            // Every row group of the block against one column panel at a time (the tiles
-            // of rows r0 .. r0 + ROWS are those of the panels from r0 on).
-            let p_end = (r0 + ROWS).min(self.n_in);
-            let mut g_re = [0.0f32; ROWS * Q];
-            let mut g_im = [0.0f32; ROWS * Q];
-            let [re, im, s] = &ch.f;
-            let planes = kernels::FloatPlanes { re, im, s };
-            let at = base + (r0 / Q) * panel;
-            let groups = (p_end - r0).div_ceil(P);
-            let rows = kernels::RowPanel::new(self.backend, planes, at, groups, self.k);
-            for q0 in (r0..self.n_in).step_by(Q) {
-                let col = base + (q0 / Q) * panel;
-                let next = (q0 + Q < self.n_in).then_some(col + panel);
-                kernels::tiles_f32(self.backend, planes, &rows, col, next, &mut g_re, &mut g_im);
-                for p in r0..p_end {
-                    let o = (p - r0) * Q..(p - r0 + 1) * Q;
-                    add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
-                }
-            }
-            return;
-        }
         let mut o_re = [0.0f32; P * Q];
         let mut o_im = [0.0f32; P * Q];
         let mut i_re = [0i32; P * Q];
@@ -998,7 +1008,7 @@ impl ChunkCtx<'_> {
                     col: col + t0 * Q,
                 };
                 match self.mode {
-                    Mode::Float => unreachable!("float tiles run a column panel at a time"),
+                    Mode::Float => unreachable!("float chunks go to float_tile_sums"),
                     Mode::Pairs => {
                         let [x, xs] = &ch.w;
                         kernels::tile_i16(self.backend, x, xs, tile, &mut i_re, &mut i_im);
