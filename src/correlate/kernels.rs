@@ -134,181 +134,278 @@ fn tile_f32_generic(x: FloatPlanes<'_>, t: Tile, out_re: &mut [f32], out_im: &mu
 }
 
 /// Rows of the AVX-512 float tile: each row's sums are one 16-lane vector per plane, so a
-/// tile of `R8` rows × 16 columns keeps 3 × `R8` = 24 running sums in registers.
-const R8: usize = 8;
+/// tile of `RF` rows × 16 columns keeps 3 × `RF` = 30 running sums in registers (with the
+/// column vector in use, 31 of the 32).
+const RF: usize = 10;
 
-/// The rows of one task for [`tiles_f32`]: the row panel at `at` (the offset of its first
-/// row at step 0, as [`Tile::row`]), of which the first `groups` groups of [`P`] rows are
-/// wanted, over `k` steps. For the AVX-512 kernel the rows are also packed, per group of
-/// [`R8`] rows and step, as their re, im and re − im (3 × `R8` consecutive values), so
-/// that a group's 256 steps (24 KiB) stay in L1 while the column panels stream past.
+/// Rows of a float task on AVX-512 (groups of [`RF`]); other kernels take [`Q`] rows, one
+/// panel.
+pub(crate) const ROWS_F: usize = 4 * RF;
+
+/// Steps of one pass of the AVX-512 float kernel: a block of a column panel (3 planes ×
+/// `KC` steps × [`Q`] values, 24 KiB) stays in L1 while every row group of the task runs
+/// against it.
+const KC: usize = 64;
+
+/// Where a chunk's planes hold row `p` (or column `p`) of one channel: the offset of its
+/// value at step 0, with `base` the channel's first value and `panel` the values of a
+/// panel (chunk length × [`Q`]).
+#[inline]
+pub(crate) fn panel_offset(base: usize, panel: usize, p: usize) -> usize {
+    base + (p / Q) * panel + p % Q
+}
+
+/// The rows of one task for [`tiles_f32`]: rows `r0 .. r0 + n` of the channel whose values
+/// start at `base`, over `k` steps. The AVX-512 kernel takes them packed, per group of
+/// [`RF`] rows and step, as their re, im and re − im (3 × `RF` consecutive values; rows
+/// past `n` are zero), so that each row value is an FMA's broadcast operand and a group's
+/// block of [`KC`] steps (7.5 KiB) is read in order; the other kernels read the row panel
+/// at `at` ([`Tile::row`]), in groups of [`P`] rows.
 pub(crate) struct RowPanel {
     at: usize,
-    groups: usize,
+    r0: usize,
+    n: usize,
     k: usize,
     packed: Vec<f32>,
 }
 
 impl RowPanel {
-    /// Take the rows of the panel at `at` for `k` steps (packed when `simd` runs the
-    /// AVX-512 kernel). Panics if the panel does not fit the planes.
+    /// Take rows `r0 .. r0 + n` (`n` ≤ [`ROWS_F`] on AVX-512, else `r0` a multiple of [`Q`]
+    /// and `n` ≤ [`Q`]) of the channel at `base` for `k` steps. Panics if they do not fit
+    /// the planes.
     pub(crate) fn new(
         simd: Backend,
         x: FloatPlanes<'_>,
-        at: usize,
-        groups: usize,
+        (base, panel): (usize, usize),
+        (r0, n): (usize, usize),
         k: usize,
     ) -> Self {
-        assert!((1..=Q / P).contains(&groups) && k > 0);
-        x.check_panel(at, k);
+        assert!(n > 0 && k > 0 && k * Q <= panel);
+        let last = panel_offset(base, panel, r0 + n - 1);
+        x.check_panel(last - last % Q, k);
         let mut packed = Vec::new();
         if simd.level() == SimdLevel::Avx512 {
-            let n8 = (groups * P).div_ceil(R8);
-            packed.reserve_exact(n8 * k * 3 * R8);
-            for g in 0..n8 {
-                for step in 0..k {
-                    let o = at + step * Q + g * R8;
-                    let (re, im) = (&x.re[o..o + R8], &x.im[o..o + R8]);
-                    packed.extend_from_slice(re);
-                    packed.extend_from_slice(im);
-                    packed.extend(re.iter().zip(im).map(|(a, b)| a - b));
+            assert!(n <= ROWS_F);
+            let groups = n.div_ceil(RF);
+            packed.resize(groups * k * 3 * RF, 0.0);
+            for (g, dst) in packed.chunks_exact_mut(k * 3 * RF).enumerate() {
+                // The group's rows lie in one panel or straddle two: runs of m0 and m1 rows.
+                let (p, m) = (r0 + g * RF, RF.min(n - g * RF));
+                let m0 = m.min(Q - p % Q);
+                let runs = [
+                    (panel_offset(base, panel, p), m0),
+                    (panel_offset(base, panel, p + m0), m - m0),
+                ];
+                for &(o, len) in &runs {
+                    if len > 0 {
+                        x.check_panel(o - o % Q, k);
+                        assert!(o % Q + len <= Q);
+                    }
                 }
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the level is Avx512 (the CPU has AVX-512 F); both runs lie within
+                // one step of a panel for k steps of the planes (checked above) and `dst`
+                // holds k steps of 3 × RF values.
+                unsafe {
+                    pack_rows_avx512(x, runs, k, dst)
+                };
             }
+        } else {
+            assert!(r0.is_multiple_of(Q) && n <= Q);
         }
         RowPanel {
-            at,
-            groups,
+            at: panel_offset(base, panel, r0),
+            r0,
+            n,
             k,
             packed,
         }
     }
+
+    /// Rows in the task.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
 }
 
-/// Sixteen columns (one half of a column panel) against one group of [`R8`] packed rows
-/// over `k` steps, all sums in registers; the tile's `R8` × 16 sums go to `out_re`,
-/// `out_im` at row stride [`Q`].
+/// One group of [`RF`] rows for the AVX-512 float kernel: `runs` are the offsets (at step
+/// 0) and lengths of its rows in one or two panels (`m0 + m1 ≤ RF`); each of `k` steps
+/// of `dst` gets the rows' re, im and re − im, [`RF`] values each (zero past `m0 + m1`).
 ///
 /// # Safety
-/// AVX-512 F; `rows` holds `k × 3 × R8` values; `cols` (re, im, re + im) hold 16 values
-/// at each of `k` steps [`Q`] apart; the outputs take `R8` rows of [`Q`] values.
+/// AVX-512 F; each run of `len > 0` rows holds `len` values at each of `k` steps [`Q`]
+/// apart in `x.re` and `x.im`; `dst` holds `k × 3 × RF` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_rows_avx512(
+    x: FloatPlanes<'_>,
+    [(o0, m0), (o1, m1)]: [(usize, usize); 2],
+    k: usize,
+    dst: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let (lo, hi) = ((1u16 << m0) - 1, ((1u16 << m1) - 1) << m0);
+    let all = (1u16 << RF) - 1;
+    let (re, im, d) = (x.re.as_ptr(), x.im.as_ptr(), dst.as_mut_ptr());
+    for step in 0..k {
+        let t = step * Q;
+        // The first run in lanes 0 .. m0, the second expanded into lanes m0 .. m0 + m1.
+        let mut vr = _mm512_maskz_loadu_ps(lo, re.add(o0 + t));
+        let mut vi = _mm512_maskz_loadu_ps(lo, im.add(o0 + t));
+        if m1 > 0 {
+            vr = _mm512_mask_expandloadu_ps(vr, hi, re.add(o1 + t));
+            vi = _mm512_mask_expandloadu_ps(vi, hi, im.add(o1 + t));
+        }
+        let out = d.add(step * 3 * RF);
+        _mm512_mask_storeu_ps(out, all, vr);
+        _mm512_mask_storeu_ps(out.add(RF), all, vi);
+        _mm512_mask_storeu_ps(out.add(2 * RF), all, _mm512_sub_ps(vr, vi));
+    }
+}
+
+/// Sixteen columns (one half of a column panel) against one group of [`RF`] packed rows
+/// over `k` steps, all sums in registers; the tile's `RF` × 16 sums are written (or, with
+/// `add`, added) to `out_re`, `out_im` at row stride [`Q`].
+///
+/// # Safety
+/// AVX-512 F; `rows` holds `k × 3 × RF` values; `cols` (re, im, re + im) hold 16 values
+/// at each of `k` steps [`Q`] apart; the outputs take `RF` rows of [`Q`] values. The
+/// lines from `fetch` on (one a step, unless null) are fetched into L2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn tile_f32_avx512(
     rows: *const f32,
     [qr, qi, qs]: [*const f32; 3],
     k: usize,
+    add: bool,
     fetch: *const f32,
     out_re: *mut f32,
     out_im: *mut f32,
 ) {
     use std::arch::x86_64::*;
     let z = _mm512_setzero_ps();
-    let (mut t1, mut t2, mut t3) = ([z; R8], [z; R8], [z; R8]);
+    let (mut t1, mut t2, mut t3) = ([z; RF], [z; RF], [z; RF]);
     for step in 0..k {
-        let c = step * Q;
-        let cr = _mm512_loadu_ps(qr.add(c));
-        let ci = _mm512_loadu_ps(qi.add(c));
-        let cs = _mm512_loadu_ps(qs.add(c));
+        let (c, r) = (step * Q, rows.add(step * 3 * RF));
         if !fetch.is_null() {
             _mm_prefetch::<_MM_HINT_T1>(fetch.wrapping_add(step * 16).cast());
         }
-        let r = rows.add(step * 3 * R8);
-        for a in 0..R8 {
-            t1[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(a)), cr, t1[a]);
-            t2[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(R8 + a)), ci, t2[a]);
-            t3[a] = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(2 * R8 + a)), cs, t3[a]);
+        // One column vector at a time: 30 sums and the vector in use fill 31 registers.
+        for (plane, (t, q)) in [(&mut t1, qr), (&mut t2, qi), (&mut t3, qs)]
+            .into_iter()
+            .enumerate()
+        {
+            let v = _mm512_loadu_ps(q.add(c));
+            for (a, t) in t.iter_mut().enumerate() {
+                *t = _mm512_fmadd_ps(_mm512_set1_ps(*r.add(plane * RF + a)), v, *t);
+            }
         }
     }
-    for a in 0..R8 {
-        let vr = _mm512_add_ps(t1[a], t2[a]);
-        let vi = _mm512_add_ps(_mm512_sub_ps(t3[a], t1[a]), t2[a]);
+    for a in 0..RF {
+        let mut vr = _mm512_add_ps(t1[a], t2[a]);
+        let mut vi = _mm512_add_ps(_mm512_sub_ps(t3[a], t1[a]), t2[a]);
+        if add {
+            vr = _mm512_add_ps(vr, _mm512_loadu_ps(out_re.add(a * Q)));
+            vi = _mm512_add_ps(vi, _mm512_loadu_ps(out_im.add(a * Q)));
+        }
         _mm512_storeu_ps(out_re.add(a * Q), vr);
         _mm512_storeu_ps(out_im.add(a * Q), vi);
     }
 }
 
-/// The float tiles of a task's rows ([`RowPanel`]) against the column panel at `col`
-/// (its offset at step 0): row `i < groups·P` of the panel gets its [`Q`] sums written
-/// (not added) to `out_re`, `out_im` from `i·Q` on. On AVX-512 each tile is [`R8`] rows ×
-/// 16 columns over all `k` steps with its sums in registers, the rows read from L1 (packed)
-/// and the columns from L2; tiles wholly below the diagonal (column panel = row panel) are
-/// not computed and read zero. The earlier 4 × 32 tile parked its sums every 16 steps to keep
-/// its larger column panel in L1, which cost ~15 % of the kernel (docs/PERFORMANCE.md,
-/// 2026-12-03).
+/// The float tiles of a task's rows ([`RowPanel`]) against the column panel of columns
+/// `q0 .. q0 + Q` at `col` (its offset at step 0): row `r0 + i` of the task gets its [`Q`]
+/// sums written (not added) to `out_re`, `out_im` from `i·Q` on (the buffers take the
+/// task's rows rounded up to whole groups).
+///
+/// On AVX-512 each tile is [`RF`] rows × 16 columns with its sums in registers, in passes
+/// of [`KC`] steps: a pass runs every row group against the panel's block of `KC` steps,
+/// which stays in L1, and adds its sums to the output. Tiles wholly below the diagonal are
+/// not computed and read zero. With 8-row tiles over all 256 steps of a chunk, the columns
+/// streamed from L2 and the kernel ran at 0.67 of the FMA peak, against 0.83 for these
+/// (docs/PERFORMANCE.md, 2026-12-04).
 pub(crate) fn tiles_f32(
     simd: Backend,
     x: FloatPlanes<'_>,
     rows: &RowPanel,
-    col: usize,
+    (col, q0): (usize, usize),
     next: Option<usize>,
     out_re: &mut [f32],
     out_im: &mut [f32],
 ) {
     let RowPanel {
         at,
-        groups,
+        r0,
+        n,
         k,
         ref packed,
     } = *rows;
-    let n_rows = groups * P;
-    assert!(out_re.len() >= n_rows * Q && out_im.len() >= n_rows * Q);
-    x.check_panel(at, k);
     x.check_panel(col, k);
     #[cfg(target_arch = "x86_64")]
     if simd.level() == SimdLevel::Avx512 {
-        // A last group of fewer than R8 wanted rows is computed into `t_re`, `t_im`.
-        let mut t_re = [0.0f32; R8 * Q];
-        let mut t_im = [0.0f32; R8 * Q];
-        let mut fetched = 0;
-        for g in 0..n_rows.div_ceil(R8) {
-            let r = g * R8..((g + 1) * R8).min(n_rows);
-            let whole = r.len() == R8;
-            let (o_re, o_im) = match whole {
-                true => (&mut out_re[r.start * Q..], &mut out_im[r.start * Q..]),
-                false => (&mut t_re[..], &mut t_im[..]),
-            };
-            let packed = &packed[g * k * 3 * R8..(g + 1) * k * 3 * R8];
+        let groups = n.div_ceil(RF);
+        assert!(out_re.len() >= groups * RF * Q && out_im.len() >= groups * RF * Q);
+        // Tiles (group g, half h) whose columns all lie before the group's first row.
+        let below = |g: usize, h: usize| q0 + h + 16 <= r0 + g * RF;
+        for g in 0..groups {
             for h in [0, 16] {
-                if col == at && g * R8 >= h + 16 {
-                    for a in 0..R8 {
-                        o_re[a * Q + h..a * Q + h + 16].fill(0.0);
-                        o_im[a * Q + h..a * Q + h + 16].fill(0.0);
+                if below(g, h) {
+                    for a in g * RF..(g + 1) * RF {
+                        out_re[a * Q + h..a * Q + h + 16].fill(0.0);
+                        out_im[a * Q + h..a * Q + h + 16].fill(0.0);
                     }
-                    continue;
                 }
-                let cols = [x.re, x.im, x.s].map(|p| p[col + h..].as_ptr());
-                // The next column panel is fetched into L2 while this one runs, k lines
-                // (16 values each) per tile, plane after plane.
-                let fetch = match next {
-                    Some(n) if fetched < 3 * 2 * k => {
-                        let (plane, part) = (fetched / (2 * k), fetched % (2 * k));
-                        fetched += k;
-                        [x.re, x.im, x.s][plane][n + part * 16..].as_ptr()
-                    }
-                    _ => std::ptr::null(),
-                };
-                // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512
-                // F; the packed group holds k steps and the column panel k steps of the
-                // planes (asserted above); the outputs hold R8 rows of Q from h on.
-                unsafe {
-                    tile_f32_avx512(
-                        packed.as_ptr(),
-                        cols,
-                        k,
-                        fetch,
-                        o_re[h..(R8 - 1) * Q + h + 16].as_mut_ptr(),
-                        o_im[h..(R8 - 1) * Q + h + 16].as_mut_ptr(),
-                    )
-                };
             }
-            if !whole {
-                out_re[r.start * Q..r.end * Q].copy_from_slice(&t_re[..r.len() * Q]);
-                out_im[r.start * Q..r.end * Q].copy_from_slice(&t_im[..r.len() * Q]);
+        }
+        for t0 in (0..k).step_by(KC) {
+            let kk = KC.min(k - t0);
+            // The next block of steps (of this panel, or the first of the next panel) is
+            // fetched into L2 while this one runs, a line a step, plane after plane.
+            let ahead = match t0 + KC < k {
+                true => Some((col + (t0 + KC) * Q, KC.min(k - t0 - KC))),
+                false => next.map(|n| (n, KC.min(k))),
+            };
+            let mut fetched = 0;
+            for g in 0..groups {
+                let rows = &packed[(g * k + t0) * 3 * RF..(g * k + t0 + kk) * 3 * RF];
+                for h in [0, 16] {
+                    if below(g, h) {
+                        continue;
+                    }
+                    let cols = [x.re, x.im, x.s].map(|p| p[col + t0 * Q + h..].as_ptr());
+                    let o = g * RF * Q + h..(g + 1) * RF * Q;
+                    // Lines of the block ahead: 2 a step in each of the 3 planes.
+                    let fetch = match ahead {
+                        Some((at, steps)) if fetched < 3 * 2 * steps => {
+                            let (plane, line) = (fetched / (2 * steps), fetched % (2 * steps));
+                            fetched += kk;
+                            [x.re, x.im, x.s][plane][at + line * 16..].as_ptr()
+                        }
+                        _ => std::ptr::null(),
+                    };
+                    // SAFETY: a Backend of level Avx512 exists only where the CPU has
+                    // AVX-512 F; the packed block holds kk steps and the column panel k
+                    // steps from col (checked above); the outputs hold RF rows of Q from
+                    // g·RF·Q + h on.
+                    unsafe {
+                        tile_f32_avx512(
+                            rows.as_ptr(),
+                            cols,
+                            kk,
+                            t0 > 0,
+                            fetch,
+                            out_re[o.clone()].as_mut_ptr(),
+                            out_im[o].as_mut_ptr(),
+                        )
+                    };
+                }
             }
         }
         return;
     }
-    for g in 0..groups {
+    let rounded = n.div_ceil(P) * P * Q;
+    assert!(out_re.len() >= rounded && out_im.len() >= rounded);
+    for g in 0..n.div_ceil(P) {
         let o = g * P * Q..(g + 1) * P * Q;
         let (o_re, o_im) = (&mut out_re[o.clone()], &mut out_im[o]);
         let t = Tile {

@@ -53,8 +53,8 @@ pub const CHUNK: usize = 256;
 /// A chunk buffer may always take this much, however small the running sums.
 const CHUNK_BYTES_FLOOR: usize = 64 << 20;
 
-/// Rows of the sums owned by one parallel task (a multiple of the tile rows that divides
-/// the padded stride).
+/// Rows of the sums owned by one parallel task of the integer and non-AVX-512 kernels (a
+/// panel); the AVX-512 float kernel's tasks take [`kernels::ROWS_F`].
 const ROWS: usize = Q;
 
 /// A sample the correlator accepts.
@@ -347,6 +347,15 @@ impl Correlator {
         }
     }
 
+    /// Rows of the sums owned by one parallel task in `mode` (the last of a channel may
+    /// have fewer).
+    fn task_rows(&self, mode: Mode) -> usize {
+        match (mode, self.backend.level()) {
+            (Mode::Float, SimdLevel::Avx512) => kernels::ROWS_F,
+            _ => ROWS,
+        }
+    }
+
     /// Values (or words) of one channel's chunk in `mode`.
     fn per_chan(&self, mode: Mode) -> usize {
         match mode {
@@ -533,8 +542,8 @@ impl Correlator {
                 ((i32::MAX as i64) / (2 * m * m)).clamp(1, k as i64) as usize
             })
             .collect();
-        // One task per channel and block of ROWS rows: it owns those rows of the sums.
-        let block = ROWS * s;
+        // One task per channel and block of `rows` rows: it owns those rows of the sums.
+        let rows = self.task_rows(mode);
         let ctx = ChunkCtx {
             tiles,
             chunk,
@@ -546,17 +555,17 @@ impl Correlator {
             n_in,
             backend,
             sub: &sub,
+            rows,
         };
         // The first chunk of an integration overwrites the sums, so they never need zeroing.
         let first = state.in_integration == k;
-        // The output rows each task owns: rows r0 .. r0 + ROWS of its channel.
+        // The output rows each task owns: rows r0 .. r0 + rows of its channel.
         let out_blocks: Option<Vec<&mut [Complex32]>> = products.map(|products| {
-            let mut blocks = Vec::with_capacity(self.cfg.n_chan * (s / ROWS));
+            let mut blocks = Vec::with_capacity(self.cfg.n_chan * n_in.div_ceil(rows));
             for v in products.iter_mut() {
                 let mut rest = &mut v[..];
-                for r0 in (0..s).step_by(ROWS) {
-                    let rows = r0.min(n_in)..(r0 + ROWS).min(n_in);
-                    let len: usize = rows.map(|p| n_in - p).sum();
+                for r0 in (0..n_in).step_by(rows) {
+                    let len: usize = (r0..(r0 + rows).min(n_in)).map(|p| n_in - p).sum();
                     let (b, r) = rest.split_at_mut(len);
                     blocks.push(b);
                     rest = r;
@@ -567,10 +576,10 @@ impl Correlator {
         let scale = self.cfg.scale;
         if self.cfg.f64_accumulation {
             let acc = (&mut state.acc64_re[..], &mut state.acc64_im[..]);
-            accumulate(&ctx, acc, block, first, out_blocks, scale);
+            accumulate(&ctx, acc, first, out_blocks, scale);
         } else {
             let acc = (&mut state.acc32_re[..], &mut state.acc32_im[..]);
-            accumulate(&ctx, acc, block, first, out_blocks, scale);
+            accumulate(&ctx, acc, first, out_blocks, scale);
         }
         // Kernels read only the first `k` steps, and the padding inputs beyond `n_in` are
         // never written (zero since allocation), so the chunk needs no clearing.
@@ -781,30 +790,40 @@ impl Correlator {
     }
 }
 
-/// Run every task of a chunk (parallel over channels and blocks of `ROWS` rows) and add
-/// its tile sums into the running sums `acc = (re, im)` (`[channel][row][column]`), or,
-/// for the last chunk of an integration (`outs`: each task's block of packed output rows),
-/// write `(sums + tiles) · scale` to the output.
+/// Run every task of a chunk (parallel over channels and blocks of `ctx.rows` rows) and
+/// add its tile sums into the running sums `acc = (re, im)` (`[channel][row][column]`),
+/// or, for the last chunk of an integration (`outs`: each task's block of packed output
+/// rows), write `(sums + tiles) · scale` to the output.
 fn accumulate<A: kernels::Widen>(
     ctx: &ChunkCtx<'_>,
     (acc_re, acc_im): (&mut [A], &mut [A]),
-    block: usize,
     overwrite: bool,
     outs: Option<Vec<&mut [Complex32]>>,
     scale: f64,
 ) {
-    let (s, n_in) = (ctx.s, ctx.n_in);
-    let blocks_per_chan = s / ROWS;
+    let (s, n_in, rows) = (ctx.s, ctx.n_in, ctx.rows);
+    // Each task's rows of the sums: (channel, first row, re, im).
+    let mut tasks = Vec::new();
+    for (c, (mut re, mut im)) in acc_re
+        .chunks_mut(s * s)
+        .zip(acc_im.chunks_mut(s * s))
+        .enumerate()
+    {
+        for r0 in (0..n_in).step_by(rows) {
+            let len = rows.min(n_in - r0) * s;
+            let (task_re, rest_re) = std::mem::take(&mut re).split_at_mut(len);
+            let (task_im, rest_im) = std::mem::take(&mut im).split_at_mut(len);
+            tasks.push((c, r0, task_re, task_im));
+            (re, im) = (rest_re, rest_im);
+        }
+    }
     let mut outs: Vec<Option<&mut [Complex32]>> =
         outs.map_or_else(Vec::new, |o| o.into_iter().map(Some).collect());
-    outs.resize_with(acc_re.len() / block, || None);
-    acc_re
-        .par_chunks_mut(block)
-        .zip(acc_im.par_chunks_mut(block))
+    outs.resize_with(tasks.len(), || None);
+    tasks
+        .into_par_iter()
         .zip(outs.par_iter_mut())
-        .enumerate()
-        .for_each(|(idx, ((are, aim), out))| {
-            let (c, r0) = (idx / blocks_per_chan, (idx % blocks_per_chan) * ROWS);
+        .for_each(|((c, r0, are, aim), out)| {
             // Where row p starts in the task's block of packed output rows.
             let row_start = |p: usize| -> usize { (r0..p).map(|r| n_in - r).sum() };
             ctx.tile_sums(c, r0, |p, q0, re, im, first_part, last_part| {
@@ -937,12 +956,14 @@ struct ChunkCtx<'a> {
     n_in: usize,
     backend: Backend,
     sub: &'a [usize],
+    /// Rows of a task ([`Correlator::task_rows`]).
+    rows: usize,
 }
 
 impl ChunkCtx<'_> {
-    /// [`ChunkCtx::tile_sums`] for float samples: every row group of the block against one
-    /// column panel at a time (the tiles of rows `r0 .. r0 + ROWS` are those of the panels
-    /// from `r0` on), each tile over the whole chunk (its first and last part at once).
+    /// [`ChunkCtx::tile_sums`] for float samples: the task's rows against one column panel
+    /// at a time, from the panel of its first row on, each tile over the whole chunk (its
+    /// first and last part at once).
     fn float_tile_sums<F: FnMut(usize, usize, &[f32], &[f32], bool, bool)>(
         &self,
         c: usize,
@@ -950,19 +971,18 @@ impl ChunkCtx<'_> {
         mut add: F,
     ) {
         let (base, panel) = (c * self.per_chan, self.len * Q);
-        let p_end = (r0 + ROWS).min(self.n_in);
-        let mut g_re = [0.0f32; ROWS * Q];
-        let mut g_im = [0.0f32; ROWS * Q];
+        let mut g_re = [0.0f32; kernels::ROWS_F * Q];
+        let mut g_im = [0.0f32; kernels::ROWS_F * Q];
         let [re, im, s] = &self.chunk.f;
         let planes = kernels::FloatPlanes { re, im, s };
-        let at = base + (r0 / Q) * panel;
-        let groups = (p_end - r0).div_ceil(P);
-        let rows = kernels::RowPanel::new(self.backend, planes, at, groups, self.k);
-        for q0 in (r0..self.n_in).step_by(Q) {
+        let n = self.rows.min(self.n_in - r0);
+        let rows = kernels::RowPanel::new(self.backend, planes, (base, panel), (r0, n), self.k);
+        for q0 in (r0 - r0 % Q..self.n_in).step_by(Q) {
             let col = base + (q0 / Q) * panel;
             let next = (q0 + Q < self.n_in).then_some(col + panel);
-            kernels::tiles_f32(self.backend, planes, &rows, col, next, &mut g_re, &mut g_im);
-            for p in r0..p_end {
+            let (g_re, g_im) = (&mut g_re, &mut g_im);
+            kernels::tiles_f32(self.backend, planes, &rows, (col, q0), next, g_re, g_im);
+            for p in r0..r0 + rows.len() {
                 let o = (p - r0) * Q..(p - r0 + 1) * Q;
                 add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
             }
