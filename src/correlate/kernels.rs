@@ -171,24 +171,27 @@ pub(crate) struct RowPanel {
 
 impl RowPanel {
     /// Take rows `r0 .. r0 + n` (`n` ≤ [`ROWS_F`] on AVX-512, else `r0` a multiple of [`Q`]
-    /// and `n` ≤ [`Q`]) of the channel at `base` for `k` steps. Panics if they do not fit
-    /// the planes.
+    /// and `n` ≤ [`Q`]) of the channel at `base` for `k` steps, packing them into `packed`
+    /// (a buffer to reuse: [`RowPanel::into_buffer`]; every value read is written first,
+    /// so it needs no clearing). Panics if the rows do not fit the planes.
     pub(crate) fn new(
         simd: Backend,
         x: FloatPlanes<'_>,
         (base, panel): (usize, usize),
         (r0, n): (usize, usize),
         k: usize,
+        mut packed: Vec<f32>,
     ) -> Self {
         assert!(n > 0 && k > 0 && k * Q <= panel);
         let last = panel_offset(base, panel, r0 + n - 1);
         x.check_panel(last - last % Q, k);
-        let mut packed = Vec::new();
         if simd.level() == SimdLevel::Avx512 {
             assert!(n <= ROWS_F);
-            let groups = n.div_ceil(RF);
-            packed.resize(groups * k * 3 * RF, 0.0);
-            for (g, dst) in packed.chunks_exact_mut(k * 3 * RF).enumerate() {
+            let len = n.div_ceil(RF) * k * 3 * RF;
+            if packed.len() < len {
+                packed.resize(len, 0.0);
+            }
+            for (g, dst) in packed[..len].chunks_exact_mut(k * 3 * RF).enumerate() {
                 // The group's rows lie in one panel or straddle two: runs of m0 and m1 rows.
                 let (p, m) = (r0 + g * RF, RF.min(n - g * RF));
                 let m0 = m.min(Q - p % Q);
@@ -225,6 +228,11 @@ impl RowPanel {
     /// Rows in the task.
     pub(crate) fn len(&self) -> usize {
         self.n
+    }
+
+    /// The packing buffer, for the next task.
+    pub(crate) fn into_buffer(self) -> Vec<f32> {
+        self.packed
     }
 }
 

@@ -825,7 +825,9 @@ fn accumulate<A: kernels::Widen>(
         .zip(outs.par_iter_mut())
         .for_each(|((c, r0, are, aim), out)| {
             // Where row p starts in the task's block of packed output rows.
-            let row_start = |p: usize| -> usize { (r0..p).map(|r| n_in - r).sum() };
+            // Rows r = r0 .. p hold n_in − r products each, (p − r0)·(2·n_in + 1 − r0 − p) / 2
+            // in all.
+            let row_start = |p: usize| -> usize { (p - r0) * (2 * n_in + 1 - r0 - p) / 2 };
             ctx.tile_sums(c, r0, |p, q0, re, im, first_part, last_part| {
                 let at = (p - r0) * s + q0;
                 // Every (p, q <= n_in) read at the end lies in some tile: the first chunk
@@ -976,7 +978,13 @@ impl ChunkCtx<'_> {
         let [re, im, s] = &self.chunk.f;
         let planes = kernels::FloatPlanes { re, im, s };
         let n = self.rows.min(self.n_in - r0);
-        let rows = kernels::RowPanel::new(self.backend, planes, (base, panel), (r0, n), self.k);
+        thread_local! {
+            /// Each thread's buffer for its tasks' packed rows (120 KiB at 256 spectra).
+            static PACKED: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let buf = PACKED.take();
+        let rows =
+            kernels::RowPanel::new(self.backend, planes, (base, panel), (r0, n), self.k, buf);
         for q0 in (r0 - r0 % Q..self.n_in).step_by(Q) {
             let col = base + (q0 / Q) * panel;
             let next = (q0 + Q < self.n_in).then_some(col + panel);
@@ -987,6 +995,7 @@ impl ChunkCtx<'_> {
                 add(p, q0, &g_re[o.clone()], &g_im[o], true, true);
             }
         }
+        PACKED.set(rows.into_buffer());
     }
 
     /// Run the tiles of channel `c` whose rows are in `r0 .. r0 + ROWS`, passing each tile
