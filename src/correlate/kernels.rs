@@ -830,7 +830,7 @@ per_level! {
 }
 
 #[inline(always)]
-fn split_generic<S: XSample>(src: &[S], re: &mut [f32], im: &mut [f32], s: &mut [f32]) {
+fn split_one<S: XSample>(src: &[S], re: &mut [f32], im: &mut [f32], s: &mut [f32]) {
     let dst = re.iter_mut().zip(im.iter_mut()).zip(s.iter_mut());
     for (v, ((r, i), s)) in src.iter().zip(dst) {
         let z = v.to_c32();
@@ -838,11 +838,33 @@ fn split_generic<S: XSample>(src: &[S], re: &mut [f32], im: &mut [f32], s: &mut 
     }
 }
 
+#[inline(always)]
+fn split_generic<S: XSample>(
+    src: &[S],
+    panel: usize,
+    re: &mut [f32],
+    im: &mut [f32],
+    s: &mut [f32],
+) {
+    let panels = src.chunks(Q).enumerate();
+    for (j, v) in panels {
+        let o = j * panel..j * panel + v.len();
+        let (re, im, s) = (&mut re[o.clone()], &mut im[o.clone()], &mut s[o]);
+        match <&[S; Q]>::try_from(v) {
+            // Whole panels as fixed-size loops, which the compiler unrolls and vectorises.
+            Ok(v) => split_one(v, &mut re[..Q], &mut im[..Q], &mut s[..Q]),
+            Err(_) => split_one(v, re, im, s),
+        }
+    }
+}
+
 per_level! {
-    /// The float corner turn of one panel's samples: real and imaginary parts and
-    /// `re + im` ([`FloatPlanes`]).
+    /// The float corner turn of one spectrum of one channel: input `i` goes to offset
+    /// `(i / Q)·panel + i % Q` of the real and imaginary planes and of `re + im`
+    /// ([`FloatPlanes`]).
     pub(crate) fn split<S: XSample>(
         src: &[S],
+        panel: usize,
         re: &mut [f32],
         im: &mut [f32],
         s: &mut [f32]

@@ -399,17 +399,9 @@ impl Correlator {
                     .enumerate()
                     .for_each(|(c, ((re, im), sm))| {
                         for (t, vals) in samples(c) {
-                            for (j, panel) in vals.chunks(Q).enumerate() {
-                                let o = j * self.chunk * Q + t * Q;
-                                let span = o..o + panel.len();
-                                kernels::split(
-                                    self.backend,
-                                    panel,
-                                    &mut re[span.clone()],
-                                    &mut im[span.clone()],
-                                    &mut sm[span],
-                                );
-                            }
+                            let (re, im, sm) =
+                                (&mut re[t * Q..], &mut im[t * Q..], &mut sm[t * Q..]);
+                            kernels::split(self.backend, vals, self.chunk * Q, re, im, sm);
                         }
                     });
             }
