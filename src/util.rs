@@ -44,6 +44,28 @@ pub(crate) fn prefetch_span<const WRITE: bool, T>(p: *const T, bytes: usize) {
     }
 }
 
+/// Asks for the cache lines of `bytes` bytes from `p` for writing (`prefetchw`: the lines
+/// come in owned, so that the stores that follow need not fetch them; a hint that never
+/// faults, executed as a no-op by x86-64 processors without the instruction).
+#[inline(always)]
+pub(crate) fn prefetch_write<T>(p: *const T, bytes: usize) {
+    let p = p as *const u8;
+    for off in (0..bytes).step_by(64) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch has no architectural effect, whatever the address; it reads
+        // and writes no register but its address operand.
+        unsafe {
+            core::arch::asm!(
+                "prefetchw [{0}]",
+                in(reg) p.wrapping_add(off),
+                options(nostack, preserves_flags, readonly)
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
+    }
+}
+
 impl<T> SharedMut<T> {
     /// The pointer (a method, so closures capture the whole wrapper).
     #[inline(always)]

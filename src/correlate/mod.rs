@@ -850,10 +850,25 @@ fn accumulate<A: kernels::Widen>(
                             // arithmetic: drop the rounding residue of the imaginary part.
                             dst[0].im = 0.0;
                         }
+                        // The row's part of the next panel is written after that panel's
+                        // tiles have run: fetch it for writing meanwhile (the output is
+                        // far larger than the caches, and a task's rows are as many
+                        // separate streams).
+                        let (q1, j1) = (q0 + Q, (n_in - q0).min(2 * Q));
+                        if q1 < n_in {
+                            let o = row_start(p) + (q1.max(p) - p);
+                            let len = j1 - Q - p.saturating_sub(q1);
+                            crate::util::prefetch_write(out.as_ptr().wrapping_add(o), len * 8);
+                        }
                     }
                     _ => {
                         kernels::add_rows(ctx.backend, &mut are[at..at + Q], re, fresh);
                         kernels::add_rows(ctx.backend, &mut aim[at..at + Q], im, fresh);
+                        if q0 + Q < n_in {
+                            for a in [&*are, &*aim] {
+                                crate::util::prefetch_write(a.as_ptr().wrapping_add(at + Q), Q * 4);
+                            }
+                        }
                     }
                 }
             });
