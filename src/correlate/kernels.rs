@@ -26,11 +26,12 @@
 //! stays of the order of `K · ε · |x_p| |x_q|` per chunk of `K` steps (T3's terms are at
 //! most twice the others), within the accuracy contract (relative L2 ≤ 1e-6 against the
 //! f64 reference, tests/it/correlate.rs). The AVX2 and portable kernels use the plain four
-//! products. The AVX-512 kernel's tile is [`R8`] rows × 16 columns, its 24 sums in
-//! registers over all steps of the chunk: the task's rows are packed per group of `R8`
-//! rows and step (`re`, `im`, `re − im`, [`RowPanel`]) so that a group stays in L1, each
-//! row value is an FMA's broadcast operand, and the next column panel is fetched into L2
-//! while the current one runs ([`tiles_f32`]).
+//! products. The AVX-512 kernel's tile is [`RF`] rows × 16 columns, its 30 sums in
+//! registers: a task's rows are packed per group of `RF` rows and step (`re`, `im`,
+//! `re − im`, [`RowPanel`]) so that each row value is an FMA's broadcast operand, and the
+//! tiles run in passes of [`KC`] steps, every row group of the task against the column
+//! panel's block of `KC` steps while it stays in L1, the next block fetched into L2
+//! meanwhile ([`tiles_f32`]).
 //!
 //! # Integer kernels
 //! - 16-bit samples: each sample is the i32 word `(re, im)` plus the partner `(im, −re)`;
@@ -50,12 +51,12 @@
 //!
 //! # Why our own kernel
 //! It reads the corner-turned chunk as it is written (only the task's rows are packed
-//! again, 3–6 % of the time at 1024 and 512 inputs), shares its tiling with the integer
+//! again, 2–5 % of the time at 1024 and 512 inputs), shares its tiling with the integer
 //! kernels, which no float GEMM offers, and hands the chunk sums straight to the streaming
 //! accumulators. Against OpenBLAS `cherk` and faer 0.22's triangular product (both with
 //! four products per complex product) it measured 1.1–1.3× and 0.94–1.13× at 1 thread on
-//! an AMD EPYC, and 1.02–1.17× `cherk` at 1 thread on an Intel Xeon with two 512-bit FMA
-//! units, 1.16–1.42× at 2 (docs/PERFORMANCE.md, 2026-12-02 and 2026-12-03).
+//! an AMD EPYC, and 1.14–1.35× `cherk` at 1 thread on an Intel Xeon with two 512-bit FMA
+//! units, 1.33–1.54× at 2 (docs/PERFORMANCE.md, 2026-12-02 to 2026-12-04).
 
 /// Rows of a tile.
 pub const P: usize = 4;
