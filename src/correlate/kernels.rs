@@ -149,8 +149,8 @@ pub(crate) const ROWS_F: usize = 4 * RF;
 const KC: usize = 64;
 
 /// Where a chunk's planes hold row `p` (or column `p`) of one channel: the offset of its
-/// value at step 0, with `base` the channel's first value and `panel` the values of a
-/// panel (chunk length × [`Q`]).
+/// value (or word) at step 0, with `base` the channel's first and `panel` those of a
+/// panel (steps of the chunk × [`Q`]).
 #[inline]
 pub(crate) fn panel_offset(base: usize, panel: usize, p: usize) -> usize {
     base + (p / Q) * panel + p % Q
@@ -184,8 +184,6 @@ impl RowPanel {
         mut packed: Vec<f32>,
     ) -> Self {
         assert!(n > 0 && k > 0 && k * Q <= panel);
-        let last = panel_offset(base, panel, r0 + n - 1);
-        x.check_panel(last - last % Q, k);
         if simd.level() == SimdLevel::Avx512 {
             assert!(n <= ROWS_F);
             let len = n.div_ceil(RF) * k * 3 * RF;
@@ -215,7 +213,9 @@ impl RowPanel {
                 };
             }
         } else {
+            // One panel, read in place by the tiles.
             assert!(r0.is_multiple_of(Q) && n <= Q);
+            x.check_panel(panel_offset(base, panel, r0), k);
         }
         RowPanel {
             at: panel_offset(base, panel, r0),

@@ -993,7 +993,7 @@ impl ChunkCtx<'_> {
         let rows =
             kernels::RowPanel::new(self.backend, planes, (base, panel), (r0, n), self.k, buf);
         for q0 in (r0 - r0 % Q..self.n_in).step_by(Q) {
-            let col = base + (q0 / Q) * panel;
+            let col = kernels::panel_offset(base, panel, q0);
             let next = (q0 + Q < self.n_in).then_some(col + panel);
             let (g_re, g_im) = (&mut g_re, &mut g_im);
             kernels::tiles_f32(self.backend, planes, &rows, (col, q0), next, g_re, g_im);
@@ -1033,8 +1033,7 @@ impl ChunkCtx<'_> {
         let first = self.tiles.partition_point(|t| t.0 < r0);
         let end = self.tiles.partition_point(|t| t.0 < r0 + ROWS);
         for &(p0, q0) in &self.tiles[first..end] {
-            let row = base + (p0 / Q) * panel + p0 % Q;
-            let col = base + (q0 / Q) * panel;
+            let [row, col] = [p0, q0].map(|p| kernels::panel_offset(base, panel, p));
             let mut t0 = 0;
             while t0 < steps {
                 let kk = self.sub[c].min(steps - t0);
