@@ -639,8 +639,13 @@ impl Pfb {
                     // The channels are already in order (`signed`).
                     for j in 0..g {
                         let row = &mut rows[j * rs..j * rs + n];
-                        p.forward(self.backend, row);
-                        p.copy_out(row, &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out]);
+                        let o = &mut out[(j0 + j) * n_out..(j0 + j + 1) * n_out];
+                        p.forward_into(self.backend, row, o);
+                    }
+                    if j0 + g == count {
+                        // The rows' non-temporal stores, before `out` goes back to the
+                        // caller (and perhaps another thread).
+                        fft::store_fence();
                     }
                     j0 += g;
                     continue;
