@@ -30,7 +30,7 @@
 //!    the 16 slots the block read, for `Plan::copy_out` to write out in natural order;
 //!    or (`Plan::forward_into`) they go straight to the output, a 64-byte line at a
 //!    time with non-temporal stores, which saves the copy-out's pass over the row and
-//!    overlaps the output's stores with the transform (1.15–1.25× the filterbank's rate
+//!    overlaps the output's stores with the transform (1.17–1.25× the filterbank's rate
 //!    at 1024 and 4096 points, docs/PERFORMANCE.md).
 //!
 //! Twiddles are computed in f64 and rounded once. The error is that of any radix-2^k
