@@ -137,17 +137,23 @@ impl Plan {
         })
     }
 
-    /// Transform `x` (`N` values, 64-byte aligned) in place, leaving the outputs in
-    /// blocks of 16 in the order [`Plan::copy_out`] undoes: output `16c + M·k2 + i`
-    /// (`i < 16`) is at `16·perm[16c + k2] + i`. The transform runs in `x` alone (32 KiB
-    /// at 4096 points, one L1). Requires AVX-512 F, which `proof` attests.
-    pub(crate) fn forward(&self, proof: crate::simd::Backend, x: &mut [Complex32]) {
+    /// Panics unless the transform can run on `x` here: AVX-512 (attested by `proof`), `N`
+    /// values, 64-byte aligned.
+    fn check_row(&self, proof: crate::simd::Backend, x: &[Complex32]) {
         assert_eq!(proof.level(), crate::simd::SimdLevel::Avx512);
         assert_eq!(x.len(), self.n);
         assert!(
             x.as_ptr().cast::<Lane16>().is_aligned(),
             "row not 64-byte aligned"
         );
+    }
+
+    /// Transform `x` (`N` values, 64-byte aligned) in place, leaving the outputs in
+    /// blocks of 16 in the order [`Plan::copy_out`] undoes: output `16c + M·k2 + i`
+    /// (`i < 16`) is at `16·perm[16c + k2] + i`. The transform runs in `x` alone (32 KiB
+    /// at 4096 points, one L1). Requires AVX-512 F, which `proof` attests.
+    pub(crate) fn forward(&self, proof: crate::simd::Backend, x: &mut [Complex32]) {
+        self.check_row(proof, x);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a Backend of level Avx512 exists only where the CPU has AVX-512 F; the
         // length and alignment were asserted above.
@@ -179,12 +185,7 @@ impl Plan {
             self.forward(proof, x);
             return self.copy_out(x, out);
         }
-        assert_eq!(proof.level(), crate::simd::SimdLevel::Avx512);
-        assert_eq!(x.len(), self.n);
-        assert!(
-            x.as_ptr().cast::<Lane16>().is_aligned(),
-            "row not 64-byte aligned"
-        );
+        self.check_row(proof, x);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `forward`; `out` holds N values on an 8-byte boundary (checked).
         unsafe {
