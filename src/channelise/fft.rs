@@ -194,7 +194,8 @@ impl Plan {
     }
 
     /// `out` = the transform left in `x` by [`Plan::forward`], in natural order, with
-    /// non-temporal stores (so the lines of `out` are not read before they are written).
+    /// non-temporal stores (so the lines of `out` are not read before they are written);
+    /// [`store_fence`] before `out` is handed to another thread.
     pub(crate) fn copy_out(&self, x: &[Complex32], out: &mut [Complex32]) {
         assert!(x.len() == self.n && out.len() == self.n);
         let blocks = self.m / 16;
@@ -214,8 +215,6 @@ impl Plan {
                     };
                 }
             }
-            // SAFETY: a store fence has no preconditions.
-            unsafe { std::arch::x86_64::_mm_sfence() };
             return;
         }
         for (chunk, o) in out.chunks_exact_mut(16).enumerate() {
@@ -225,8 +224,9 @@ impl Plan {
     }
 }
 
-/// Order the non-temporal stores of [`Plan::forward_into`] (and everything before them)
-/// before any later store, so that a thread that sees a later store sees them too.
+/// Order the non-temporal stores of [`Plan::forward_into`] and [`Plan::copy_out`] (and
+/// everything before them) before any later store, so that a thread that sees a later
+/// store sees them too.
 pub(crate) fn store_fence() {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a store fence has no preconditions (SSE is part of x86_64).
